@@ -1,0 +1,12 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { defineConfig } from 'prisma/config';
+
+// Prisma's CLI on these machines cannot download its Rust engines: the JS engine with a driver adapter does the work.
+export default defineConfig({
+  experimental: { adapter: true },
+  engine: 'js',
+  schema: './schema.prisma',
+  async adapter() {
+    return new PrismaPg({ connectionString: process.env.DATABASE_URL ?? '' });
+  },
+});

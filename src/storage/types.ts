@@ -1,0 +1,139 @@
+// The persistence interface. Everything above it works with plain records; the Prisma implementation
+// (prisma-storage.ts) seals secrets on the way in and opens them on the way out, so no caller can store a secret
+// in clear by mistake. Every state change that two instances could race on is `bindings.update(id, version, patch)`,
+// a conditional update that succeeds for exactly one writer.
+
+export const BINDING_STATES = ['pending', 'request_token', 'active', 'failed', 'revoked'] as const;
+export type BindingState = (typeof BINDING_STATES)[number];
+
+/** What a merchant should do about a binding's last error, in Magento's own words (src/activation/fixes.ts). */
+export type Fix = 'activate_again' | 'reauthorize' | 'recreate_integration' | 'check_store' | 'contact_support';
+
+export type BindingStep = 'request_token' | 'access_token';
+
+export interface TokenPair {
+  token: string;
+  secret: string;
+}
+
+export interface HeldRequestToken extends TokenPair {
+  /** The callback verifier this request token belongs to: the access-token call must present it. */
+  verifier: string;
+  at: Date;
+}
+
+export interface Binding {
+  id: string;
+  consumerKey: string;
+  storeBaseUrl: string;
+  state: BindingState;
+  accountId: string | null;
+  consumerSecret: string;
+  /** Verifier of the newest callback, until it has been turned into a request token (or given up on). */
+  verifier: string | null;
+  /** When the newest accepted callback arrived: Magento's request-token window starts about then. */
+  callbackAt: Date;
+  requestToken: HeldRequestToken | null;
+  accessToken: TokenPair | null;
+  activatedAt: Date | null;
+  revokedAt: Date | null;
+  /** A step one instance has claimed, until stepUntil; another instance may take it over after that. */
+  step: BindingStep | null;
+  stepUntil: Date | null;
+  stepAttempts: number;
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+  lastErrorAt: Date | null;
+  fix: Fix | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewBinding = Pick<Binding, 'id' | 'consumerKey' | 'storeBaseUrl' | 'state' | 'consumerSecret' | 'verifier' | 'callbackAt'> &
+  Partial<Pick<Binding, 'nextAttemptAt'>>;
+
+export type BindingPatch = Partial<Omit<Binding, 'id' | 'consumerKey' | 'version' | 'createdAt' | 'updatedAt'>>;
+
+export interface Account {
+  id: string;
+  email: string;
+  passwordHash: string;
+  createdAt: Date;
+}
+
+export interface ApiKey {
+  id: string;
+  accountId: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+export interface Session {
+  id: string;
+  accountId: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface BindingRepository {
+  /** Inserts; null when a binding with this consumer key already exists (the caller then treats it as a repeat). */
+  create(binding: NewBinding): Promise<Binding | null>;
+  byId(id: string): Promise<Binding | null>;
+  byConsumerKey(consumerKey: string): Promise<Binding | null>;
+  listByAccount(accountId: string): Promise<Binding[]>;
+  list(): Promise<Binding[]>;
+  /** Conditional update: applies only if the row is still at `version`; returns the new row, or null if it moved on. */
+  update(id: string, version: number, patch: BindingPatch): Promise<Binding | null>;
+  /** Deletes a binding (only the account's own when accountId is given); false when there was none. */
+  delete(id: string, accountId?: string): Promise<boolean>;
+  /** Bindings with work to resume: state pending, nextAttemptAt <= now, and no live claim on a step. */
+  due(now: Date, limit: number): Promise<Binding[]>;
+}
+
+export interface AccountRepository {
+  /** null when the (lower-cased) email is taken. */
+  create(account: Pick<Account, 'id' | 'email' | 'passwordHash'>): Promise<Account | null>;
+  byId(id: string): Promise<Account | null>;
+  byEmail(email: string): Promise<Account | null>;
+}
+
+export interface ApiKeyRepository {
+  create(key: Pick<ApiKey, 'id' | 'accountId' | 'name' | 'prefix' | 'hash'>): Promise<ApiKey>;
+  /** A key that is not revoked, by the hash of its value. */
+  activeByHash(hash: string): Promise<ApiKey | null>;
+  listByAccount(accountId: string): Promise<ApiKey[]>;
+  /** Revokes the account's key; false when it has no such key or it was already revoked. */
+  revoke(id: string, accountId: string, at: Date): Promise<boolean>;
+}
+
+export interface SessionRepository {
+  create(session: Pick<Session, 'id' | 'accountId' | 'expiresAt'>): Promise<Session>;
+  /** A session that has not expired at `now`. */
+  live(id: string, now: Date): Promise<Session | null>;
+  delete(id: string): Promise<void>;
+}
+
+export interface ThrottleRepository {
+  /** Records one failure for `key` and returns the failures in the current window (fixed windows of windowMs). */
+  hit(key: string, now: Date, windowMs: number): Promise<number>;
+  /** Failures in the current window, without recording one. */
+  count(key: string, now: Date, windowMs: number): Promise<number>;
+  clear(key: string): Promise<void>;
+}
+
+export interface Storage {
+  readonly provider: 'sqlite' | 'postgresql';
+  bindings: BindingRepository;
+  accounts: AccountRepository;
+  apiKeys: ApiKeyRepository;
+  sessions: SessionRepository;
+  throttles: ThrottleRepository;
+  /** Throws when the database cannot be reached (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
