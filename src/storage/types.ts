@@ -91,7 +91,7 @@ export interface BindingRepository {
   update(id: string, version: number, patch: BindingPatch): Promise<Binding | null>;
   /** Deletes a binding (only the account's own when accountId is given); false when there was none. */
   delete(id: string, accountId?: string): Promise<boolean>;
-  /** Bindings with work to resume: state pending, nextAttemptAt <= now, and no live claim on a step. */
+  /** Bindings with request-token work to resume: nextAttemptAt <= now and no live claim (stepUntil null or <= now). */
   due(now: Date, limit: number): Promise<Binding[]>;
 }
 

@@ -1,0 +1,135 @@
+// Accounts, sign-in with throttling, browser sessions and API keys. No Koa here: the HTTP layer maps results to
+// responses. Everything shared between instances (sessions, throttling counters) lives in the database.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import type { Durations, Limits } from '../config.js';
+import type { Account, ApiKey, Storage } from '../storage/types.js';
+import { decoyHash, hashPassword, PASSWORD_MAX, PASSWORD_MIN, verifyPassword } from './passwords.js';
+import { newApiKey, randomToken, sha256 } from './tokens.js';
+
+export type AccountErrorCode = 'invalid_email' | 'invalid_password' | 'email_taken' | 'bad_credentials' | 'throttled';
+
+export class AccountError extends Error {
+  constructor(
+    readonly code: AccountErrorCode,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'AccountError';
+  }
+}
+
+const Email = z.email().max(254);
+
+export function normaliseEmail(raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (!Email.safeParse(email).success) {
+    throw new AccountError('invalid_email', 'Enter a valid email address, like name@example.com.');
+  }
+  return email;
+}
+
+function checkPassword(password: string): void {
+  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
+    throw new AccountError(
+      'invalid_password',
+      `Choose a password of ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`,
+    );
+  }
+}
+
+export interface AccountsOptions {
+  storage: Storage;
+  clock: Clock;
+  durations: Pick<Durations, 'sessionLifeMs' | 'throttleWindowMs'>;
+  limits: Pick<Limits, 'loginFailuresPerEmail' | 'loginFailuresPerAddress'>;
+}
+
+export class Accounts {
+  constructor(private readonly o: AccountsOptions) {}
+
+  async signUp(rawEmail: string, password: string): Promise<Account> {
+    const email = normaliseEmail(rawEmail);
+    checkPassword(password);
+    const account = await this.o.storage.accounts.create({
+      id: randomUUID(),
+      email,
+      passwordHash: await hashPassword(password),
+    });
+    if (!account) {
+      throw new AccountError('email_taken', 'An account with this email already exists: sign in instead.');
+    }
+    return account;
+  }
+
+  /**
+   * Checks a password, throttled per email and per client address (failures in fixed windows). The limits are
+   * checked before the password so a throttled caller learns nothing about it.
+   */
+  async signIn(rawEmail: string, password: string, address: string): Promise<Account> {
+    const { storage, clock, durations, limits } = this.o;
+    const email = rawEmail.trim().toLowerCase();
+    const now = clock.now();
+    const window = durations.throttleWindowMs;
+    const emailKey = `email:${email}`;
+    const addressKey = `ip:${address}`;
+    const [byEmail, byAddress] = await Promise.all([
+      storage.throttles.count(emailKey, now, window),
+      storage.throttles.count(addressKey, now, window),
+    ]);
+    if (byEmail >= limits.loginFailuresPerEmail || byAddress >= limits.loginFailuresPerAddress) {
+      const minutes = Math.ceil(window / 60_000);
+      throw new AccountError(
+        'throttled',
+        `Too many failed sign-ins. Wait ${minutes} minutes and try again, or reset your password.`,
+        Math.ceil(window / 1000),
+      );
+    }
+    const account = email ? await storage.accounts.byEmail(email) : null;
+    const ok = await verifyPassword(password, account?.passwordHash ?? (await decoyHash()));
+    if (!account || !ok) {
+      await Promise.all([storage.throttles.hit(emailKey, now, window), storage.throttles.hit(addressKey, now, window)]);
+      throw new AccountError('bad_credentials', 'That email and password do not match an account.');
+    }
+    await storage.throttles.clear(emailKey);
+    return account;
+  }
+
+  /** Starts a browser session; returns the cookie value (only its hash is stored). */
+  async startSession(accountId: string): Promise<{ token: string; expiresAt: Date }> {
+    const token = randomToken();
+    const expiresAt = new Date(this.o.clock.now().getTime() + this.o.durations.sessionLifeMs);
+    await this.o.storage.sessions.create({ id: sha256(token), accountId, expiresAt });
+    return { token, expiresAt };
+  }
+
+  async sessionAccount(token: string | undefined): Promise<Account | null> {
+    if (!token || token.length > 100) return null;
+    const session = await this.o.storage.sessions.live(sha256(token), this.o.clock.now());
+    return session ? this.o.storage.accounts.byId(session.accountId) : null;
+  }
+
+  async endSession(token: string | undefined): Promise<void> {
+    if (token && token.length <= 100) await this.o.storage.sessions.delete(sha256(token));
+  }
+
+  /** Creates an API key; the key itself is returned once and never stored. */
+  async createApiKey(accountId: string, name = 'API key'): Promise<{ key: string; record: ApiKey }> {
+    const { key, hash, prefix } = newApiKey();
+    const record = await this.o.storage.apiKeys.create({
+      id: randomUUID(),
+      accountId,
+      name: name.trim().slice(0, 100) || 'API key',
+      prefix,
+      hash,
+    });
+    return { key, record };
+  }
+
+  async authenticateApiKey(key: string): Promise<ApiKey | null> {
+    if (!key || key.length > 200) return null;
+    return this.o.storage.apiKeys.activeByHash(sha256(key));
+  }
+}

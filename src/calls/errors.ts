@@ -1,0 +1,107 @@
+// Typed errors of calls made on a merchant's behalf. The proxy maps each to one of our error codes; the TypeScript
+// client throws them. Magento's messages are shown to people with their %placeholders filled from `parameters`.
+
+export type CallErrorCode =
+  | 'store_not_found'
+  | 'store_not_active'
+  | 'store_revoked'
+  | 'store_busy'
+  | 'request_refused'
+  | 'store_unreachable'
+  | 'store_timeout'
+  | 'response_too_large'
+  | 'magento_error';
+
+export class CallError extends Error {
+  constructor(
+    readonly code: CallErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class StoreNotFoundError extends CallError {
+  constructor() {
+    super('store_not_found', 'No store with this id belongs to your account.');
+  }
+}
+
+export class StoreNotActiveError extends CallError {
+  constructor(readonly state: string, detail: string | null) {
+    super(
+      state === 'revoked' ? 'store_revoked' : 'store_not_active',
+      state === 'revoked'
+        ? `Magento no longer accepts this store's access token${detail ? ` (${detail})` : ''}. The merchant must click Reauthorize on the integration in the Magento admin.`
+        : `This store is not connected yet (state: ${state})${detail ? `: ${detail}` : ''}.`,
+    );
+  }
+}
+
+export class StoreBusyError extends CallError {
+  constructor(readonly limit: number) {
+    super('store_busy', `Too many requests to this store are waiting (limit ${limit}); retry shortly.`);
+  }
+}
+
+export class RequestRefusedError extends CallError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('request_refused', message, options);
+  }
+}
+
+export class StoreUnreachableError extends CallError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('store_unreachable', message, options);
+  }
+}
+
+export class StoreTimeoutError extends CallError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('store_timeout', message, options);
+  }
+}
+
+/** Magento answered with an error status. `message` is Magento's, placeholders filled. */
+export class MagentoError extends CallError {
+  constructor(
+    readonly status: number,
+    readonly magentoMessage: string,
+    readonly parameters: unknown,
+    readonly body: unknown,
+  ) {
+    super('magento_error', `Magento answered ${status}: ${fillPlaceholders(magentoMessage, parameters)}`);
+  }
+}
+
+/**
+ * Magento's messages carry %name (named parameters) or %1 (positional) placeholders:
+ * "No such entity with %fieldName = %fieldValue" + {fieldName: "customerId", fieldValue: 2}
+ * -> "No such entity with customerId = 2".
+ */
+export function fillPlaceholders(message: string, parameters: unknown): string {
+  if (parameters === null || typeof parameters !== 'object') return message;
+  const values = parameters as Record<string, unknown>;
+  const lookup = (key: string): string | undefined => {
+    const direct = Array.isArray(parameters) ? parameters[Number(key) - 1] : values[key];
+    return direct === undefined || direct === null ? undefined : typeof direct === 'object' ? JSON.stringify(direct) : String(direct);
+  };
+  return message.replace(/%(\w+)/g, (whole, key: string) => lookup(key) ?? whole);
+}
+
+/** Magento's JSON error body, when the body is one: {"message": "...", "parameters": ...}. */
+export function readMagentoError(body: Buffer, contentType: string | undefined): { message: string; parameters: unknown } | null {
+  if (!contentType?.includes('json')) return null;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string') {
+      const { message, parameters } = parsed as { message: string; parameters?: unknown };
+      return { message, parameters: parameters ?? null };
+    }
+  } catch {
+    // not JSON after all
+  }
+  return null;
+}

@@ -1,0 +1,107 @@
+// The command line: `npm run cli -- <command>` (or `npx magento-connector <command>`).
+//   accounts create --email E [--password P]     (without --password, the password is read from standard input)
+//   api-keys create --email E [--name N]         prints the new key once, alone on its own line
+//   stores list [--email E] [--json]
+import { parseArgs } from 'node:util';
+import { AccountError, normaliseEmail } from '../accounts/accounts.js';
+import { fixText } from '../activation/fixes.js';
+import { openServices, type Services } from '../app.js';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../log.js';
+
+const USAGE = `usage: npm run cli -- <command>
+  accounts create --email E [--password P]   (omit --password to read it from standard input)
+  api-keys create --email E [--name N]       prints the new key once, on its own line
+  stores list [--email E] [--json]`;
+
+class UsageError extends Error {}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Password: ');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    if (process.stdin.isTTY && String(chunk).includes('\n')) break;
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function accountByEmail(s: Services, email: string) {
+  const account = await s.storage.accounts.byEmail(normaliseEmail(email));
+  if (!account) throw new UsageError(`no account with email ${email}`);
+  return account;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      email: { type: 'string' },
+      password: { type: 'string' },
+      name: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const command = positionals.join(' ');
+  if (values.help || !command) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  if (!['accounts create', 'api-keys create', 'stores list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (command !== 'stores list' && !values.email) throw new UsageError(`${command} needs --email`);
+
+  const config = loadConfig();
+  const s = await openServices(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr) });
+  try {
+    switch (command) {
+      case 'accounts create': {
+        const password = values.password ?? (await readStdin());
+        const account = await s.accounts.signUp(values.email!, password);
+        console.log(`created account ${account.email} (${account.id})`);
+        return 0;
+      }
+      case 'api-keys create': {
+        const account = await accountByEmail(s, values.email!);
+        const { key, record } = await s.accounts.createApiKey(account.id, values.name);
+        process.stderr.write(`API key "${record.name}" (${record.prefix}…) for ${account.email}; it is shown only now:\n`);
+        console.log(key);
+        return 0;
+      }
+      case 'stores list': {
+        const bindings = values.email
+          ? await s.storage.bindings.listByAccount((await accountByEmail(s, values.email)).id)
+          : await s.storage.bindings.list();
+        const rows = bindings.map((b) => ({
+          id: b.id,
+          state: b.state,
+          storeBaseUrl: b.storeBaseUrl,
+          accountId: b.accountId,
+          updatedAt: b.updatedAt.toISOString(),
+          lastError: b.lastError,
+          fix: fixText(b.fix),
+        }));
+        if (values.json) console.log(JSON.stringify(rows, null, 2));
+        else if (!rows.length) console.log('no stores');
+        else for (const r of rows) console.log(`${r.id}  ${r.state.padEnd(13)}  ${r.storeBaseUrl}${r.lastError ? `  (${r.lastError})` : ''}`);
+        return 0;
+      }
+    }
+    return 2;
+  } finally {
+    await s.close();
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError || err instanceof AccountError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      console.error(`error: ${(err as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,23 @@
+// The Koa app: a tiny core of one-job middleware, then the route groups.
+import Koa from 'koa';
+import type { HttpServices } from './context.js';
+import { jsonErrors } from './errors.js';
+import { accessLog, requestId, securityHeaders } from './middleware.js';
+import { accountRoutes } from './routes/account.js';
+import { apiRoutes } from './routes/api.js';
+import { magentoRoutes } from './routes/magento.js';
+import { opsRoutes } from './routes/ops.js';
+
+export function createHttpApp(s: HttpServices): Koa {
+  const app = new Koa({ proxy: s.config.trustProxy });
+  app.silent = true; // errors are logged by jsonErrors, with the request id
+  app.use(requestId);
+  app.use(accessLog(s.logger));
+  app.use(securityHeaders);
+  app.use(jsonErrors(s.logger));
+  for (const router of [opsRoutes(s), magentoRoutes(s), apiRoutes(s), accountRoutes(s)]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}

@@ -1,0 +1,48 @@
+// Reading url-encoded forms strictly: koa-body enforces the size limit, then the raw body is parsed with
+// URLSearchParams so a repeated field shows up as an array (and is refused) rather than being silently merged.
+import type { Context, Next } from 'koa';
+import { koaBody } from 'koa-body';
+import { ConnectorError } from './errors.js';
+
+export type FormFields = Record<string, string | string[]>;
+
+export function parseFormFields(raw: string): FormFields {
+  const out: FormFields = {};
+  for (const [name, value] of new URLSearchParams(raw)) {
+    const prev = out[name];
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
+/** Accepts only application/x-www-form-urlencoded bodies up to `limitBytes`; puts the fields in ctx.state.form. */
+export function readForm(limitBytes: number) {
+  const parse = koaBody({
+    urlencoded: true,
+    json: false,
+    text: false,
+    multipart: false,
+    formLimit: limitBytes,
+    includeUnparsed: true,
+    patchNode: false,
+  });
+  return async function readForm(ctx: Context, next: Next): Promise<void> {
+    if (!ctx.is('application/x-www-form-urlencoded')) {
+      throw new ConnectorError(
+        415,
+        'unsupported_media_type',
+        'Send the form as application/x-www-form-urlencoded.',
+      );
+    }
+    await parse(ctx, async () => {
+      ctx.state.form = parseFormFields(ctx.request.rawBody ?? '');
+      await next();
+    });
+  };
+}
+
+/** One text field of a form, or undefined when absent or repeated. */
+export function field(form: FormFields, name: string): string | undefined {
+  const v = form[name];
+  return typeof v === 'string' ? v : undefined;
+}

@@ -1,0 +1,40 @@
+// Small middleware, one job each.
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { Logger } from '../log.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Every response carries X-Request-Id: the caller's, when it sent a sane one, else a new one. */
+export async function requestId(ctx: Context, next: Next): Promise<void> {
+  const given = ctx.get('X-Request-Id');
+  ctx.state.requestId = REQUEST_ID.test(given) ? given : randomUUID();
+  ctx.set('X-Request-Id', ctx.state.requestId);
+  await next();
+}
+
+/** One access-log line per request, without query strings (they can carry customer data) or credentials. */
+export function accessLog(logger: Logger) {
+  return async function accessLog(ctx: Context, next: Next): Promise<void> {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info(
+        { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
+        'request',
+      );
+    }
+  };
+}
+
+/** Baseline security headers for every page and answer. */
+export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
+  await next();
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.set('Referrer-Policy', 'no-referrer');
+  if (ctx.response.is('html')) {
+    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'");
+  }
+}

@@ -1,0 +1,115 @@
+// The merchant's account page (browser session): connected stores, the two URLs to paste into Magento, API keys.
+import Router from '@koa/router';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Context, Next } from 'koa';
+import { AccountError } from '../../accounts/accounts.js';
+import { PASSWORD_MIN } from '../../accounts/passwords.js';
+import type { Account } from '../../storage/types.js';
+import type { HttpServices } from '../context.js';
+import { clearCookie, csrfToken, csrfValid, SESSION_COOKIE, setCookie } from '../cookies.js';
+import { field, readForm } from '../form.js';
+import { storeView } from './api.js';
+
+const copyScript = readFileSync(fileURLToPath(new URL('../../../views/assets/copy.js', import.meta.url)));
+
+const ACCOUNT_ERROR_STATUS: Record<AccountError['code'], number> = {
+  invalid_email: 400,
+  invalid_password: 400,
+  email_taken: 409,
+  bad_credentials: 401,
+  throttled: 429,
+};
+
+export function accountRoutes(s: HttpServices): Router {
+  const router = new Router();
+  const form = readForm(s.config.limits.callbackBodyBytes);
+
+  function page(ctx: Context, status: number, template: string, data: Record<string, unknown>): void {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = s.render(template, { csrf: csrfToken(ctx, s.config, s.csrfKey), passwordMin: PASSWORD_MIN, ...data });
+  }
+
+  async function checkCsrf(ctx: Context, next: Next): Promise<void> {
+    if (!csrfValid(ctx, s.csrfKey, field(ctx.state.form, 'csrf'))) {
+      return page(ctx, 403, 'account-login.njk', { title: 'Sign in', error: 'This form expired. Please try again.' });
+    }
+    await next();
+  }
+
+  async function requireSession(ctx: Context, next: Next): Promise<void> {
+    const account = await s.accounts.sessionAccount(ctx.cookies.get(SESSION_COOKIE));
+    if (!account) {
+      if (ctx.method === 'GET') return ctx.redirect('/account/login');
+      return page(ctx, 401, 'account-login.njk', { title: 'Sign in', error: 'Your session has ended. Sign in again.' });
+    }
+    ctx.state.account = account;
+    await next();
+  }
+
+  async function showAccount(ctx: Context, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
+    const account = ctx.state.account as Account;
+    const [bindings, keys] = await Promise.all([
+      s.storage.bindings.listByAccount(account.id),
+      s.storage.apiKeys.listByAccount(account.id),
+    ]);
+    page(ctx, status, 'account.njk', {
+      title: 'Your stores',
+      mainClass: 'wide',
+      email: account.email,
+      stores: bindings.map(storeView),
+      keys: keys.map((k) => ({ ...k, createdAt: k.createdAt.toISOString() })),
+      callbackUrl: `${s.config.publicUrl}/magento/callback`,
+      identityUrl: `${s.config.publicUrl}/magento/identity`,
+      apiUrl: `${s.config.publicUrl}/api/stores`,
+      ...extra,
+    });
+  }
+
+  function authenticate(kind: 'login' | 'signup') {
+    return async function authenticate(ctx: Context): Promise<void> {
+      const email = field(ctx.state.form, 'email') ?? '';
+      const password = field(ctx.state.form, 'password') ?? '';
+      try {
+        const account = kind === 'login' ? await s.accounts.signIn(email, password, ctx.ip) : await s.accounts.signUp(email, password);
+        const { token, expiresAt } = await s.accounts.startSession(account.id);
+        setCookie(ctx, s.config, SESSION_COOKIE, token, expiresAt);
+        ctx.redirect('/account');
+      } catch (err) {
+        if (!(err instanceof AccountError)) throw err;
+        if (err.retryAfterSeconds) ctx.set('Retry-After', String(err.retryAfterSeconds));
+        page(ctx, ACCOUNT_ERROR_STATUS[err.code], 'account-login.njk', { title: 'Sign in', error: err.message, email, form: kind });
+      }
+    };
+  }
+
+  router.get('/', (ctx) => ctx.redirect('/account'));
+  router.get('/assets/copy.js', (ctx) => {
+    ctx.type = 'application/javascript';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = copyScript;
+  });
+  router.get('/account/login', (ctx) => page(ctx, 200, 'account-login.njk', { title: 'Sign in' }));
+  router.post('/account/login', form, checkCsrf, authenticate('login'));
+  router.post('/account/signup', form, checkCsrf, authenticate('signup'));
+  router.post('/account/logout', form, checkCsrf, async (ctx) => {
+    await s.accounts.endSession(ctx.cookies.get(SESSION_COOKIE));
+    clearCookie(ctx, s.config, SESSION_COOKIE);
+    ctx.redirect('/account/login');
+  });
+  router.get('/account', requireSession, (ctx) => showAccount(ctx));
+  router.post('/account/api-keys', form, checkCsrf, requireSession, async (ctx) => {
+    const { key } = await s.accounts.createApiKey((ctx.state.account as Account).id, field(ctx.state.form, 'name'));
+    await showAccount(ctx, { newKey: key }, 201);
+  });
+  router.post('/account/api-keys/:id/revoke', form, checkCsrf, requireSession, async (ctx) => {
+    const account = ctx.state.account as Account;
+    const revoked = await s.storage.apiKeys.revoke(ctx.params.id!, account.id, s.clock.now());
+    const key = (await s.storage.apiKeys.listByAccount(account.id)).find((k) => k.id === ctx.params.id);
+    if (key) s.keys.forget(key.hash); // at once here; other instances within their cache TTL
+    await showAccount(ctx, { notice: revoked ? 'The key is revoked: it stops working everywhere within a few seconds.' : 'No such key.' }, revoked ? 200 : 404);
+  });
+  return router;
+}

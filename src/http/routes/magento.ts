@@ -1,0 +1,261 @@
+// Magento-facing routes: the Callback URL and the Identity Link popup. Each route is a chain of small named steps;
+// the protocol and the activation logic live in src/activation and src/protocol.
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { AccountError } from '../../accounts/accounts.js';
+import { PASSWORD_MIN } from '../../accounts/passwords.js';
+import { CallbackInputError, parseCallback } from '../../activation/callback.js';
+import { ActivationError } from '../../activation/service.js';
+import { fixText } from '../../activation/fixes.js';
+import type { Binding } from '../../storage/types.js';
+import type { HttpServices } from '../context.js';
+import { csrfToken, csrfValid, SESSION_COOKIE, setCookie } from '../cookies.js';
+import { ConnectorError, fromHttpish } from '../errors.js';
+import { field, readForm, type FormFields } from '../form.js';
+
+const CONSUMER_KEY = /^[0-9A-Za-z]{16,64}$/;
+const MAX_URL = 2048;
+
+/** A page-level failure in the popup: rendered as a page, never as JSON or a stack trace. */
+class PageError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+interface IdentityParams {
+  consumerKey: string;
+  successCallBack: string | null;
+}
+
+interface IdentityState {
+  form: FormFields;
+  identity: IdentityParams;
+  binding: Binding | null;
+  accountId: string;
+  email: string;
+}
+
+export function magentoRoutes(s: HttpServices): Router {
+  const router = new Router();
+
+  // ---- POST /magento/callback --------------------------------------------------------------------------------
+
+  async function validateCallback(ctx: Context, next: Next): Promise<void> {
+    try {
+      ctx.state.callback = parseCallback(ctx.state.form, { allowPrivate: s.config.allowPrivateStoreUrls });
+    } catch (err) {
+      if (err instanceof CallbackInputError) throw new ConnectorError(400, 'invalid_callback', err.message);
+      throw err;
+    }
+    await next();
+  }
+
+  async function recordCallback(ctx: Context, next: Next): Promise<void> {
+    try {
+      ctx.state.recorded = await s.activation.receiveCallback(ctx.state.callback);
+    } catch (err) {
+      if (err instanceof ActivationError) throw new ConnectorError(409, err.code, err.message);
+      throw err;
+    }
+    await next();
+  }
+
+  function acknowledge(ctx: Context): void {
+    const { binding, fetch } = ctx.state.recorded as { binding: Binding; fetch: boolean };
+    s.logger.info(
+      { requestId: ctx.state.requestId, bindingId: binding.id, consumerKey: binding.consumerKey, storeBaseUrl: binding.storeBaseUrl },
+      'callback accepted',
+    );
+    ctx.status = 200;
+    ctx.body = { status: 'accepted' };
+    // Magento gives up after 5 s and the request token has its own window: fetch it once the answer is on its way.
+    if (fetch) ctx.res.once('finish', () => s.activation.fetchRequestTokenSoon(binding.id));
+  }
+
+  router.post(
+    '/magento/callback',
+    readForm(s.config.limits.callbackBodyBytes),
+    validateCallback,
+    recordCallback,
+    acknowledge,
+  );
+
+  // ---- the popup ----------------------------------------------------------------------------------------------
+
+  function identityParams(source: Record<string, unknown>): IdentityParams {
+    const key = source.oauth_consumer_key;
+    if (typeof key !== 'string' || !CONSUMER_KEY.test(key)) {
+      throw new PageError(
+        400,
+        'This link is incomplete',
+        'This page must be opened from the Magento admin: the link is missing the integration\'s consumer key. ' +
+          'In the Magento admin, open System > Extensions > Integrations and click Activate.',
+      );
+    }
+    const back = source.success_call_back;
+    if (back === undefined || back === '') return { consumerKey: key, successCallBack: null };
+    if (typeof back !== 'string' || back.length > MAX_URL || !/^https?:\/\//i.test(back) || !URL.canParse(back)) {
+      throw new PageError(400, 'This link is garbled', 'The link\'s success_call_back is not a valid web address. Open this page from the Magento admin again.');
+    }
+    return { consumerKey: key, successCallBack: back };
+  }
+
+  async function pageErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof PageError) return renderMessage(ctx, err.status, err.title, err.message, err.extra);
+      if (err instanceof ActivationError) return renderActivationError(ctx, err);
+      const known = fromHttpish(err);
+      if (known) return renderMessage(ctx, known.status, 'Something is not right', known.message);
+      throw err;
+    }
+  }
+
+  function renderMessage(ctx: Context, status: number, title: string, message: string, extra: Record<string, unknown> = {}) {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = s.render('message.njk', { title, message, requestId: ctx.state.requestId, ...extra });
+  }
+
+  function renderActivationError(ctx: Context, err: ActivationError): void {
+    const status = { unknown_activation: 404, owned_by_other_account: 409, still_connecting: 504, callback_conflict: 409, activation_failed: 409 }[err.code];
+    const title = {
+      unknown_activation: 'We do not know this activation yet',
+      owned_by_other_account: 'This store belongs to another account',
+      still_connecting: 'Still connecting',
+      callback_conflict: 'This activation was refused',
+      activation_failed: 'The store could not be connected',
+    }[err.code];
+    renderMessage(ctx, status, title, err.message, {
+      fix: err.fixText,
+      storeUrl: err.binding?.storeBaseUrl,
+    });
+  }
+
+  function renderIdentity(ctx: Context, status: number, st: { identity: IdentityParams; binding: Binding }, extra: Record<string, unknown> = {}) {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = s.render('identity.njk', {
+      title: 'Connect your store',
+      storeUrl: st.binding.storeBaseUrl,
+      consumerKey: st.identity.consumerKey,
+      successCallBack: st.identity.successCallBack ?? '',
+      csrf: csrfToken(ctx, s.config, s.csrfKey),
+      passwordMin: PASSWORD_MIN,
+      ...extra,
+    });
+  }
+
+  async function loadBinding(ctx: Context, next: Next): Promise<void> {
+    const st = ctx.state as IdentityState;
+    const binding = await s.storage.bindings.byConsumerKey(st.identity.consumerKey);
+    if (!binding) {
+      throw new PageError(
+        404,
+        'We do not know this activation yet',
+        'We have not received Magento\'s callback for this integration. Check that its Callback URL and Identity ' +
+          'Link URL are both set to ours, then click Activate again.',
+        { fix: fixText('activate_again') },
+      );
+    }
+    st.binding = binding;
+    await next();
+  }
+
+  async function readQuery(ctx: Context, next: Next): Promise<void> {
+    (ctx.state as IdentityState).identity = identityParams(ctx.query);
+    await next();
+  }
+
+  function showIdentity(ctx: Context): void {
+    renderIdentity(ctx, 200, ctx.state as IdentityState & { binding: Binding });
+  }
+
+  router.get('/magento/identity', pageErrors, readQuery, loadBinding, showIdentity);
+
+  // ---- POST /magento/identity/login and /signup ---------------------------------------------------------------
+
+  async function readIdentityForm(ctx: Context, next: Next): Promise<void> {
+    const st = ctx.state as IdentityState;
+    st.identity = identityParams(st.form);
+    await next();
+  }
+
+  async function checkCsrf(ctx: Context, next: Next): Promise<void> {
+    if (!csrfValid(ctx, s.csrfKey, field(ctx.state.form, 'csrf'))) {
+      throw new PageError(
+        403,
+        'Please try again',
+        'This form expired or was not sent from this page. Reload the page and submit it again.',
+      );
+    }
+    await next();
+  }
+
+  function credentials(st: IdentityState): { email: string; password: string } {
+    return { email: field(st.form, 'email') ?? '', password: field(st.form, 'password') ?? '' };
+  }
+
+  /** Account errors re-render the form with the message, keeping the email typed. */
+  function accountStep(form: 'login' | 'signup', act: (email: string, password: string, ctx: Context) => Promise<{ id: string; email: string }>) {
+    return async function authenticate(ctx: Context, next: Next): Promise<void> {
+      const st = ctx.state as IdentityState & { binding: Binding };
+      const { email, password } = credentials(st);
+      try {
+        const account = await act(email, password, ctx);
+        st.accountId = account.id;
+        st.email = account.email;
+      } catch (err) {
+        if (!(err instanceof AccountError)) throw err;
+        const status = { invalid_email: 400, invalid_password: 400, email_taken: 409, bad_credentials: 401, throttled: 429 }[err.code];
+        if (err.retryAfterSeconds) ctx.set('Retry-After', String(err.retryAfterSeconds));
+        return renderIdentity(ctx, status, st, { error: err.message, email, form });
+      }
+      await next();
+    };
+  }
+
+  const signIn = accountStep('login', (email, password, ctx) => s.accounts.signIn(email, password, ctx.ip));
+  const signUp = accountStep('signup', (email, password) => s.accounts.signUp(email, password));
+
+  async function startSession(ctx: Context, next: Next): Promise<void> {
+    const { token, expiresAt } = await s.accounts.startSession((ctx.state as IdentityState).accountId);
+    setCookie(ctx, s.config, SESSION_COOKIE, token, expiresAt);
+    await next();
+  }
+
+  async function completeActivation(ctx: Context, next: Next): Promise<void> {
+    const st = ctx.state as IdentityState & { binding: Binding };
+    st.binding = await s.activation.completeForAccount(st.identity.consumerKey, st.accountId);
+    await next();
+  }
+
+  /** Back to Magento (which closes the popup) only when success_call_back is on the store's own host. */
+  function finish(ctx: Context): void {
+    const st = ctx.state as IdentityState & { binding: Binding };
+    const back = st.identity.successCallBack;
+    if (back && new URL(back).host === new URL(st.binding.storeBaseUrl).host) {
+      ctx.redirect(back);
+      return;
+    }
+    renderMessage(ctx, 200, 'Connected', `Your store is connected to ${st.email}.`, {
+      ok: true,
+      storeUrl: st.binding.storeBaseUrl,
+      closeHint: true,
+    });
+  }
+
+  const form = readForm(s.config.limits.callbackBodyBytes);
+  router.post('/magento/identity/login', pageErrors, form, checkCsrf, readIdentityForm, loadBinding, signIn, startSession, completeActivation, finish);
+  router.post('/magento/identity/signup', pageErrors, form, checkCsrf, readIdentityForm, loadBinding, signUp, startSession, completeActivation, finish);
+
+  return router;
+}

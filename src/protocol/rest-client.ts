@@ -1,0 +1,120 @@
+// Signed calls to a store's REST API with the resilience a CRM needs: a fresh signature (nonce, timestamp) on every
+// attempt, retries with exponential backoff and jitter on network errors, 502/503/504 and 429 for idempotent
+// methods only (never POST), and Retry-After honoured up to a cap. Knows nothing of bindings or of HTTP servers.
+import type { Clock } from '../clock.js';
+import { sleep, systemClock } from '../clock.js';
+import type { QueryInput } from './encoding.js';
+import { isRetryable } from './magento-errors.js';
+import { createSigner, type Token } from './signer.js';
+import type { Transport, TransportResponse } from './transport.js';
+
+export interface StoreCredentials {
+  storeBaseUrl: string;
+  consumerKey: string;
+  consumerSecret: string;
+  accessToken: Token;
+}
+
+export interface RestCall {
+  method: string;
+  /** The part after `{store_base_url}rest/`, e.g. `V1/products` or `default/V1/orders`; already URL-encoded. */
+  path: string;
+  /** Query parameters: a nested object (searchCriteria) or decoded [name, value] pairs. */
+  query?: QueryInput;
+  /** A JSON or XML body, sent byte for byte and never signed. */
+  body?: Buffer | string;
+  contentType?: string;
+  accept?: string;
+  signal?: AbortSignal;
+}
+
+export interface RestResponse extends TransportResponse {
+  /** How many attempts were made (1 = no retry). */
+  attempts: number;
+}
+
+export interface RetryPolicy {
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A Retry-After longer than this is not waited for: the 429/503 is returned to the caller as is. */
+  retryAfterCapMs: number;
+}
+
+export interface RestClientOptions {
+  transport: Transport;
+  retry: RetryPolicy;
+  clock?: Clock;
+  /** Injected in tests so retries do not really wait. */
+  wait?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+const RETRY_STATUS = new Set([429, 502, 503, 504]);
+
+/** Retry-After in seconds or as an HTTP date, in milliseconds from now; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | string[] | undefined, now: Date): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
+}
+
+export interface RestClient {
+  send(store: StoreCredentials, call: RestCall): Promise<RestResponse>;
+}
+
+export function createRestClient(options: RestClientOptions): RestClient {
+  const { transport, retry } = options;
+  const clock = options.clock ?? systemClock;
+  const wait = options.wait ?? sleep;
+  const random = options.random ?? Math.random;
+
+  function backoffMs(retryNumber: number): number {
+    const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** retryNumber);
+    return Math.round(ceiling / 2 + random() * (ceiling / 2));
+  }
+
+  return {
+    async send(store, call) {
+      const method = call.method.toUpperCase();
+      const retryable = IDEMPOTENT.has(method);
+      const signer = createSigner({ key: store.consumerKey, secret: store.consumerSecret }, { clock });
+      const headers: Record<string, string> = {};
+      if (call.contentType) headers['Content-Type'] = call.contentType;
+      headers.Accept = call.accept ?? 'application/json';
+      for (let attempt = 1; ; attempt++) {
+        // Signed inside the loop: every attempt needs its own nonce (Magento burns a nonce even on failure).
+        const signed = signer.sign(
+          { method, url: `${store.storeBaseUrl}rest/${call.path}`, query: call.query, contentType: call.contentType },
+          store.accessToken,
+        );
+        const canRetry = retryable && attempt <= retry.maxRetries;
+        let response: TransportResponse;
+        try {
+          response = await transport.request({
+            method,
+            url: signed.url,
+            headers: { ...headers, Authorization: signed.authorization },
+            body: call.body,
+            signal: call.signal,
+          });
+        } catch (err) {
+          if (!canRetry || !isRetryable(err)) throw err;
+          await wait(backoffMs(attempt - 1));
+          continue;
+        }
+        if (canRetry && RETRY_STATUS.has(response.status)) {
+          const after = retryAfterMs(response.headers['retry-after'], clock.now());
+          if (after === undefined || after <= retry.retryAfterCapMs) {
+            await wait(after ?? backoffMs(attempt - 1));
+            continue;
+          }
+        }
+        return { ...response, attempts: attempt };
+      }
+    },
+  };
+}
