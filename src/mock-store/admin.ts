@@ -14,6 +14,8 @@ export interface AdminOptions {
   urlKey: string;
   storeBaseUrl: () => string;
   successCallbackPath: string;
+  /** The full success URL the popup is sent to (successCallbackPath + urlKey on the store's origin). */
+  successCallbackUrl: () => string;
 }
 
 const CreateSchema = z.object({
@@ -125,7 +127,7 @@ export function adminRouter(o: AdminOptions): Router {
 
   router.get(['/admin', '/admin/'], function integrationsGrid(ctx) {
     ctx.type = 'text/html; charset=UTF-8';
-    ctx.body = gridPage(o.admin.list(), o.storeBaseUrl(), `${ctx.origin}${o.successCallbackPath}${o.urlKey}/`);
+    ctx.body = gridPage(o.admin.list(), o.storeBaseUrl(), o.successCallbackUrl());
   });
 
   return router;

@@ -70,6 +70,13 @@ export interface MockStore {
   readonly tables: MagentoTables;
   /** Products, customers, orders served by the REST API. */
   readonly catalog: Catalog;
+  /** The Magento settings in effect. */
+  readonly config: {
+    callbackTimeoutMs: number;
+    callbackMaxRedirects: number;
+    consumerExpirationSeconds: number;
+    cleanupExpirationMinutes: number;
+  };
   readonly knobs: {
     advanceClock(seconds: number): Date;
     addFault(fault: FaultInput): Fault;
@@ -107,14 +114,20 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
   const tables = new MagentoTables(now);
   const catalog = new Catalog(options.sampleData ?? true);
   const knobs = new Knobs(clock, { checkSignatures: options.checkSignatures ?? true });
-  const oauth = new OauthServer({ tables, now, consumerExpirationSeconds: options.consumerExpirationSeconds ?? 300 });
+  const config = {
+    callbackTimeoutMs: options.callbackTimeoutMs ?? 5000,
+    callbackMaxRedirects: options.callbackMaxRedirects ?? 0,
+    consumerExpirationSeconds: options.consumerExpirationSeconds ?? 300,
+    cleanupExpirationMinutes: options.cleanupExpirationMinutes ?? 120,
+  };
+  const oauth = new OauthServer({ tables, now, consumerExpirationSeconds: config.consumerExpirationSeconds });
   const admin = new IntegrationAdmin({
     tables,
     storeBaseUrl,
     successCallbackUrl,
-    callback: { timeoutMs: options.callbackTimeoutMs ?? 5000, maxRedirects: options.callbackMaxRedirects ?? 0 },
+    callback: { timeoutMs: config.callbackTimeoutMs, maxRedirects: config.callbackMaxRedirects },
   });
-  const cleanupMinutes = options.cleanupExpirationMinutes ?? 120;
+  const runTokenCleanup = (): number => tables.deleteOldEntries(config.cleanupExpirationMinutes);
 
   const rest = restApi({
     oauth,
@@ -177,10 +190,16 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
   const app = new Koa();
   app.use(errorsAsMagento);
   app.use(faultsAndLog(knobs));
-  const adminRoutes = adminRouter({ admin, urlKey, storeBaseUrl, successCallbackPath: SUCCESS_CALLBACK_PATH });
+  const adminRoutes = adminRouter({
+    admin,
+    urlKey,
+    storeBaseUrl,
+    successCallbackPath: SUCCESS_CALLBACK_PATH,
+    successCallbackUrl,
+  });
   app.use(adminRoutes.routes());
   if (options.testMode) {
-    const knobRoutes = knobRouter(knobs, () => tables.deleteOldEntries(cleanupMinutes));
+    const knobRoutes = knobRouter(knobs, runTokenCleanup);
     app.use(knobRoutes.routes());
   }
   app.use(storefront);
@@ -225,6 +244,7 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
     admin,
     tables,
     catalog,
+    config,
     knobs: {
       advanceClock: (seconds) => knobs.advanceClock(seconds),
       addFault: (f) => knobs.addFault(f),
@@ -235,7 +255,7 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
       setCheckSignatures: (check) => {
         knobs.checkSignatures = check;
       },
-      runTokenCleanup: () => tables.deleteOldEntries(cleanupMinutes),
+      runTokenCleanup,
     },
     app,
   };
