@@ -1,0 +1,203 @@
+// End-to-end harness: a mock Magento store and a connector (real HTTP, a fresh database of the chosen backend), plus
+// a tiny cookie-keeping browser for the popup and the account page. Durations are shortened so tests run in seconds.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { ExecutionContext } from 'ava';
+import { startServer, type RunningServer, type ServiceOverrides } from '../../src/app.js';
+import { OffsetClock } from '../../src/clock.js';
+import { DEFAULT_DURATIONS, DEFAULT_LIMITS, loadConfig, type Config, type Durations, type Limits } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { createMockStore, type MockStore, type MockStoreOptions } from '../../src/mock-store/app.js';
+import type { Binding } from '../../src/storage/types.js';
+import { freshDatabase, type Backend } from './db.js';
+
+export const TEST_DURATIONS: Durations = {
+  ...DEFAULT_DURATIONS,
+  requestTokenWaitMs: 5_000,
+  retryBaseDelayMs: 50,
+  retryMaxDelayMs: 400,
+  stepLeaseMs: 3_000,
+};
+
+export const TEST_LIMITS: Limits = { ...DEFAULT_LIMITS, connectTimeoutMs: 2_000, totalTimeoutMs: 5_000, tokenCallTimeoutMs: 3_000 };
+
+export interface Connector {
+  url: string;
+  running: RunningServer;
+  clock: OffsetClock;
+  config: Config;
+  databaseUrl: string;
+  /** Everything the connector logged, as JSON lines. */
+  logs(): string;
+  binding(consumerKey: string): Promise<Binding | null>;
+  stop(): Promise<void>;
+}
+
+export interface ConnectorOptions {
+  durations?: Partial<Durations>;
+  limits?: Partial<Limits>;
+  /** Share a database with another connector (multi-instance tests). */
+  databaseUrl?: string;
+  secretsKey?: string;
+  overrides?: ServiceOverrides;
+}
+
+export const testSecretsKey = (): string => `t1:${randomBytes(32).toString('base64')}`;
+
+export async function startConnector(backend: Backend, t: ExecutionContext, options: ConnectorOptions = {}): Promise<Connector> {
+  const database = options.databaseUrl ? null : await freshDatabase(backend);
+  const databaseUrl = options.databaseUrl ?? database!.url;
+  const dataDir = mkdtempSync(join(tmpdir(), 'connector-test-'));
+  const config = loadConfig(
+    { PORT: '0', DATABASE_URL: databaseUrl, SECRETS_KEY: options.secretsKey ?? testSecretsKey(), ALLOW_PRIVATE_STORE_URLS: 'true', LOG_LEVEL: 'debug', DATA_DIR: dataDir },
+    {},
+  );
+  config.durations = { ...TEST_DURATIONS, ...options.durations };
+  config.limits = { ...TEST_LIMITS, ...options.limits };
+  const clock = new OffsetClock();
+  let logged = '';
+  const sink = new PassThrough();
+  sink.on('data', (chunk: Buffer) => (logged += chunk.toString('utf8')));
+  const running = await startServer(config, { clock, logger: createLogger('debug', sink), ...options.overrides });
+  config.publicUrl = running.url;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await running.stop();
+    await database?.drop().catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  t.teardown(stop);
+  return {
+    url: running.url,
+    running,
+    clock,
+    config,
+    databaseUrl,
+    logs: () => logged,
+    binding: (consumerKey) => running.services.storage.bindings.byConsumerKey(consumerKey),
+    stop,
+  };
+}
+
+export async function startMockStore(t: ExecutionContext, options: MockStoreOptions = {}): Promise<MockStore> {
+  const mock = createMockStore({ testMode: true, ...options });
+  await mock.start(0);
+  t.teardown(() => mock.close());
+  return mock;
+}
+
+/** Polls until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false && value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export interface PageResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  location: string | null;
+}
+
+/** A browser enough for forms: keeps cookies per origin-less jar, never follows redirects by itself. */
+export class Browser {
+  readonly cookies = new Map<string, string>();
+
+  private cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  private remember(headers: Headers): void {
+    for (const line of headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  async request(method: string, url: string, init: { form?: Record<string, string>; headers?: Record<string, string>; body?: string } = {}): Promise<PageResponse> {
+    const headers: Record<string, string> = { ...init.headers };
+    if (this.cookies.size) headers.cookie = this.cookieHeader();
+    let body = init.body;
+    if (init.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(init.form).toString();
+    }
+    const res = await fetch(url, { method, headers, body, redirect: 'manual' });
+    this.remember(res.headers);
+    return { status: res.status, headers: res.headers, text: await res.text(), location: res.headers.get('location') };
+  }
+
+  get(url: string): Promise<PageResponse> {
+    return this.request('GET', url);
+  }
+
+  post(url: string, form: Record<string, string>): Promise<PageResponse> {
+    return this.request('POST', url, { form });
+  }
+}
+
+/** The hidden fields of the first form on a page (csrf, oauth_consumer_key, success_call_back). */
+export function hiddenFields(html: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+    out[m[1]!] ??= decodeHtml(m[2]!);
+  }
+  return out;
+}
+
+function decodeHtml(s: string): string {
+  return s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+}
+
+export interface Activation {
+  integrationId: number;
+  consumerKey: string;
+  popupUrl: string;
+}
+
+/** Creates an integration in the mock store pointing at the connector and clicks Activate. */
+export async function createAndActivate(mock: MockStore, connector: Connector, name = 'CRM'): Promise<Activation> {
+  const integration = mock.admin.create({
+    name,
+    callbackUrl: `${connector.url}/magento/callback`,
+    identityLinkUrl: `${connector.url}/magento/identity`,
+  });
+  const result = await mock.admin.activate(integration.id);
+  if (!result.popupUrl || !result.callback?.ok) throw new Error(`activation failed: ${JSON.stringify(result.callback)}`);
+  return { integrationId: integration.id, consumerKey: integration.consumerKey, popupUrl: result.popupUrl };
+}
+
+/** Opens the popup and submits the sign-up (or sign-in) form, as the merchant would. */
+export async function finishInPopup(
+  browser: Browser,
+  connector: Connector,
+  popupUrl: string,
+  form: 'signup' | 'login',
+  email: string,
+  password: string,
+): Promise<PageResponse> {
+  const page = await browser.get(popupUrl);
+  if (page.status !== 200) throw new Error(`popup answered ${page.status}: ${page.text.slice(0, 300)}`);
+  return browser.post(`${connector.url}/magento/identity/${form}`, { ...hiddenFields(page.text), email, password });
+}
+
+export async function waitForState(connector: Connector, consumerKey: string, state: Binding['state'], timeoutMs = 10_000): Promise<Binding> {
+  return waitFor(`binding ${consumerKey} to be ${state}`, async () => {
+    const b = await connector.binding(consumerKey);
+    return b?.state === state ? b : undefined;
+  }, timeoutMs);
+}
