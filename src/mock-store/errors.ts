@@ -94,3 +94,10 @@ export const requiredField = (fieldName: string): ErrorMessage => ({
   raw: '"%fieldName" is required. Enter and try again.',
   params: { fieldName },
 });
+
+/** The type processor's refusal of a value that does not convert (TypeProcessor::convertValue). */
+export const invalidType = (value: string, type: string): MagentoError =>
+  new MagentoError('localized', 'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.', {
+    value,
+    type,
+  });

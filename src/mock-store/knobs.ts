@@ -43,6 +43,9 @@ export interface RequestLogEntry {
   fault?: FaultKind;
 }
 
+/** The log keeps the most recent entries only, so a long benchmark does not grow it without bound. */
+const MAX_LOG_ENTRIES = 10_000;
+
 const DEFAULT_FAIL_BODY = '<html><body><h1>503 Service Unavailable</h1>No server is available to handle this request.</body></html>';
 
 export class Knobs {
@@ -98,6 +101,7 @@ export class Knobs {
 
   record(entry: Omit<RequestLogEntry, 'at'>): void {
     this.log.push({ at: this.clock.now().toISOString(), ...entry });
+    if (this.log.length > MAX_LOG_ENTRIES) this.log.splice(0, this.log.length - MAX_LOG_ENTRIES);
   }
 }
 

@@ -2,10 +2,9 @@
 //
 // Strings here are "byte strings": one JS char per byte (latin1), the way Node hands us header values and the
 // request target, so that percent-decoding and re-encoding reproduce PHP's byte-level results exactly, invalid
-// UTF-8 included. Convert with `bytesToUtf8` / `utf8ToBytes` at the edges.
+// UTF-8 included. Convert with `bytesToUtf8` at the edges.
 
 export const bytesToUtf8 = (s: string): string => Buffer.from(s, 'latin1').toString('utf8');
-export const utf8ToBytes = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
 
 const HEX = '0123456789ABCDEF';
 const hexByte = (code: number): string => '%' + HEX[code >> 4] + HEX[code & 15];
@@ -226,7 +225,7 @@ export function phpToJs(v: PhpValue): unknown {
  */
 export function phpJsonEncode(value: unknown): string {
   const json = JSON.stringify(value) ?? 'null';
-  return json.replace(/[\u007f-\uffff]|\//g, (ch) =>
+  return json.replace(/[\u0080-\uffff]|\//g, (ch) =>
     ch === '/' ? '\\/' : '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0'),
   );
 }

@@ -3,7 +3,7 @@
 // request body (POST/PUT only: JSON or XML), then the service. Errors render as Rest\Response does.
 import type { Context } from 'koa';
 import { randomBytes } from 'node:crypto';
-import { MagentoError, aggregateInputErrors, requiredField, webapiError } from './errors.js';
+import { MagentoError, aggregateInputErrors, invalidType, requiredField, webapiError } from './errors.js';
 import type { Catalog, Customer, Order, Product } from './data.js';
 import { incomingRequest } from './http.js';
 import { PhpTypeError, prepareRequest, requestUrl, type IncomingRequest, type OauthServer } from './oauth.js';
@@ -69,12 +69,6 @@ function matchRoute(route: RouteDef, path: string): Record<string, string> | nul
 const reportId = (): string => `webapi-${randomBytes(6).toString('hex')}`;
 const internalError = (): MagentoError =>
   new MagentoError('internal', `Internal Error. Details are available in Magento log file. Report ID: ${reportId()}`);
-
-const invalidType = (value: string, type: string): MagentoError =>
-  new MagentoError('localized', 'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.', {
-    value,
-    type,
-  });
 
 const mysqlDate = (d: Date): string => d.toISOString().slice(0, 19).replace('T', ' ');
 

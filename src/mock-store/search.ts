@@ -6,7 +6,7 @@
 //    dates as their 'Y-m-d H:i:s' strings;
 //  - paging: a current page past the last one returns the LAST page (Data\Collection::getCurPage clamps), so a
 //    client must stop by total_count, not by an empty page.
-import { MagentoError, requiredField, aggregateInputErrors } from './errors.js';
+import { aggregateInputErrors, invalidType, requiredField, type MagentoError } from './errors.js';
 import type { PhpArray, PhpValue } from './php.js';
 
 export interface Filter {
@@ -47,14 +47,6 @@ const scalar = (v: PhpValue | undefined): string | undefined => {
   if (typeof v !== 'string') throw invalidType('Array', 'string');
   return v;
 };
-
-function invalidType(value: string, type: string): MagentoError {
-  return new MagentoError(
-    'localized',
-    'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.',
-    { value, type },
-  );
-}
 
 function intParam(v: PhpValue | undefined): number | undefined {
   const s = scalar(v);

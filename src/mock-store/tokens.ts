@@ -81,7 +81,8 @@ export class MagentoTables {
   private readonly consumers = new Map<number, ConsumerRow>();
   /** Kept in insertion (entity_id) order: "the first row" is the first match in this array. */
   private tokens: TokenRow[] = [];
-  private nonces: NonceRow[] = [];
+  /** oauth_nonce rows by (consumer_id, nonce) as the unique key compares them. */
+  private nonces = new Map<string, NonceRow>();
   private nextId = { integration: 1, consumer: 1, token: 1 };
 
   constructor(private readonly now: () => Date) {}
@@ -160,7 +161,7 @@ export class MagentoTables {
   private deleteConsumer(id: number): void {
     this.consumers.delete(id);
     this.tokens = this.tokens.filter((t) => t.consumerId !== id);
-    this.nonces = this.nonces.filter((n) => n.consumerId !== id);
+    for (const [key, row] of this.nonces) if (row.consumerId === id) this.nonces.delete(key);
   }
 
   // ---- oauth_token ------------------------------------------------------------------------------------------
@@ -242,23 +243,15 @@ export class MagentoTables {
 
   /** Nonce::loadByCompositeKey: the full presented nonce against the stored (possibly truncated) column. */
   nonceExists(nonce: string, consumerId: number): boolean {
-    const k = ciKey(nonce);
-    return this.nonces.some((n) => n.consumerId === consumerId && ciKey(n.nonce) === k);
+    return this.nonces.has(`${consumerId}:${ciKey(nonce)}`);
   }
 
   /** INSERT into oauth_nonce; false when the unique key (nonce, consumer_id) rejects it. */
   insertNonce(nonce: string, consumerId: number, timestamp: number): boolean {
     const stored = nonce.slice(0, NONCE_COLUMN_LENGTH);
-    if (this.nonceExists(stored, consumerId)) return false;
-    this.nonces.push({ nonce: stored, consumerId, timestamp });
+    const key = `${consumerId}:${ciKey(stored)}`;
+    if (this.nonces.has(key)) return false;
+    this.nonces.set(key, { nonce: stored, consumerId, timestamp });
     return true;
-  }
-
-  nonceCount(): number {
-    return this.nonces.length;
-  }
-
-  clearNonces(): void {
-    this.nonces = [];
   }
 }

@@ -1,5 +1,6 @@
 // Magento's request-token and access-token rules, each shown over real HTTP with exact status and oauth_problem.
 import test from 'ava';
+import { OffsetClock } from '../../src/clock.js';
 import { accessToken, callbackReceiver, createAndActivate, form, problem, raw, requestToken, startStore } from './helpers.js';
 import { freshNonce, sign } from './signer.js';
 
@@ -53,9 +54,10 @@ test('nonces compare like MySQL: case-insensitive, and only 32 characters are st
 });
 
 test('a timestamp more than 600 s in the mock clock\'s future, or 0, is refused (401 via the nonce validator)', async (t) => {
-  const store = await startStore(t);
+  const frozen = new Date();
+  const store = await startStore(t, { clock: new OffsetClock({ now: () => frozen }) });
   const { callback } = await createAndActivate(store, await callbackReceiver(t));
-  const now = Math.floor(store.clock.now().getTime() / 1000);
+  const now = Math.floor(frozen.getTime() / 1000);
 
   const future = await requestToken(store.baseUrl, callback, { timestamp: now + 601 });
   t.is(future.status, 401);
@@ -64,6 +66,9 @@ test('a timestamp more than 600 s in the mock clock\'s future, or 0, is refused 
   const zero = await requestToken(store.baseUrl, callback, { timestamp: 0 });
   t.is(zero.status, 401);
   t.is(problem(zero), 'An error occurred validating the nonce');
+
+  const edge = await requestToken(store.baseUrl, callback, { timestamp: now + 600, signedHost: 'x.example' });
+  t.is(problem(edge), 'The signature is invalid. Verify and try again.', 'exactly 600 s ahead passes the timestamp check');
 
   const ancient = await requestToken(store.baseUrl, callback, { timestamp: 1 });
   t.is(ancient.status, 200, 'no lower bound: any positive past timestamp passes');
@@ -103,7 +108,9 @@ test('the request token must come within 300 s of the callback POST (advance the
 });
 
 test('299 s after the callback is still inside the window; the window is checked before the signature', async (t) => {
-  const store = await startStore(t);
+  // A clock that does not run by itself, so only the advances below count (whole seconds, like Magento).
+  const frozen = new Date();
+  const store = await startStore(t, { clock: new OffsetClock({ now: () => frozen }) });
   const { callback } = await createAndActivate(store, await callbackReceiver(t));
   store.knobs.advanceClock(299);
   const expiredButBadSig = await requestToken(store.baseUrl, callback, { signedHost: 'x.example' });
