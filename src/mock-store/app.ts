@@ -147,9 +147,9 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
       default_display_currency_code: 'USD',
       timezone: 'America/Chicago',
       weight_unit: 'lbs',
-      base_url: storeBaseUrl(),
+      base_url: `${requireOrigin()}/`,
       base_link_url: storeBaseUrl(),
-      secure_base_url: storeBaseUrl(),
+      secure_base_url: `${requireOrigin()}/`,
       secure_base_link_url: storeBaseUrl(),
     }),
   });
@@ -217,7 +217,10 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
       const s = http.createServer(app.callback());
       server = s;
       await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
+        s.once('error', (e) => {
+          server = null;
+          reject(e);
+        });
         s.listen(port, host, () => resolve());
       });
       const actual = (s.address() as AddressInfo).port;
