@@ -1,6 +1,7 @@
 // Activate / Reauthorize / Delete as the Magento admin runs them: the callback POST, the popup URL, Magento's token
 // rows (protocol notes 4a) and what each step does to tokens a third party holds.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import type { MockStore } from '../../src/mock-store/app.js';
 import {
   accessToken,
   callbackReceiver,
@@ -17,6 +18,18 @@ import {
 } from './helpers.js';
 
 const KEY = /^[0-9a-z]{32}$/;
+
+/** Activates an integration whose Callback URL answers 302 to another receiver. */
+async function activateThroughRedirect(t: ExecutionContext, store: MockStore) {
+  const target = await callbackReceiver(t);
+  const redirector = await callbackReceiver(t);
+  redirector.respond = (_req, res) => {
+    res.writeHead(302, { Location: target.url });
+    res.end();
+  };
+  const integration = store.admin.create({ name: 'r', callbackUrl: redirector.url, identityLinkUrl: IDENTITY_URL });
+  return { target, redirector, result: await store.admin.activate(integration.id) };
+}
 
 test('the callback POST: form-encoded, exactly four fields, 32-char [0-9a-z] credentials, store base URL', async (t) => {
   const store = await startStore(t);
@@ -191,14 +204,7 @@ test('Delete removes integration, consumer and tokens: REST 401 "A consumer havi
 
 test('callback target that redirects: the 302 counts as delivered, the redirect is not followed', async (t) => {
   const store = await startStore(t);
-  const target = await callbackReceiver(t);
-  const redirector = await callbackReceiver(t);
-  redirector.respond = (_req, res) => {
-    res.writeHead(302, { Location: target.url });
-    res.end();
-  };
-  const integration = store.admin.create({ name: 'r', callbackUrl: redirector.url, identityLinkUrl: IDENTITY_URL });
-  const result = await store.admin.activate(integration.id);
+  const { target, redirector, result } = await activateThroughRedirect(t, store);
   t.deepEqual(result.callback, { ok: true, status: 302 });
   t.truthy(result.popupUrl);
   t.is(redirector.received.length, 1);
@@ -243,14 +249,7 @@ test('Magento\'s defaults: 5 s callback timeout, no redirects, 300 s window', as
 
 test('with post_maxredirects configured, redirects are followed (302 turns the POST into a GET)', async (t) => {
   const store = await startStore(t, { callbackMaxRedirects: 1 });
-  const target = await callbackReceiver(t);
-  const redirector = await callbackReceiver(t);
-  redirector.respond = (_req, res) => {
-    res.writeHead(302, { Location: target.url });
-    res.end();
-  };
-  const integration = store.admin.create({ name: 'r', callbackUrl: redirector.url, identityLinkUrl: IDENTITY_URL });
-  const result = await store.admin.activate(integration.id);
+  const { target, result } = await activateThroughRedirect(t, store);
   t.deepEqual(result.callback, { ok: true, status: 200 });
   t.is(target.received.length, 0, 'the follow-up request was a GET, without the fields');
 });
