@@ -45,7 +45,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   });
   const tokens = overrides.tokens ?? createTokenEndpoints({ transport, timeoutMs: limits.tokenCallTimeoutMs, clock });
   const accounts = new Accounts({ storage, clock, durations, limits });
-  const activation = new ActivationService({ storage, tokens, clock, durations, logger });
+  const activation = new ActivationService({ storage, tokens, clock, durations, limits, logger });
   const rest = createRestClient({
     transport,
     clock,

@@ -51,6 +51,8 @@ export interface Limits {
   perStoreQueue: number;
   /** How long an instance may serve an API key or binding from its cache after it was revoked elsewhere. */
   cacheTtlMs: number;
+  /** Request-token fetches run at once per instance (the rest wait in a queue, well inside Magento's window). */
+  backgroundConcurrency: number;
 }
 
 export interface Config {
@@ -91,6 +93,7 @@ export const DEFAULT_LIMITS: Limits = {
   perStoreConcurrency: 8,
   perStoreQueue: 100,
   cacheTtlMs: 5_000,
+  backgroundConcurrency: 16,
 };
 
 export class ConfigError extends Error {}

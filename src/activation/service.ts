@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { sleep } from '../clock.js';
-import type { Durations } from '../config.js';
+import type { Durations, Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import {
   isRetryable,
@@ -52,6 +52,7 @@ export interface ActivationOptions {
   tokens: TokenEndpoints;
   clock: Clock;
   durations: Durations;
+  limits: Pick<Limits, 'backgroundConcurrency'>;
   logger: Logger;
 }
 
@@ -63,6 +64,8 @@ const ACCESS_OUTCOME_UNKNOWN = 'The store did not answer our access-token reques
 
 export class ActivationService {
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly queue: string[] = [];
+  private running = 0;
 
   constructor(private readonly o: ActivationOptions) {}
 
@@ -85,7 +88,11 @@ export class ActivationService {
     const { storage } = this.o;
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = this.now();
-      const existing = await storage.bindings.byConsumerKey(input.consumerKey);
+      // Insert first: a new consumer key (the common case) costs one query; a unique-key clash means a repeat.
+      const existing =
+        attempt === 0
+          ? null
+          : await storage.bindings.byConsumerKey(input.consumerKey);
       if (!existing) {
         const created = await storage.bindings.create({
           id: randomUUID(),
@@ -98,7 +105,7 @@ export class ActivationService {
           nextAttemptAt: now,
         });
         if (created) return { binding: created, created: true, fetch: true };
-        continue; // another callback for this key won the insert: handle ours as a repeat
+        continue; // a binding with this key exists (or another callback won the insert): handle ours as a repeat
       }
       if (existing.consumerSecret !== input.consumerSecret || existing.storeBaseUrl !== input.storeBaseUrl) {
         throw new ActivationError(
@@ -127,18 +134,34 @@ export class ActivationService {
     throw new Error('callback kept racing with concurrent updates; giving up');
   }
 
-  /** Starts the request-token fetch in the background, after the callback has been answered. */
+  /**
+   * Queues the request-token fetch, run in the background after the callback has been answered. A bounded number
+   * run at once, so a storm of callbacks is answered first (Magento waits 5 s for each) and the fetches, which have
+   * Magento's 300 s window, follow.
+   */
   fetchRequestTokenSoon(bindingId: string): void {
-    const run = this.fetchRequestToken(bindingId).catch((err: unknown) =>
-      this.o.logger.error({ err, bindingId }, 'request-token step crashed'),
-    );
-    this.inFlight.add(run);
-    void run.finally(() => this.inFlight.delete(run));
+    this.queue.push(bindingId);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < this.o.limits.backgroundConcurrency && this.queue.length) {
+      const bindingId = this.queue.shift()!;
+      this.running++;
+      const run = this.fetchRequestToken(bindingId)
+        .catch((err: unknown) => this.o.logger.error({ err, bindingId }, 'request-token step crashed'))
+        .finally(() => {
+          this.running--;
+          this.inFlight.delete(run);
+          this.pump();
+        });
+      this.inFlight.add(run);
+    }
   }
 
   /** Waits for background steps (tests, shutdown). */
   async drain(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    while (this.inFlight.size || this.queue.length) await Promise.allSettled([...this.inFlight]);
   }
 
   // ---- step 1: the request token ---------------------------------------------------------------------------------

@@ -1,0 +1,13 @@
+// Percentiles and formatting for latency figures.
+export function percentile(sorted: readonly number[], p: number): number {
+  if (!sorted.length) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+export function summary(values: readonly number[]): { p50: number; p99: number; max: number; count: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN, count: sorted.length };
+}
+
+export const ms = (v: number): string => `${v.toFixed(1)} ms`;
