@@ -10,22 +10,40 @@ import { DEFAULT_DATABASE_URL, providerOf, sqliteFileFromUrl, type Provider } fr
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
-const env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL || DEFAULT_DATABASE_URL };
-let provider: Provider = providerOf(env.DATABASE_URL);
+const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl };
+let provider: Provider = providerOf(databaseUrl);
 if (args[0] === '--provider') {
   provider = args[1] as Provider;
   args.splice(0, 2);
 }
-if (provider === 'sqlite' && env.DATABASE_URL.startsWith('file:')) {
-  mkdirSync(dirname(sqliteFileFromUrl(env.DATABASE_URL)), { recursive: true });
+if (provider === 'sqlite' && databaseUrl.startsWith('file:')) {
+  mkdirSync(dirname(sqliteFileFromUrl(databaseUrl)), { recursive: true });
 }
 const stand_in = `${root}package.json`;
 env.PRISMA_QUERY_ENGINE_LIBRARY ??= stand_in;
 env.PRISMA_SCHEMA_ENGINE_BINARY ??= stand_in;
 env.PRISMA_HIDE_UPDATE_MESSAGE = '1';
+// Prisma 6.19's wasm schema engine arms a 10 s timer around taking PostgreSQL's migration advisory lock and never
+// clears it, so every PostgreSQL command lingered 10 s after finishing. Timers armed from wasm are unref'd: they
+// still fire while the command is alive (a lock wait keeps its connection open), but no longer keep it alive.
+const unrefWasmTimers = `data:text/javascript,${encodeURIComponent(`
+const setTimeout_ = globalThis.setTimeout;
+globalThis.setTimeout = function (...args) {
+  const timer = setTimeout_.apply(this, args);
+  if (new Error().stack?.includes('wasm://')) timer.unref();
+  return timer;
+};`)}`;
 const result = spawnSync(
   process.execPath,
-  [`${root}node_modules/prisma/build/index.js`, ...args, '--config', `${root}prisma/${provider}/prisma.config.ts`],
+  [
+    '--import',
+    unrefWasmTimers,
+    `${root}node_modules/prisma/build/index.js`,
+    ...args,
+    '--config',
+    `${root}prisma/${provider}/prisma.config.ts`,
+  ],
   { stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);
