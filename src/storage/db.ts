@@ -1,0 +1,136 @@
+// Opens the Storage DATABASE_URL names, and migrates a database the way `npm run db:migrate` does.
+//   SQLite: WAL and a busy timeout, so several processes can share the file.
+//   PostgreSQL: a bounded pool with connect and query timeouts, so a dead database fails fast (503) instead of
+//   hanging requests.
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { Logger } from '../log.js';
+import type { Sealer } from '../secrets/sealer.js';
+import { providerOf, sqliteFileFromUrl } from './database-url.js';
+import { StorageError, toStorageError } from './errors.js';
+import { PrismaClient as PostgresClient } from './generated/postgresql/client.js';
+import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
+import { createPrismaStorage, type Db } from './prisma-storage.js';
+import type { Storage } from './types.js';
+
+export { StorageError, StorageUnavailableError } from './errors.js';
+
+export const STORAGE_DEFAULTS = {
+  /** PostgreSQL connections per instance (URL parameter `connection_limit` overrides). */
+  poolSize: 10,
+  /** PostgreSQL: how long to wait for a connection, new or from the pool (URL `connect_timeout`, seconds). */
+  connectTimeoutMs: 5_000,
+  /** PostgreSQL: longest a single query may run, server side and client side. */
+  queryTimeoutMs: 30_000,
+  /** SQLite: how long a write waits for another process's lock before giving up. */
+  busyTimeoutMs: 5_000,
+};
+
+export interface OpenStorageOptions {
+  databaseUrl: string;
+  sealer: Sealer;
+  logger?: Logger;
+  poolSize?: number;
+  connectTimeoutMs?: number;
+  queryTimeoutMs?: number;
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens storage on DATABASE_URL. SQLite opens the file now (and fails now if it cannot); PostgreSQL connects on
+ * first use, so a service can start while its database is down and report that through ping().
+ */
+export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
+  const { databaseUrl, sealer, logger } = options;
+  const provider = providerOf(databaseUrl);
+  if (provider === 'sqlite') {
+    const file = sqliteFileFromUrl(databaseUrl);
+    mkdirSync(dirname(file), { recursive: true });
+    const db = new SqliteClient({
+      adapter: new PrismaBetterSQLite3({ url: file, timeout: options.busyTimeoutMs ?? STORAGE_DEFAULTS.busyTimeoutMs }),
+      errorFormat: 'minimal',
+    });
+    try {
+      // WAL lets readers and one writer in different processes work at once; NORMAL sync is durable enough with
+      // WAL (a power loss may drop the last commits, never corrupt). Both are per connection except journal_mode.
+      await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
+      await db.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
+      await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
+    } catch (error) {
+      await db.$disconnect().catch(() => {});
+      throw toStorageError(error);
+    }
+    logger?.debug({ provider, file }, 'storage opened');
+    return createPrismaStorage(db, provider, sealer);
+  }
+
+  const url = new URL(databaseUrl);
+  const limit = Number(url.searchParams.get('connection_limit')) || undefined;
+  const connectTimeoutS = Number(url.searchParams.get('connect_timeout')) || undefined;
+  const queryTimeoutMs = options.queryTimeoutMs ?? STORAGE_DEFAULTS.queryTimeoutMs;
+  const adapter = new PrismaPg(
+    {
+      connectionString: databaseUrl,
+      max: options.poolSize ?? limit ?? STORAGE_DEFAULTS.poolSize,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? (connectTimeoutS ? connectTimeoutS * 1000 : STORAGE_DEFAULTS.connectTimeoutMs),
+      idleTimeoutMillis: 30_000,
+      // Detects a peer that vanished (no RST) on idle and busy connections.
+      keepAlive: true,
+      // The server cancels runaway statements; the client gives up a little later if the server never answers.
+      statement_timeout: queryTimeoutMs,
+      query_timeout: queryTimeoutMs + 5_000,
+    },
+    {
+      onPoolError: (error) => logger?.warn({ err: { message: error.message } }, 'idle PostgreSQL connection failed'),
+    },
+  );
+  // Same models, same delegates: only the provider-specific internals of the two generated clients differ.
+  const db = new PostgresClient({ adapter, errorFormat: 'minimal' }) as unknown as Db;
+  logger?.debug({ provider, host: url.hostname, database: url.pathname.slice(1) }, 'storage opened');
+  return createPrismaStorage(db, provider, sealer);
+}
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export class MigrationError extends StorageError {
+  override name = 'MigrationError';
+  constructor(
+    message: string,
+    /** What Prisma printed (no secrets: it names host and database, never the password). */
+    readonly output: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Applies prisma/<provider>/migrations to the database: runs `tsx scripts/prisma.ts migrate deploy` (what
+ * `npm run db:migrate` runs) as a child process. Throws MigrationError with Prisma's output on failure.
+ */
+export async function migrate(databaseUrl: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  providerOf(databaseUrl); // a clear error for a URL that names no backend, before starting a child
+  const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [tsx, `${root}scripts/prisma.ts`, 'migrate', 'deploy'],
+      {
+        cwd: root,
+        env: { ...process.env, DATABASE_URL: databaseUrl },
+        timeout: options.timeoutMs ?? 120_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        if (!error) return resolve();
+        const output = `${stdout}${stderr}`.trim();
+        const why = error.killed ? 'timed out' : `failed (exit code ${error.code ?? 'unknown'})`;
+        reject(new MigrationError(`prisma migrate deploy ${why}:\n${output}`, output));
+      },
+    );
+  });
+}

@@ -1,0 +1,109 @@
+// What the storage layer throws besides programming errors. StorageUnavailableError means "the database cannot
+// serve us right now" (down, unreachable, locked for too long, not migrated): the HTTP layer answers 503 and
+// readiness fails; nothing in it is the caller's fault.
+
+export class StorageError extends Error {
+  override name = 'StorageError';
+}
+
+export class StorageUnavailableError extends StorageError {
+  override name = 'StorageUnavailableError';
+}
+
+// Prisma's own codes for "could not reach / timed out / connection closed / pool exhausted".
+const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1003', 'P1008', 'P1010', 'P1011', 'P1017', 'P2024']);
+// Driver-adapter error kinds (both adapters map their drivers' errors onto these).
+const UNAVAILABLE_KINDS = new Set([
+  'DatabaseNotReachable',
+  'DatabaseDoesNotExist',
+  'DatabaseAccessDenied',
+  'AuthenticationFailed',
+  'SocketTimeout', // also SQLite's SQLITE_BUSY once the busy timeout has run out
+  'ConnectionClosed',
+  'TooManyConnections',
+  'TlsConnectionError',
+  'TableDoesNotExist',
+]);
+// PostgreSQL SQLSTATEs: connection exceptions (08...), insufficient resources (53...), shutdown / cannot connect
+// now (57P0x), statement timeout (57014).
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0)|^57014$/;
+// Errors that reach us unmapped: pg-pool's connection timeout, pg's closed-connection errors, socket errors.
+const UNAVAILABLE_MESSAGE =
+  /timeout exceeded when trying to connect|Connection terminated|Query read timeout|Client has encountered a connection error|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|SQLITE_BUSY|SQLITE_CANTOPEN|database is locked|unable to open database file/;
+
+interface Facts {
+  codes: string[];
+  kinds: string[];
+  messages: string[];
+}
+
+function facts(error: unknown): Facts {
+  const found: Facts = { codes: [], kinds: [], messages: [] };
+  const seen = new Set<unknown>();
+  const visit = (value: unknown, depth: number): void => {
+    if (!value || typeof value !== 'object' || seen.has(value) || depth > 6) return;
+    seen.add(value);
+    // Duck-typed: the two generated clients, the adapters and the drivers each bring their own error classes.
+    const v = value as Record<string, unknown>;
+    for (const key of ['code', 'originalCode', 'errorCode']) if (typeof v[key] === 'string') found.codes.push(v[key] as string);
+    if (typeof v.kind === 'string') found.kinds.push(v.kind);
+    if (typeof v.kind === 'string' && v.kind === 'postgres' && typeof v.code === 'string') found.codes.push(v.code);
+    if (typeof v.message === 'string') found.messages.push(v.message);
+    if (typeof v.originalMessage === 'string') found.messages.push(v.originalMessage);
+    visit(v.cause, depth + 1);
+    const meta = v.meta as Record<string, unknown> | undefined;
+    if (meta && typeof meta === 'object') visit(meta.driverAdapterError, depth + 1);
+  };
+  visit(error, 0);
+  return found;
+}
+
+function unavailableReason(error: unknown): string | null {
+  const { codes, kinds, messages } = facts(error);
+  if (kinds.includes('TableDoesNotExist')) return 'the database has no tables yet: run npm run db:migrate';
+  if (kinds.includes('DatabaseDoesNotExist')) return 'the database named in DATABASE_URL does not exist';
+  if (kinds.includes('AuthenticationFailed') || kinds.includes('DatabaseAccessDenied')) {
+    return 'the database refused the credentials in DATABASE_URL';
+  }
+  if (kinds.includes('DatabaseNotReachable') || codes.includes('P1001')) {
+    return 'cannot reach the database server: check that it is running and that DATABASE_URL points at it';
+  }
+  if (codes.includes('SQLITE_BUSY') || messages.some((m) => /database is locked|SQLITE_BUSY/.test(m))) {
+    return 'the SQLite database stayed locked by another process longer than the busy timeout';
+  }
+  if (
+    codes.some((c) => UNAVAILABLE_PRISMA_CODES.has(c) || UNAVAILABLE_SQLSTATE.test(c)) ||
+    kinds.some((k) => UNAVAILABLE_KINDS.has(k)) ||
+    messages.some((m) => UNAVAILABLE_MESSAGE.test(m))
+  ) {
+    return 'the database did not answer or dropped the connection';
+  }
+  return null;
+}
+
+/** Turns "the database cannot serve us" errors into StorageUnavailableError; returns anything else unchanged. */
+export function toStorageError(error: unknown): unknown {
+  if (error instanceof StorageError) return error;
+  const reason = unavailableReason(error);
+  if (!reason) return error;
+  return new StorageUnavailableError(`database unavailable: ${reason}`, { cause: error });
+}
+
+/** The unique constraint a Prisma error reports as violated names `field` (P2002 from either adapter). */
+export function isUniqueViolation(error: unknown, model: string, field: string): boolean {
+  const e = error as { code?: unknown; meta?: { target?: unknown; driverAdapterError?: { cause?: { constraint?: unknown } } } };
+  if (!e || e.code !== 'P2002') return false;
+  const target = e.meta?.target;
+  if (Array.isArray(target)) return target.includes(field);
+  if (typeof target === 'string') return target === `${model}_${field}_key` || target === field;
+  // Driver adapters report the constraint instead: SQLite names the fields, PostgreSQL the index.
+  const constraint = e.meta?.driverAdapterError?.cause?.constraint as { fields?: unknown; index?: unknown } | undefined;
+  if (Array.isArray(constraint?.fields)) return constraint.fields.includes(field);
+  if (typeof constraint?.index === 'string') return constraint.index === `${model}_${field}_key`;
+  return false;
+}
+
+/** Prisma's "record to update/delete not found". */
+export function isNotFound(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'P2025';
+}
