@@ -1,0 +1,106 @@
+// Our pages as a person sees them: the failure page of an activation that ran out of time, the popup and the account
+// page on a phone, with screenshots under test-output/screenshots/ to look at.
+import { FIX_TEXT } from '../../src/activation/fixes.js';
+import { assertUsable, browserBackends, browserSuite, horizontalOverflow, PHONE, POPUP, screenshot } from '../helpers/browser.js';
+import { createAndActivate, startConnector, startMockStore, waitForState } from '../helpers/connector.js';
+
+const ADMIN = { width: 1280, height: 800 };
+const DESKTOP = { width: 1024, height: 768 };
+const PASSWORD = 'correct horse battery';
+// Long enough to find what does not wrap.
+const LONG_EMAIL = 'merchant.with.a.rather.long.address@store-with-a-long-name.example.com';
+
+browserSuite((test) => {
+  for (const backend of browserBackends()) {
+    test(`[${backend}] an activation whose store stopped answering ends on a page that says what to do`, async (t) => {
+      const mock = await startMockStore(t);
+      // Magento's 300 s window, shortened: the store answers no request-token call until it has closed.
+      const connector = await startConnector(backend, t, { durations: { magentoWindowMs: 1_500 } });
+      mock.knobs.addFault({ kind: 'fail', pathPrefix: '/oauth/token/request', count: 1_000, status: 503 });
+      const integration = mock.admin.create({
+        name: 'Unreachable',
+        callbackUrl: `${connector.url}/magento/callback`,
+        identityLinkUrl: `${connector.url}/magento/identity`,
+      });
+      const admin = await t.context.newPage(ADMIN);
+      await admin.goto(mock.adminUrl);
+      const [popup] = await Promise.all([admin.waitForEvent('popup'), admin.getByRole('button', { name: 'Activate' }).click()]);
+      await popup.waitForLoadState();
+      t.deepEqual(popup.viewportSize(), POPUP);
+
+      await waitForState(connector, integration.consumerKey, 'failed');
+      await popup.locator('#signup-email').fill('late@example.com');
+      await popup.locator('#signup-password').fill(PASSWORD);
+      const [response] = await Promise.all([
+        popup.waitForResponse((r) => r.url().endsWith('/magento/identity/signup')),
+        popup.getByRole('button', { name: 'Create account and connect' }).click(),
+      ]);
+      await popup.waitForLoadState();
+      t.is(response.status(), 409);
+      t.false(popup.isClosed(), 'the popup stays open to show what went wrong');
+      t.is(await popup.getByRole('heading', { level: 1 }).textContent(), 'The store could not be connected');
+      t.regex((await popup.getByRole('alert').textContent()) ?? '', /Could not get a request token from the store/);
+      t.is(await popup.locator('.fix').textContent(), `What to do: ${FIX_TEXT.check_store}`);
+      const overflow = await horizontalOverflow(popup);
+      t.true(overflow.scrollWidth <= overflow.innerWidth, 'the failure page does not scroll sideways at 680x510');
+      await screenshot(popup, 'failure-680x510');
+
+      await popup.setViewportSize(PHONE);
+      const phone = await horizontalOverflow(popup);
+      t.true(phone.scrollWidth <= phone.innerWidth, 'the failure page does not scroll sideways on a phone');
+      await screenshot(popup, 'failure-375x667');
+      t.is(mock.admin.get(integration.id).status, 'inactive');
+    });
+
+    test(`[${backend}] the popup on a phone`, async (t) => {
+      const mock = await startMockStore(t);
+      const connector = await startConnector(backend, t);
+      const { popupUrl } = await createAndActivate(mock, connector, 'Phone');
+      const page = await t.context.newPage(PHONE);
+      await page.goto(popupUrl);
+      await screenshot(page, 'popup-375x667');
+      await assertUsable(t, page, 'the popup at 375x667', '#signup-email');
+    });
+
+    test(`[${backend}] the account page lists the connected store, on a desktop and on a phone`, async (t) => {
+      const mock = await startMockStore(t);
+      const connector = await startConnector(backend, t);
+      const { popupUrl, consumerKey } = await createAndActivate(mock, connector, 'Account page');
+      const page = await t.context.newPage(DESKTOP);
+      await page.goto(popupUrl);
+      await waitForState(connector, consumerKey, 'request_token');
+      await page.locator('#signup-email').fill(LONG_EMAIL);
+      await page.locator('#signup-password').fill(PASSWORD);
+      // Without an opener the success page cannot close the window: it stays on the store's page.
+      await Promise.all([page.waitForURL(mock.successCallbackUrl), page.getByRole('button', { name: 'Create account and connect' }).click()]);
+
+      // The popup's sign-up signed us in: the account page shows the store.
+      await page.goto(`${connector.url}/account`);
+      t.is(await page.getByRole('heading', { level: 1 }).textContent(), 'Your stores');
+      const storeRow = page.locator('table tbody tr', { hasText: mock.baseUrl });
+      t.is(await storeRow.count(), 1);
+      t.regex((await storeRow.textContent()) ?? '', /active/);
+      t.is(await page.locator('#callback-url').inputValue(), `${connector.url}/magento/callback`);
+      t.is(await page.locator('#identity-url').inputValue(), `${connector.url}/magento/identity`);
+
+      await page.locator('#key-name').fill('CRM sync');
+      await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Create API key' }).click()]);
+      t.regex((await page.locator('#new-key').textContent()) ?? '', /\S{20,}/);
+      await screenshot(page, 'account-1024x768');
+      await assertUsable(t, page, 'the account page at 1024x768', '#key-name');
+
+      await page.setViewportSize(PHONE);
+      await screenshot(page, 'account-375x667');
+      await assertUsable(t, page, 'the account page at 375x667', '#callback-url');
+    });
+
+    test(`[${backend}] the sign-in page on a phone`, async (t) => {
+      const connector = await startConnector(backend, t);
+      const page = await t.context.newPage(PHONE);
+      await page.goto(`${connector.url}/account`);
+      t.is(new URL(page.url()).pathname, '/account/login');
+      await screenshot(page, 'account-login-375x667');
+      await assertUsable(t, page, 'the sign-in page at 375x667', '#signin-email');
+    });
+  }
+});
