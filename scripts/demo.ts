@@ -51,7 +51,13 @@ const mockPort = port('MOCK_STORE_PORT', 3001);
 mkdirSync(dataDir, { recursive: true });
 for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${databaseFile}${suffix}`, { force: true });
 const databaseUrl = `file:${databaseFile}`;
-await migrate(databaseUrl);
+console.log('Starting the mock Magento store and the connector (a fresh database in data/demo/)...');
+try {
+  await migrate(databaseUrl);
+} catch (err) {
+  console.error(`Could not prepare the demo database: ${(err as Error).message}`);
+  process.exit(1);
+}
 
 // The mock store first: it is the page the person opens.
 const mock = createMockStore({ testMode: true });
