@@ -6,13 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMockStore } from '../src/mock-store/app.js';
-import { spawnServer } from './servers/spawn.js';
+import { spawnServer } from '../scripts/spawn-instance.js';
 import { ms, summary } from './stats.js';
 
 export async function activationStorm(n = 200): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-storm-'));
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? `file:${join(dir, 'connector.db')}`;
-  const connector = await spawnServer('bench/servers/connector.ts', { DATABASE_URL: databaseUrl, DATA_DIR: dir });
+  const connector = await spawnServer('scripts/instance.ts', { DATABASE_URL: databaseUrl, DATA_DIR: dir, ALLOW_PRIVATE_STORE_URLS: 'true' });
   const mock = createMockStore({ testMode: true });
   await mock.start(0);
   try {

@@ -1,10 +1,10 @@
-// Starts a benchmark server in its own process (so it gets its own event loop, like in production) and waits for
+// Starts a server (scripts/instance.ts) in its own process (so it gets its own event loop, like in production) and waits for
 // the {"url": ...} line it prints.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 export interface Child {
   url: string;
@@ -39,7 +39,7 @@ export async function spawnServer(script: string, env: Record<string, string> = 
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(); // already gone (killed by a test)
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 5_000).unref();

@@ -3,6 +3,7 @@
 // from Magento's (which pass through the proxy untouched and never carry the header).
 import type { Context, Next } from 'koa';
 import type { Logger } from '../log.js';
+import { StorageUnavailableError } from '../storage/errors.js';
 
 export class ConnectorError extends Error {
   constructor(
@@ -33,11 +34,20 @@ interface HttpishError {
   message?: string;
 }
 
-/** Errors thrown by body parsers and Koa itself (413, 415, 400) carry a status; keep it, with a clear message. */
+/**
+ * Errors thrown by body parsers and Koa itself (413, 415, 400) carry a status; keep it, with a clear message. A
+ * database outage is a 503 that says so.
+ */
 export function fromHttpish(err: unknown): ConnectorError | null {
   if (err instanceof ConnectorError) return err;
+  if (err instanceof StorageUnavailableError) {
+    return new ConnectorError(503, 'database_unavailable', 'The connector cannot reach its database right now. Try again in a moment.', {
+      'Retry-After': '5',
+    });
+  }
   const e = err as HttpishError | null;
   const status = e?.status ?? e?.statusCode;
+  // Only client errors keep their own status: anything else unknown is a 500 of ours.
   if (!status || status < 400 || status >= 500) return null;
   if (status === 413) return new ConnectorError(413, 'body_too_large', 'The request body is too large.');
   if (status === 415) return new ConnectorError(415, 'unsupported_media_type', e?.message ?? 'Unsupported content type.');
@@ -54,7 +64,10 @@ export function jsonErrors(logger: Logger) {
       await next();
     } catch (err) {
       const known = fromHttpish(err);
-      if (known) return sendError(ctx, known);
+      if (known) {
+        if (known.status >= 500) logger.warn({ requestId: ctx.state.requestId, err: (err as Error).message }, known.code);
+        return sendError(ctx, known);
+      }
       logger.error({ err, requestId: ctx.state.requestId }, 'unhandled error');
       sendError(ctx, new ConnectorError(500, 'internal_error', `Something went wrong on our side (request ${ctx.state.requestId}).`));
     }

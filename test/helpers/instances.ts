@@ -1,0 +1,41 @@
+// Connector instances in their own processes (scripts/instance.ts), sharing one database, and direct access to that
+// database from the test process, as an operator's script would have.
+import type { ExecutionContext } from 'ava';
+import { Accounts } from '../../src/accounts/accounts.js';
+import { systemClock } from '../../src/clock.js';
+import { DEFAULT_DURATIONS, DEFAULT_LIMITS } from '../../src/config.js';
+import { parseSecretsKey, Sealer } from '../../src/secrets/sealer.js';
+import { openStorage } from '../../src/storage/db.js';
+import type { Storage } from '../../src/storage/types.js';
+import { spawnServer, type Child } from '../../scripts/spawn-instance.js';
+import { TEST_DURATIONS, TEST_LIMITS } from './connector.js';
+
+
+export interface InstanceOptions {
+  databaseUrl: string;
+  secretsKey: string;
+  durations?: Partial<typeof DEFAULT_DURATIONS>;
+  limits?: Partial<typeof DEFAULT_LIMITS>;
+}
+
+export async function spawnInstance(t: ExecutionContext, o: InstanceOptions): Promise<Child> {
+  const child = await spawnServer('scripts/instance.ts', {
+    DATABASE_URL: o.databaseUrl,
+    SECRETS_KEY: o.secretsKey,
+    ALLOW_PRIVATE_STORE_URLS: 'true',
+    LOG_LEVEL: 'warn',
+    INSTANCE_SKIP_MIGRATE: 'true', // freshDatabase() hands out migrated databases
+    INSTANCE_DURATIONS: JSON.stringify({ ...TEST_DURATIONS, ...o.durations }),
+    INSTANCE_LIMITS: JSON.stringify({ ...TEST_LIMITS, ...o.limits }),
+  });
+  t.teardown(() => child.stop());
+  return child;
+}
+
+/** The shared database, opened from the test process with the instances' key. */
+export async function sharedStorage(t: ExecutionContext, o: InstanceOptions): Promise<{ storage: Storage; accounts: Accounts }> {
+  const storage = await openStorage({ databaseUrl: o.databaseUrl, sealer: new Sealer(parseSecretsKey(o.secretsKey)), poolSize: 2 });
+  t.teardown(() => storage.close());
+  const accounts = new Accounts({ storage, clock: systemClock, durations: DEFAULT_DURATIONS, limits: DEFAULT_LIMITS });
+  return { storage, accounts };
+}
