@@ -11,6 +11,7 @@ import { OffsetClock } from '../../src/clock.js';
 import { DEFAULT_DURATIONS, DEFAULT_LIMITS, loadConfig, type Config, type Durations, type Limits } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createMockStore, type MockStore, type MockStoreOptions } from '../../src/mock-store/app.js';
+import type { RequestLogEntry } from '../../src/mock-store/knobs.js';
 import type { Binding } from '../../src/storage/types.js';
 import { freshDatabase, type Backend } from './db.js';
 
@@ -19,7 +20,9 @@ export const TEST_DURATIONS: Durations = {
   requestTokenWaitMs: 5_000,
   retryBaseDelayMs: 50,
   retryMaxDelayMs: 400,
-  stepLeaseMs: 3_000,
+  // Longer than a token call may take (TEST_LIMITS.tokenCallTimeoutMs) plus its database writes on a loaded machine:
+  // a claim that runs out while its holder is still working lets a second instance repeat the step.
+  stepLeaseMs: 10_000,
 };
 
 export const TEST_LIMITS: Limits = { ...DEFAULT_LIMITS, connectTimeoutMs: 2_000, totalTimeoutMs: 5_000, tokenCallTimeoutMs: 3_000 };
@@ -43,6 +46,8 @@ export interface ConnectorOptions {
   databaseUrl?: string;
   secretsKey?: string;
   overrides?: ServiceOverrides;
+  /** ALLOW_PRIVATE_STORE_URLS (default true: the mock store listens on 127.0.0.1 over http). */
+  allowPrivate?: boolean;
 }
 
 export const testSecretsKey = (): string => `t1:${randomBytes(32).toString('base64')}`;
@@ -52,7 +57,7 @@ export async function startConnector(backend: Backend, t: ExecutionContext, opti
   const databaseUrl = options.databaseUrl ?? database!.url;
   const dataDir = mkdtempSync(join(tmpdir(), 'connector-test-'));
   const config = loadConfig(
-    { PORT: '0', DATABASE_URL: databaseUrl, SECRETS_KEY: options.secretsKey ?? testSecretsKey(), ALLOW_PRIVATE_STORE_URLS: 'true', LOG_LEVEL: 'debug', DATA_DIR: dataDir },
+    { PORT: '0', DATABASE_URL: databaseUrl, SECRETS_KEY: options.secretsKey ?? testSecretsKey(), ALLOW_PRIVATE_STORE_URLS: String(options.allowPrivate ?? true), LOG_LEVEL: 'debug', DATA_DIR: dataDir },
     {},
   );
   config.durations = { ...TEST_DURATIONS, ...options.durations };
@@ -200,4 +205,65 @@ export async function waitForState(connector: Connector, consumerKey: string, st
     const b = await connector.binding(consumerKey);
     return b?.state === state ? b : undefined;
   }, timeoutMs);
+}
+
+/** The four fields of Magento's callback POST (protocol notes 2). */
+export interface CallbackFields {
+  oauth_consumer_key: string;
+  oauth_consumer_secret: string;
+  store_base_url: string;
+  oauth_verifier: string;
+}
+
+/** What the mock posted on the integration's latest Activate/Reauthorize: its newest token row carries the verifier. */
+export function callbackFieldsOf(mock: MockStore, integrationId: number): CallbackFields {
+  const view = mock.admin.get(integrationId);
+  const newest = view.tokens.at(-1);
+  if (!newest) throw new Error(`integration ${integrationId} has no token rows`);
+  return {
+    oauth_consumer_key: view.consumerKey,
+    oauth_consumer_secret: view.consumerSecret,
+    store_base_url: mock.baseUrl,
+    oauth_verifier: newest.verifier,
+  };
+}
+
+export interface CallbackResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed body when it is JSON, else undefined. */
+  json: { status?: string; error?: { code: string; message: string } } | undefined;
+}
+
+/** POSTs to the connector's Callback URL: form fields (in the given order) or a raw body with its content type. */
+export async function postCallback(
+  connector: Connector,
+  body: Record<string, string> | [string, string][] | string | undefined,
+  contentType: string | null = 'application/x-www-form-urlencoded',
+): Promise<CallbackResponse> {
+  const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
+  const payload = body === undefined || typeof body === 'string' ? body : new URLSearchParams(body).toString();
+  const res = await fetch(`${connector.url}/magento/callback`, { method: 'POST', headers, body: payload, redirect: 'manual' });
+  const text = await res.text();
+  let json: CallbackResponse['json'];
+  try {
+    json = JSON.parse(text) as CallbackResponse['json'];
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** The token-endpoint calls that reached the mock store (request log), faulted ones included. */
+export function tokenCalls(mock: MockStore, endpoint: 'request' | 'access'): RequestLogEntry[] {
+  return mock.knobs.requests().filter((r) => r.path.endsWith(`/oauth/token/${endpoint}`));
+}
+
+/** Lets background request-token work finish, then runs whatever is due once more (what the 1 s loop does). */
+export async function settle(connector: Connector): Promise<void> {
+  const { activation } = connector.running.services;
+  await activation.drain();
+  await activation.resumeDue();
+  await activation.drain();
 }
