@@ -170,13 +170,13 @@ export class ActivationService {
    * One attempt at the request token for the binding's newest verifier, if it has one, nobody else holds the step
    * and a retry is due. Transport failures schedule a retry with backoff inside Magento's window.
    */
-  async fetchRequestToken(bindingId: string): Promise<Binding | null> {
+  async fetchRequestToken(bindingId: string, options: { ignoreBackoff?: boolean } = {}): Promise<Binding | null> {
     const { storage, durations, logger } = this.o;
     const b = await storage.bindings.byId(bindingId);
     if (!b || !b.verifier) return b;
     const now = this.now();
     if (b.step && b.stepUntil && b.stepUntil > now) return b; // another instance is on it
-    if (b.nextAttemptAt && b.nextAttemptAt > now) return b; // backing off
+    if (!options.ignoreBackoff && b.nextAttemptAt && b.nextAttemptAt > now) return b; // backing off
     if (this.windowClosed(b, now)) return this.giveUpRequestToken(b);
 
     const claimed = await storage.bindings.update(b.id, b.version, {
@@ -203,9 +203,12 @@ export class ActivationService {
     const at = this.now();
     return this.patchFresh(bindingId, (cur) => ({
       requestToken: { ...pair, verifier, at },
-      // a newer callback may have arrived meanwhile: its verifier stays to be fetched next
-      verifier: cur.verifier === verifier ? null : cur.verifier,
-      nextAttemptAt: cur.verifier === verifier ? null : at,
+      // A callback with another verifier may have arrived during the call. It is dropped, not fetched next: this
+      // call has just turned Magento's first token row into a request row, so a request-token call for any other
+      // verifier can only fail "not a verifier token" (protocol notes 4a). (Magento reuses an unused verifier row,
+      // so a genuine repeat of the Activate click carries the same verifier.)
+      verifier: null,
+      nextAttemptAt: null,
       ...releaseStep(cur, 'request_token'),
       state: cur.state === 'active' ? 'active' : 'request_token',
       lastError: cur.state === 'active' ? cur.lastError : null,
@@ -241,7 +244,12 @@ export class ActivationService {
         // active (a replayed callback), or the request token was lost on the way back to us.
         return this.patchFresh(claimed.id, (cur) => {
           if (cur.requestToken || cur.state === 'active') {
-            return { ...releaseStep(cur, 'request_token'), verifier: cur.verifier === verifier ? null : cur.verifier };
+            return {
+              ...releaseStep(cur, 'request_token'),
+              verifier: cur.verifier === verifier ? null : cur.verifier,
+              // the claim's nextAttemptAt must go with the verifier, or the binding stays "due" for ever
+              nextAttemptAt: cur.verifier === verifier ? null : cur.nextAttemptAt,
+            };
           }
           return failedPatch(cur, verifier, message, 'recreate_integration', now);
         });
@@ -310,6 +318,7 @@ export class ActivationService {
   async completeForAccount(consumerKey: string, accountId: string): Promise<Binding> {
     const { storage, durations } = this.o;
     const deadline = this.now().getTime() + durations.requestTokenWaitMs;
+    let triedNow = false;
     for (;;) {
       const b = await storage.bindings.byConsumerKey(consumerKey);
       if (!b) {
@@ -347,7 +356,9 @@ export class ActivationService {
       }
       if (!busy && b.verifier && !b.requestToken) {
         // Nobody is fetching it (the instance that took the callback may have died, or is backing off): fetch it now.
-        await this.fetchRequestToken(b.id);
+        // A person is waiting, so the first try ignores the backoff (the store may be back); later ones respect it.
+        await this.fetchRequestToken(b.id, { ignoreBackoff: !triedNow });
+        triedNow = true;
         const after = await storage.bindings.byId(b.id);
         if (after && !after.requestToken && after.nextAttemptAt && after.verifier && this.now().getTime() < deadline) {
           await sleep(Math.min(Math.max(after.nextAttemptAt.getTime() - this.now().getTime(), 50), 1_000));
