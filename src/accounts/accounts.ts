@@ -83,7 +83,7 @@ export class Accounts {
       const minutes = Math.ceil(window / 60_000);
       throw new AccountError(
         'throttled',
-        `Too many failed sign-ins. Wait ${minutes} minutes and try again, or reset your password.`,
+        `Too many failed sign-ins. Wait ${minutes} minutes and try again.`,
         Math.ceil(window / 1000),
       );
     }
