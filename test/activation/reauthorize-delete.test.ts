@@ -1,0 +1,206 @@
+// After activation: Reauthorize (same binding, new tokens), Delete in Magento (revoked on our next call), and a
+// Reauthorize popup finished by someone signed in to another account.
+import { MagentoError, StoreNotActiveError } from '../../src/calls/errors.js';
+import type { Binding } from '../../src/storage/types.js';
+import { forEachBackend } from '../helpers/db.js';
+import {
+  Browser,
+  createAndActivate,
+  finishInPopup,
+  hiddenFields,
+  settle,
+  startConnector,
+  startMockStore,
+  tokenCalls,
+  waitFor,
+  waitForState,
+  type Connector,
+} from '../helpers/connector.js';
+import { signed } from '../mock-store/helpers.js';
+import type { MockStore } from '../../src/mock-store/app.js';
+
+const PASSWORD = 'correct horse battery';
+
+/** Activates an integration and finishes it with a sign-up; returns the active binding. */
+async function connected(mock: MockStore, connector: Connector, email: string, name = 'CRM') {
+  const activation = await createAndActivate(mock, connector, name);
+  await waitForState(connector, activation.consumerKey, 'request_token');
+  const done = await finishInPopup(new Browser(), connector, activation.popupUrl, 'signup', email, PASSWORD);
+  if (done.status !== 302) throw new Error(`popup answered ${done.status}: ${done.text.slice(0, 300)}`);
+  const binding = (await connector.binding(activation.consumerKey))!;
+  return { ...activation, binding };
+}
+
+/** A signed GET straight to the mock with the given access token (not through the connector). */
+function getProductWith(mock: MockStore, b: Binding, token: { token: string; secret: string }) {
+  return signed('GET', `${mock.baseUrl}rest/V1/products/24-MB01`, {
+    consumerKey: b.consumerKey,
+    consumerSecret: b.consumerSecret,
+    token: token.token,
+    tokenSecret: token.secret,
+  });
+}
+
+forEachBackend((backend, test) => {
+  test('Reauthorize: the same binding gets new tokens after the popup; it stays active meanwhile; the old token is dead, the new one works', async (t) => {
+    const mock = await startMockStore(t);
+    const connector = await startConnector(backend, t);
+    const { integrationId, consumerKey, binding: before } = await connected(mock, connector, 'owner@example.com');
+    const oldToken = before.accessToken!;
+    t.is((await getProductWith(mock, before, oldToken)).status, 200);
+
+    const reauth = await mock.admin.reauthorize(integrationId);
+    t.deepEqual(reauth.callback, { ok: true, status: 200 });
+    const waiting = await waitFor('the new request token', async () => {
+      const b = await connector.binding(consumerKey);
+      return b?.requestToken && b.step === null ? b : undefined;
+    });
+    t.is(waiting.state, 'active', 'still active while reauthorizing');
+    t.is(waiting.id, before.id);
+    t.is(waiting.accountId, before.accountId);
+    t.deepEqual(waiting.accessToken, oldToken, 'the old token is kept until Magento issues a new one');
+    t.is(waiting.verifier, null);
+    t.is(waiting.nextAttemptAt, null);
+    t.is(waiting.requestToken?.verifier, mock.admin.get(integrationId).tokens[0]!.verifier);
+    t.is(mock.admin.get(integrationId).status, 'inactive');
+
+    const browser = new Browser();
+    const page = await browser.get(reauth.popupUrl!);
+    t.is(page.status, 200);
+    const done = await browser.post(`${connector.url}/magento/identity/login`, { ...hiddenFields(page.text), email: 'owner@example.com', password: PASSWORD });
+    t.is(done.status, 302, done.text.slice(0, 500));
+    t.is(done.location, mock.successCallbackUrl);
+
+    const after = (await connector.binding(consumerKey))!;
+    t.is(after.id, before.id);
+    t.is(after.state, 'active');
+    t.is(after.accountId, before.accountId);
+    t.is(after.requestToken, null);
+    t.notDeepEqual(after.accessToken, oldToken);
+    const magento = mock.admin.get(integrationId);
+    t.is(magento.status, 'active');
+    t.deepEqual(magento.tokens.map((r) => r.type), ['access']);
+    t.is(after.accessToken?.token, magento.tokens[0]!.token);
+    t.deepEqual((await connector.running.services.storage.bindings.list()).map((b) => b.id), [before.id], 'no second binding');
+
+    const old = await getProductWith(mock, before, oldToken);
+    t.is(old.status, 401);
+    t.is((JSON.parse(old.body) as { message: string }).message, 'Specified token does not exist');
+    t.is((await getProductWith(mock, before, after.accessToken!)).status, 200);
+    const product = await connector.running.services.client(after.accountId!).forStore(after.id).get<{ sku: string }>('V1/products/24-MB01');
+    t.is(product.sku, '24-MB01');
+  });
+
+  test('a CRM call made during a Reauthorize sees Magento\'s 401 and marks the store revoked; finishing the popup makes it active again', async (t) => {
+    const mock = await startMockStore(t);
+    const connector = await startConnector(backend, t);
+    const { integrationId, consumerKey, binding: before } = await connected(mock, connector, 'owner@example.com');
+    const reauth = await mock.admin.reauthorize(integrationId);
+    await settle(connector);
+    t.truthy((await connector.binding(consumerKey))?.requestToken);
+
+    const store = connector.running.services.client(before.accountId!).forStore(before.id);
+    const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoError });
+    t.is(refused.status, 401);
+    t.is(refused.magentoMessage, 'Specified token does not exist');
+    const revoked = (await connector.binding(consumerKey))!;
+    t.is(revoked.state, 'revoked');
+    t.is(revoked.accessToken, null);
+    t.truthy(revoked.requestToken, 'the reauthorization in progress is kept');
+
+    const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, 'login', 'owner@example.com', PASSWORD);
+    t.is(done.status, 302, done.text.slice(0, 300));
+    const after = (await connector.binding(consumerKey))!;
+    t.is(after.state, 'active');
+    t.is(after.id, before.id);
+    t.is(after.revokedAt, null);
+    t.is(after.lastError, null);
+    t.is(after.fix, null);
+    t.is(after.accessToken?.token, mock.admin.get(integrationId).tokens[0]!.token);
+    t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
+  });
+
+  // Known failure, outside the activation code: StoreCalls serves a binding from its cache for limits.cacheTtlMs, so
+  // the first call after a Reauthorize finished in this very process still signs with the old, dead token and
+  // returns Magento's 401 to the caller (markRevoked then sees a newer token and only drops the cache entry).
+  // src/calls/store-calls.ts would need to forget the entry when the binding's tokens change here, or retry once with
+  // the fresh binding when a 401 comes back for a token that is no longer the binding's.
+  test.failing('the first call after a Reauthorize uses the new token even if the binding was cached just before', async (t) => {
+    const mock = await startMockStore(t);
+    const connector = await startConnector(backend, t, { limits: { cacheTtlMs: 60_000 } });
+    const { integrationId, binding: before } = await connected(mock, connector, 'owner@example.com');
+    const store = connector.running.services.client(before.accountId!).forStore(before.id);
+    t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01'); // caches the binding
+    const reauth = await mock.admin.reauthorize(integrationId);
+    await settle(connector);
+    const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, 'login', 'owner@example.com', PASSWORD);
+    t.is(done.status, 302, done.text.slice(0, 300));
+    t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
+  });
+
+  test('Delete in Magento: our next call gets 401, the binding becomes revoked with Magento\'s message; later calls are refused without reaching the store', async (t) => {
+    const mock = await startMockStore(t);
+    const connector = await startConnector(backend, t);
+    const { integrationId, consumerKey, binding } = await connected(mock, connector, 'owner@example.com');
+    const store = connector.running.services.client(binding.accountId!).forStore(binding.id);
+    t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
+
+    mock.admin.delete(integrationId);
+    const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoError });
+    t.is(refused.status, 401);
+    t.is(refused.magentoMessage, 'A consumer having the specified key does not exist');
+
+    const revoked = (await connector.binding(consumerKey))!;
+    t.is(revoked.state, 'revoked');
+    t.is(revoked.id, binding.id);
+    t.is(revoked.accountId, binding.accountId);
+    t.is(revoked.accessToken, null, 'the dead token is not kept');
+    t.is(revoked.lastError, 'Magento refused our access token: A consumer having the specified key does not exist');
+    t.is(revoked.fix, 'reauthorize');
+    t.truthy(revoked.revokedAt);
+
+    const before = mock.knobs.requests().length;
+    for (let i = 0; i < 2; i++) {
+      const err = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: StoreNotActiveError });
+      t.is(err.code, 'store_revoked');
+      t.regex(err.message, /A consumer having the specified key does not exist/);
+      t.regex(err.message, /Reauthorize/);
+    }
+    t.is(mock.knobs.requests().length, before, 'nothing reached the store');
+    t.deepEqual(await connector.binding(consumerKey), revoked);
+  });
+
+  test('a Reauthorize popup finished by a merchant of another account: 409 page, the binding left as it was', async (t) => {
+    const mock = await startMockStore(t);
+    const connector = await startConnector(backend, t);
+    const { services } = connector.running;
+    await services.accounts.signUp('intruder@example.com', PASSWORD);
+    const { integrationId, consumerKey, binding } = await connected(mock, connector, 'owner@example.com');
+
+    const reauth = await mock.admin.reauthorize(integrationId);
+    await settle(connector);
+    const waiting = (await connector.binding(consumerKey))!;
+    t.truthy(waiting.requestToken);
+    t.is(waiting.state, 'active');
+
+    for (const [form, email] of [['login', 'intruder@example.com'], ['signup', 'newcomer@example.com']] as const) {
+      const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, form, email, PASSWORD);
+      t.is(done.status, 409, form);
+      t.is(done.location, null);
+      t.regex(done.headers.get('content-type') ?? '', /^text\/html/);
+      t.regex(done.text, /This store belongs to another account/);
+      t.regex(done.text, /already connected to another account/);
+      t.deepEqual(await connector.binding(consumerKey), waiting, `${form}: binding unchanged`);
+    }
+    t.is(tokenCalls(mock, 'access').length, 1, 'no access-token call for the intruder');
+    t.is(mock.admin.get(integrationId).status, 'inactive');
+
+    // The owner can still finish.
+    const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, 'login', 'owner@example.com', PASSWORD);
+    t.is(done.status, 302, done.text.slice(0, 300));
+    const after = (await connector.binding(consumerKey))!;
+    t.is(after.state, 'active');
+    t.is(after.accountId, binding.accountId);
+    t.is(mock.admin.get(integrationId).status, 'active');
+  });
+});
