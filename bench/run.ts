@@ -1,0 +1,26 @@
+// `npm run bench [-- name ...]`: runs the benchmarks one after another, each in its own process so none warms up or
+// slows down another. Names: sign, storm, proxy (all by default). Benchmarks print figures and ratios against a
+// baseline measured in the same run; they assert nothing.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const benches: Record<string, { script: string; about: string }> = {
+  sign: { script: 'bench/sign.ts', about: 'cost per signed request vs a minimal hand-rolled signer' },
+  storm: { script: 'bench/activation-storm.ts', about: '200 activations at once: callback latency, time to every request token' },
+  proxy: { script: 'bench/proxy.ts', about: 'proxy throughput at concurrency 32: direct, bare pass-through, connector' },
+};
+
+const [first, ...rest] = process.argv.slice(2);
+const chosen = first && benches[first] ? [first] : Object.keys(benches);
+const args = first && benches[first] ? rest : process.argv.slice(2);
+if (first && !benches[first] && !/^\d/.test(first)) {
+  console.error(`unknown benchmark "${first}"; choose one of: ${Object.keys(benches).join(', ')}`);
+  process.exit(2);
+}
+for (const name of chosen) {
+  const { script, about } = benches[name]!;
+  console.log(`\n== ${name}: ${about}`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', `${root}${script}`, ...(chosen.length === 1 ? args : [])], { stdio: 'inherit', cwd: root });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
