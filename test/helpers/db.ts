@@ -123,8 +123,24 @@ export interface FreshStorage extends FreshDatabase {
   dispose(): Promise<void>;
 }
 
-const open = new Set<() => Promise<void>>();
+// What this process created and has not dropped yet: storages are closed before any database is dropped.
+const openStorages = new Set<() => Promise<void>>();
+const openDatabases = new Set<() => Promise<void>>();
 let counter = 0;
+
+/** Makes drop() idempotent and remembered, so disposeAll() can drop what a test left behind. */
+function tracked(database: FreshDatabase): FreshDatabase {
+  let dropped: Promise<void> | undefined;
+  const drop = () => {
+    dropped ??= (async () => {
+      openDatabases.delete(drop);
+      await database.drop();
+    })();
+    return dropped;
+  };
+  openDatabases.add(drop);
+  return { ...database, drop };
+}
 
 function uniqueName(): string {
   return `${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
@@ -132,7 +148,7 @@ function uniqueName(): string {
 
 /** An empty database with every migration applied, of its own. */
 export async function freshDatabase(backend: Backend): Promise<FreshDatabase> {
-  return backend === 'sqlite' ? freshSqlite() : freshPostgres();
+  return tracked(backend === 'sqlite' ? await freshSqlite() : await freshPostgres());
 }
 
 let sealer: Sealer | undefined;
@@ -165,20 +181,24 @@ export async function freshStorage(
   let disposed: Promise<void> | undefined;
   const dispose = () => {
     disposed ??= (async () => {
-      open.delete(dispose);
+      openStorages.delete(dispose);
       await storage.close().catch(() => {});
       await database.drop();
     })();
     return disposed;
   };
-  open.add(dispose);
+  openStorages.add(dispose);
   t?.teardown(dispose);
   return { ...database, storage, sealer: usedSealer, raw: (sql) => rawQuery(backend, database.url, sql), dispose };
 }
 
-/** Closes and drops everything freshStorage() handed out in this process (forEachBackend registers it). */
+/**
+ * Closes every storage and drops every database this process's helpers handed out and nobody disposed of
+ * (forEachBackend registers it to run when the file's tests are done; other test files can use test.after.always).
+ */
 export async function disposeAll(): Promise<void> {
-  await Promise.all([...open].map((dispose) => dispose()));
+  await Promise.all([...openStorages].map((dispose) => dispose()));
+  await Promise.all([...openDatabases].map((drop) => drop()));
   await adminPool?.dispose();
   adminPool = undefined;
 }
@@ -188,13 +208,13 @@ export async function emptyDatabase(backend: Backend): Promise<FreshDatabase> {
   if (backend === 'sqlite') {
     mkdirSync(outputDir, { recursive: true });
     const file = join(outputDir, `test-${uniqueName()}.db`);
-    return { backend, url: `file:${file}`, drop: async () => removeSqliteFiles(file) };
+    return tracked({ backend, url: `file:${file}`, drop: async () => removeSqliteFiles(file) });
   }
   const adminUrl = postgresUrl();
   if (!adminUrl) throw new Error(inCi() ? POSTGRES_REQUIRED_IN_CI : POSTGRES_SKIPPED);
   const name = `connector_test_${uniqueName()}`;
   await (await admin(adminUrl)).executeScript(`CREATE DATABASE "${name}"`);
-  return { backend, url: databaseUrl(adminUrl, name), drop: () => dropPostgres(adminUrl, name) };
+  return tracked({ backend, url: databaseUrl(adminUrl, name), drop: () => dropPostgres(adminUrl, name) });
 }
 
 /** Runs SQL on a database directly (one connection, closed afterwards); rows as objects. */
