@@ -89,10 +89,15 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   const services = await openServices(config, overrides);
   const app = createHttpApp(services);
   const server = app.listen(config.port, '0.0.0.0');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (err) {
+    await services.close(); // a busy port must not leave the database pool and sockets open behind it
+    throw err;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   let stopping = false;
