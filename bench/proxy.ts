@@ -35,7 +35,7 @@ export async function proxyBench(concurrency = 32, seconds = 5): Promise<void> {
   try {
     const [passthrough, connector] = await Promise.all([
       spawnServer('bench/passthrough.ts', { UPSTREAM: upstream.url }),
-      spawnServer('scripts/instance.ts', { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir }),
+      spawnServer('scripts/instance.ts', { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
     ]);
     children.push(passthrough, connector);
 

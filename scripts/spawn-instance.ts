@@ -12,8 +12,8 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-export async function spawnServer(script: string, env: Record<string, string> = {}, args: string[] = []): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${root}${script}`, ...args], {
+export async function spawnServer(script: string, env: Record<string, string> = {}, args: string[] = [], nodeArgs: string[] = []): Promise<Child> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `${root}${script}`, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
