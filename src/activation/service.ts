@@ -114,9 +114,20 @@ export class ActivationService {
             'and nothing was changed.',
         );
       }
-      // The same verifier again: a replay of a callback we are handling or have handled. Nothing to do.
-      if (input.verifier === existing.verifier || input.verifier === existing.requestToken?.verifier) {
-        return { binding: existing, created: false, fetch: existing.verifier !== null };
+      // The verifier of the request token we hold: a replay of a callback we have handled. Nothing to do.
+      if (input.verifier === existing.requestToken?.verifier && input.verifier !== existing.verifier) {
+        return { binding: existing, created: false, fetch: false };
+      }
+      // The verifier we are still fetching for: a replay, or Activate clicked again (Magento reuses its unused
+      // verifier row and restarts its 300 s window when it posts). Our window restarts with Magento's, and a fetch
+      // that is backing off is due at once (the store may be back); a claim in progress is left alone.
+      if (input.verifier === existing.verifier) {
+        const renewed = await this.patchFresh(existing.id, (cur) => {
+          if (cur.verifier !== input.verifier || cur.callbackAt >= now) return null;
+          const claimed = cur.step !== null && cur.stepUntil !== null && cur.stepUntil > now;
+          return claimed ? { callbackAt: now } : { callbackAt: now, nextAttemptAt: now, stepAttempts: 0 };
+        });
+        return { binding: renewed ?? existing, created: false, fetch: true };
       }
       const patch: BindingPatch = {
         verifier: input.verifier,

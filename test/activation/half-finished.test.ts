@@ -146,6 +146,39 @@ forEachBackend((backend, test) => {
     t.is(mock.admin.get(integrationId).status, 'active');
   });
 
+  test('Activate clicked again while the store is down restarts the window (Magento reuses the verifier and restarts its own)', async (t) => {
+    const mock = await startMockStore(t);
+    const windowMs = 60_000;
+    const connector = await startConnector(backend, t, { durations: { magentoWindowMs: windowMs, retryBaseDelayMs: 50, retryMaxDelayMs: 200 } });
+    const advance = (ms: number) => {
+      connector.clock.advance(ms);
+      mock.knobs.advanceClock(ms / 1000);
+    };
+    mock.knobs.addFault({ kind: 'fail', status: 503, pathPrefix: '/oauth/token/request', count: 1_000 });
+    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    const first = await waitFor('a failed attempt', async () => {
+      const b = await connector.binding(consumerKey);
+      return b?.lastError && b.step === null ? b : undefined;
+    });
+
+    advance(40_000);
+    const again = await mock.admin.activate(integrationId);
+    t.deepEqual(again.callback, { ok: true, status: 200 });
+    t.is(mock.admin.get(integrationId).tokens[0]!.verifier, first.verifier!, 'Magento reused its unused verifier row');
+    await settle(connector);
+    const renewed = (await connector.binding(consumerKey))!;
+    t.is(renewed.state, 'pending');
+    t.true(renewed.callbackAt > first.callbackAt, 'our window restarts with Magento\'s');
+
+    // 70 s after the first click, 30 s after the second: Magento still accepts the request-token call.
+    advance(30_000);
+    mock.knobs.clearFaults();
+    const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'again@example.com', PASSWORD);
+    t.is(done.status, 302, done.text.slice(0, 500));
+    t.is((await connector.binding(consumerKey))?.state, 'active');
+    t.is(mock.admin.get(integrationId).status, 'active');
+  });
+
   test('a lost request-token answer: the retry gets 401 not-a-verifier -> failed, recreate_integration; the popup says to delete and re-create', async (t) => {
     const mock = await startMockStore(t);
     const connector = await startConnector(backend, t);
