@@ -14,6 +14,7 @@ export class ProtocolError extends Error {
 /** Why the signer refused to sign: sending the request would only earn a 401 (or worse, sign something else). */
 export type SigningErrorCode =
   | 'ambiguous_parameter_order'
+  | 'ambiguous_path'
   | 'invalid_url'
   | 'invalid_method'
   | 'invalid_credentials'

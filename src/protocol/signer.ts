@@ -17,7 +17,7 @@
 // (byte order). When the two orders disagree no signature satisfies both, so we refuse before sending.
 // Not refused, only noted: one Magento version (2.4.7-style) percent-encodes values a second time before verifying,
 // so on that version any value with a character outside [A-Za-z0-9._~-] (a space, a colon, `/`) fails to verify
-// whatever we do; and an encoded `/` (`%2F`) in the URL path fails on 2.4.4–2.4.6, whose URL normalisation decodes it.
+// whatever we do. Paths are sent in the one spelling all versions sign alike, or refused (canonicalPath()).
 import { createHmac, randomBytes } from 'node:crypto';
 import OAuth from 'oauth-1.0a';
 import { systemClock, type Clock } from '../clock.js';
@@ -163,9 +163,49 @@ function splitUrl(input: string | URL): SplitUrl {
   // WHATWG URL is what axios, fetch and node:http put on the wire, so its serialisation is what Magento receives:
   // scheme and host lower-cased, the default port dropped, the path otherwise as given (`/index.php`, the store code,
   // percent-escapes such as %2F untouched). The fragment is never sent.
-  const base = url.protocol + '//' + url.host + url.pathname;
+  const base = url.protocol + '//' + url.host + canonicalPath(url.pathname);
   const search = url.search;
   return { base, pairs: search.length > 1 ? parseFormEncoded(search.slice(1)) : [] };
+}
+
+// Characters a path may carry raw that every Magento version reads back the same: unreserved, and the sub-delimiters
+// Laminas\Uri (2.4.4–2.4.7) leaves alone. `+` is left out (Magento's router reads a raw `+` in a path as a space),
+// as are `/` and `%`.
+const PATH_SAFE_RAW = /^[A-Za-z0-9\-._~:@&=$,;]$/;
+const PATH_RAW_ALLOWED = /[A-Za-z0-9\-._~:@&=$,;/+%]/;
+
+/**
+ * The one spelling of a path that Magento 2.4.4–2.4.7 (whose Laminas URL normalisation decodes escapes of
+ * `[A-Za-z0-9-._~:@&=+$,/;%]` and encodes everything else outside that set before signing) and the current code
+ * (which signs the path as received) both sign as sent: escapes of safe characters decoded, every other character
+ * outside the set escaped, hex upper-case. What cannot be spelt that way is refused: `%2B` (`+`), `%2F` (`/`) and
+ * `%25` before two hex digits are read back differently by the two, and no signature satisfies both.
+ */
+export function canonicalPath(path: string): string {
+  let out = '';
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i]!;
+    if (c === '%' && /^[0-9A-Fa-f]{2}$/.test(path.slice(i + 1, i + 3))) {
+      const hex = path.slice(i + 1, i + 3).toUpperCase();
+      const ch = String.fromCharCode(parseInt(hex, 16));
+      if (PATH_SAFE_RAW.test(ch)) out += ch;
+      else if (hex === '2B' || hex === '2F' || (hex === '25' && /^[0-9A-Fa-f]{2}$/.test(path.slice(i + 3, i + 5)))) {
+        const shown = hex === '2B' ? '+' : hex === '2F' ? '/' : '%';
+        throw new SigningError(
+          'ambiguous_path',
+          `the URL path contains an encoded "${shown}" (%${hex}): Magento 2.4.4–2.4.7 decode it before checking the ` +
+            'signature and later releases do not, so no signature satisfies both. Look the item up another way (for a ' +
+            'product, GET V1/products with a searchCriteria filter on sku) instead of putting it in the path',
+        );
+      } else out += '%' + hex;
+      i += 2;
+    } else if (PATH_RAW_ALLOWED.test(c)) {
+      out += c;
+    } else {
+      out += percentEncode(c);
+    }
+  }
+  return out;
 }
 
 /**
