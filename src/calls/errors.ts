@@ -91,9 +91,17 @@ export function fillPlaceholders(message: string, parameters: unknown): string {
   return message.replace(/%(\w+)/g, (whole, key: string) => lookup(key) ?? whole);
 }
 
-/** Magento's JSON error body, when the body is one: {"message": "...", "parameters": ...}. */
+/**
+ * Magento's error body, when the body is one: JSON `{"message": "...", "parameters": ...}`, or the same as XML
+ * (`<response><message>...</message><parameters>...</parameters></response>`) for a caller that asked for XML.
+ */
 export function readMagentoError(body: Buffer, contentType: string | undefined): { message: string; parameters: unknown } | null {
-  if (!contentType?.includes('json')) return null;
+  if (contentType?.includes('json')) return readJsonError(body);
+  if (contentType?.includes('xml')) return readXmlError(body);
+  return null;
+}
+
+function readJsonError(body: Buffer): { message: string; parameters: unknown } | null {
   try {
     const parsed: unknown = JSON.parse(body.toString('utf8'));
     if (parsed && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string') {
@@ -104,4 +112,34 @@ export function readMagentoError(body: Buffer, contentType: string | undefined):
     // not JSON after all
   }
   return null;
+}
+
+// Enough of XML for Magento's flat error document: text, entities, CDATA; no attributes.
+const XML_MESSAGE = /^\s*(?:<\?xml[^>]*\?>\s*)?<response>\s*<message>([\s\S]*?)<\/message>/;
+const XML_PARAMETERS = /<parameters>([\s\S]*?)<\/parameters>/;
+const XML_CHILD = /<([A-Za-z_][\w.-]*)>([\s\S]*?)<\/\1>/g;
+
+function xmlText(s: string): string {
+  const cdata = /^<!\[CDATA\[([\s\S]*)\]\]>$/.exec(s.trim());
+  if (cdata) return cdata[1]!;
+  return s.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-f]+);/gi, (whole, entity: string) => {
+    const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+    if (entity[0] !== '#') return named[entity.toLowerCase()] ?? whole;
+    const code = entity[1] === 'x' || entity[1] === 'X' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+  });
+}
+
+function readXmlError(body: Buffer): { message: string; parameters: unknown } | null {
+  const text = body.toString('utf8');
+  const message = XML_MESSAGE.exec(text);
+  if (!message) return null;
+  let parameters: unknown = null;
+  const params = XML_PARAMETERS.exec(text.slice(message.index + message[0].length));
+  if (params) {
+    const children = [...params[1]!.matchAll(XML_CHILD)].map((m) => [m[1]!, xmlText(m[2]!)] as const);
+    // A positional list (%1, %2) is rendered as <item> elements; named parameters as elements of their name.
+    parameters = children.every(([name]) => name === 'item') ? children.map(([, v]) => v) : Object.fromEntries(children);
+  }
+  return { message: xmlText(message[1]!), parameters };
 }
