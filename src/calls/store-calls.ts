@@ -60,8 +60,7 @@ export class StoreCalls {
     if (!binding) {
       binding = await this.o.storage.bindings.byId(id);
       if (binding) {
-        if (this.cache.size > 10_000) this.cache.clear();
-        this.cache.set(id, { binding, until: now + this.o.limits.cacheTtlMs });
+        this.remember(binding);
       } else {
         this.cache.delete(id);
       }
@@ -78,11 +77,25 @@ export class StoreCalls {
   /** Sends a call for the account's store; Magento's status and body are returned whatever they are. */
   async send(accountId: string, id: string, call: RestCall): Promise<RestResponse> {
     const binding = await this.binding(accountId, id);
+    const response = await this.sendWith(binding, call);
+    if (response.status !== 401) return response;
+    const current = await this.checkRevocation(binding, response);
+    // Our copy of the binding was older than the stored one (a Reauthorize finished since it was cached, here or on
+    // another instance): Magento refused the old token before acting on anything, so the call is sent once more,
+    // with the new token, whatever its method.
+    if (current?.state === 'active' && current.accessToken && current.accessToken.token !== binding.accessToken!.token) {
+      if (current.accountId !== accountId) throw new StoreNotFoundError();
+      this.remember(current);
+      return this.sendWith(current, call);
+    }
+    return response;
+  }
+
+  private async sendWith(binding: Binding, call: RestCall): Promise<RestResponse> {
     if (binding.state !== 'active' || !binding.accessToken) throw new StoreNotActiveError(binding.state, binding.lastError);
     const accessToken = { key: binding.accessToken.token, secret: binding.accessToken.secret };
-    let response: RestResponse;
     try {
-      response = await this.limiter.run(binding.id, () =>
+      return await this.limiter.run(binding.id, () =>
         this.o.rest.send(
           { storeBaseUrl: binding.storeBaseUrl, consumerKey: binding.consumerKey, consumerSecret: binding.consumerSecret, accessToken },
           call,
@@ -91,20 +104,25 @@ export class StoreCalls {
     } catch (err) {
       throw toCallError(err, binding);
     }
-    if (response.status === 401) await this.checkRevocation(binding, response);
-    return response;
   }
 
-  private async checkRevocation(binding: Binding, response: RestResponse): Promise<void> {
+  private remember(binding: Binding): void {
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(binding.id, { binding, until: this.o.clock.now().getTime() + this.o.limits.cacheTtlMs });
+  }
+
+  /** On a 401 that says the token is dead: marks the binding revoked if it still holds that token. The stored binding. */
+  private async checkRevocation(binding: Binding, response: RestResponse): Promise<Binding | null> {
     const type = response.headers['content-type'];
     const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
-    if (!error || !isDeadTokenMessage(error.message)) return;
+    if (!error || !isDeadTokenMessage(error.message)) return null;
     const message = fillPlaceholders(error.message, error.parameters);
-    const revoked = await this.o.activation.markRevoked(binding.id, binding.accessToken!.token, message);
+    const current = await this.o.activation.markRevoked(binding.id, binding.accessToken!.token, message);
     this.forget(binding.id);
-    if (revoked?.state === 'revoked') {
+    if (current?.state === 'revoked') {
       this.o.logger.warn({ bindingId: binding.id, storeBaseUrl: binding.storeBaseUrl, message }, 'store revoked: Magento refused the access token');
     }
+    return current;
   }
 }
 
