@@ -45,10 +45,12 @@ async function run(argv: string[]): Promise<number> {
     },
   });
   const command = positionals.join(' ');
-  if (values.help || !command) {
+  if (values.help) {
     console.log(USAGE);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  // Bad usage goes to stderr, so a script reading stdout (the key of api-keys create) never takes it for output.
+  if (!command) throw new UsageError('give a command');
   if (!['accounts create', 'api-keys create', 'stores list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
   if (command !== 'stores list' && !values.email) throw new UsageError(`${command} needs --email`);
 

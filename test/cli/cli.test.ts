@@ -1,0 +1,144 @@
+// The command line, run as a person runs it (a child process on a fresh database): accounts (password as an
+// option or on standard input), API keys printed alone on their own line and working against a running connector
+// on the same database, the list of stores, and bad usage (exit 2 with the usage text).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionContext } from 'ava';
+import { callApi, startCapturingMockStore } from '../helpers/activated.js';
+import { Browser, createAndActivate, finishInPopup, startConnector, testSecretsKey, waitForState } from '../helpers/connector.js';
+import { forEachBackend, freshDatabase, type Backend } from '../helpers/db.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Cli {
+  databaseUrl: string;
+  secretsKey: string;
+  run(args: string[], stdin?: string): Promise<Run>;
+}
+
+async function cliOn(backend: Backend, t: ExecutionContext): Promise<Cli> {
+  const database = await freshDatabase(backend);
+  const dataDir = mkdtempSync(join(tmpdir(), 'connector-cli-'));
+  t.teardown(async () => {
+    await database.drop().catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const secretsKey = testSecretsKey();
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: database.url, SECRETS_KEY: secretsKey, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  delete env.NODE_OPTIONS;
+  return {
+    databaseUrl: database.url,
+    secretsKey,
+    run: (args, stdin) =>
+      new Promise<Run>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env, stdio: 'pipe' });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+        child.stdin.end(stdin ?? '');
+      }),
+  };
+}
+
+const USAGE = /^usage: npm run cli -- <command>$/m;
+
+forEachBackend((backend, test) => {
+  test('accounts create (password as an option and on stdin), api-keys create, stores list; the key works', async (t) => {
+    const cli = await cliOn(backend, t);
+
+    // Independent commands run side by side: each is a process of its own.
+    const [created, fromStdin] = await Promise.all([
+      cli.run(['accounts', 'create', '--email', 'Owner@Example.com', '--password', 'a long enough password']),
+      cli.run(['accounts', 'create', '--email', 'piped@example.com'], 'piped secret phrase\n'),
+    ]);
+    t.is(created.code, 0, created.stderr);
+    t.regex(created.stdout, /^created account owner@example\.com \([0-9a-f-]{36}\)\n$/);
+    t.is(fromStdin.code, 0, fromStdin.stderr);
+    t.regex(fromStdin.stdout, /^created account piped@example\.com/);
+    t.false(fromStdin.stdout.includes('piped secret phrase'));
+
+    const [taken, key, empty] = await Promise.all([
+      cli.run(['accounts', 'create', '--email', 'owner@example.com', '--password', 'another long password']),
+      cli.run(['api-keys', 'create', '--email', 'owner@example.com', '--name', 'crm']),
+      cli.run(['stores', 'list']),
+    ]);
+    t.is(taken.code, 2);
+    t.regex(taken.stderr, /already exists/);
+    t.is(key.code, 0, key.stderr);
+    t.regex(key.stdout, /^mck_[A-Za-z0-9_-]{43}\n$/, 'the key alone on its own line, nothing else on stdout');
+    t.regex(key.stderr, /API key "crm" \(mck_[\w-]{6}…\) for owner@example\.com; it is shown only now/);
+    const apiKey = key.stdout.trim();
+    t.deepEqual(empty, { code: 0, stdout: 'no stores\n', stderr: '' });
+
+    // A connector on the same database: the CLI's key works, and the CLI's accounts sign in to the popup.
+    const connector = await startConnector(backend, t, { databaseUrl: cli.databaseUrl, secretsKey: cli.secretsKey });
+    const none = await callApi(`${connector.url}/api/stores`, 'GET', apiKey);
+    t.is(none.status, 200);
+    t.deepEqual(none.json, { stores: [] });
+
+    const mock = await startCapturingMockStore(t);
+    const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    await waitForState(connector, consumerKey, 'request_token');
+    const done = await finishInPopup(new Browser(), connector, popupUrl, 'login', 'owner@example.com', 'a long enough password');
+    t.is(done.status, 302, done.text.slice(0, 300));
+    const binding = await waitForState(connector, consumerKey, 'active');
+    t.is((await callApi(`${connector.url}/api/stores/${binding.id}/rest/V1/products/24-MB01`, 'GET', apiKey)).status, 200);
+
+    // The piped password is the account's password.
+    const browser = new Browser();
+    const login = await browser.get(`${connector.url}/account/login`);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(login.text)![1]!;
+    const signedIn = await browser.post(`${connector.url}/account/login`, { csrf, email: 'piped@example.com', password: 'piped secret phrase' });
+    t.is(signedIn.status, 302);
+
+    const [list, json, piped] = await Promise.all([
+      cli.run(['stores', 'list']),
+      cli.run(['stores', 'list', '--email', 'owner@example.com', '--json']),
+      cli.run(['stores', 'list', '--email', 'piped@example.com']),
+    ]);
+    t.is(list.code, 0, list.stderr);
+    t.regex(list.stdout, new RegExp(`^${binding.id}  active {7}  ${mock.baseUrl.replace(/[.]/g, '\\.')}\\n$`));
+    t.is(json.code, 0, json.stderr);
+    const rows = JSON.parse(json.stdout) as { id: string; state: string; storeBaseUrl: string; accountId: string }[];
+    t.like(rows, [{ id: binding.id, state: 'active', storeBaseUrl: mock.baseUrl, accountId: binding.accountId! }]);
+    t.deepEqual(piped, { code: 0, stdout: 'no stores\n', stderr: '' });
+  });
+
+  test('bad usage exits 2 with the usage text on stderr; --help exits 0', async (t) => {
+    const cli = await cliOn(backend, t);
+    const cases: [string, string[], RegExp][] = [
+      ['no command', [], USAGE],
+      ['unknown command', ['accounts', 'delete', '--email', 'a@example.com'], /unknown command "accounts delete"/],
+      ['missing --email', ['api-keys', 'create'], /api-keys create needs --email/],
+      ['unknown option', ['stores', 'list', '--verbose'], /--verbose/],
+      ['no such account', ['api-keys', 'create', '--email', 'nobody@example.com'], /no account with email nobody@example\.com/],
+      ['invalid email', ['accounts', 'create', '--email', 'not-an-email', '--password', 'a long enough password'], /valid email/],
+      ['empty password on stdin', ['accounts', 'create', '--email', 'x@example.com'], /password of/],
+    ];
+    const runs = await Promise.all(cases.map(([, args]) => cli.run(args)));
+    cases.forEach(([what, , message], i) => {
+      const run = runs[i]!;
+      t.is(run.code, 2, `${what}: ${run.stderr}`);
+      t.regex(run.stderr, message, what);
+      t.regex(run.stderr, USAGE, `${what}: the usage follows`);
+      t.is(run.stdout, '', `${what}: nothing on stdout`);
+    });
+
+    const help = await cli.run(['--help']);
+    t.is(help.code, 0);
+    t.regex(help.stdout, USAGE);
+    t.regex(help.stdout, /api-keys create --email E/);
+  });
+});
