@@ -138,5 +138,29 @@ export function apiRoutes(s: HttpServices & { calls: StoreCalls; keys: ApiKeyCac
   }
 
   router.all('/stores/:id/rest/*path', auth, callErrors, readQuery, readBody, forward);
+
+  // Everything else under /api is answered in our error shape too: Koa's plain-text 404 and 405 carry no
+  // X-Connector-Error, so a caller could take them for Magento's.
+  const allow = (methods: string) =>
+    async function methodNotAllowed(ctx: Context): Promise<void> {
+      ctx.set('Allow', methods);
+      if (ctx.method === 'OPTIONS') {
+        ctx.status = 204;
+        return;
+      }
+      throw new ConnectorError(405, 'method_not_allowed', `${ctx.method} is not supported here; use ${methods}.`, { Allow: methods });
+    };
+  router.all('/stores', allow('GET, HEAD'));
+  router.all('/stores/:id', allow('GET, HEAD, DELETE'));
+  router.all('/stores/:id/rest', auth, () => {
+    throw new ConnectorError(404, 'not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
+  });
+  router.all(['/', '/*rest'], (ctx) => {
+    throw new ConnectorError(
+      404,
+      'not_found',
+      `No such API route: ${ctx.method} ${ctx.path.slice(0, 200)}. The API is GET /api/stores, GET and DELETE /api/stores/:id, ANY /api/stores/:id/rest/<path>.`,
+    );
+  });
   return router;
 }
