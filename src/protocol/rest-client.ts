@@ -4,6 +4,7 @@
 import type { Clock } from '../clock.js';
 import { sleep, systemClock } from '../clock.js';
 import type { QueryInput } from './encoding.js';
+import { ProtocolError } from './errors.js';
 import { isRetryable } from './magento-errors.js';
 import { createSigner, type Token } from './signer.js';
 import type { Transport, TransportResponse } from './transport.js';
@@ -62,6 +63,28 @@ export function retryAfterMs(value: string | string[] | undefined, now: Date): n
   return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }
 
+/**
+ * The path after `rest/`, checked so that the call stays inside the store's REST API: a `.` or `..` segment (also
+ * spelt `%2e`, as URL parsers read it) would be resolved by the URL parser and reach another path of the store,
+ * signed; it is refused. A backslash, which URL parsers turn into `/`, is sent escaped (`%5C`) instead. The rest of
+ * the spelling is the signer's (canonical escapes, what Magento versions sign alike).
+ */
+export function restPath(path: string): string {
+  const q = path.indexOf('?');
+  const rawPath = (q === -1 ? path : path.slice(0, q)).replace(/\\/g, '%5C');
+  for (const segment of rawPath.split('/')) {
+    const dots = segment.replace(/%2e/gi, '.');
+    if (dots === '.' || dots === '..') {
+      throw new ProtocolError(
+        'invalid_path',
+        `the REST path ${JSON.stringify(path.slice(0, 200))} has a "${segment}" segment, which would lead out of the ` +
+          "store's REST API; remove it",
+      );
+    }
+  }
+  return q === -1 ? rawPath : rawPath + path.slice(q);
+}
+
 export interface RestClient {
   send(store: StoreCredentials, call: RestCall): Promise<RestResponse>;
 }
@@ -81,6 +104,7 @@ export function createRestClient(options: RestClientOptions): RestClient {
     async send(store, call) {
       const method = call.method.toUpperCase();
       const retryable = IDEMPOTENT.has(method);
+      const url = `${store.storeBaseUrl}rest/${restPath(call.path)}`;
       const signer = createSigner({ key: store.consumerKey, secret: store.consumerSecret }, { clock });
       const headers: Record<string, string> = {};
       if (call.contentType) headers['Content-Type'] = call.contentType;
@@ -88,7 +112,7 @@ export function createRestClient(options: RestClientOptions): RestClient {
       for (let attempt = 1; ; attempt++) {
         // Signed inside the loop: every attempt needs its own nonce (Magento burns a nonce even on failure).
         const signed = signer.sign(
-          { method, url: `${store.storeBaseUrl}rest/${call.path}`, query: call.query, contentType: call.contentType },
+          { method, url, query: call.query, contentType: call.contentType },
           store.accessToken,
         );
         const canRetry = retryable && attempt <= retry.maxRetries;
