@@ -59,6 +59,9 @@ export function retryAfterMs(value: string | string[] | undefined, now: Date): n
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined || v.trim() === '') return undefined;
   if (/^\s*\d+\s*$/.test(v)) return Number(v) * 1000;
+  // An HTTP date names its month (and weekday). Date.parse alone would read "1.5" or "-1" as dates in 2001, in
+  // the past: an immediate retry.
+  if (!/[A-Za-z]{3}/.test(v)) return undefined;
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }
