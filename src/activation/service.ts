@@ -291,6 +291,9 @@ export class ActivationService {
           nextAttemptAt: cur.verifier === verifier ? null : cur.nextAttemptAt,
           lastError: message,
           lastErrorAt: now,
+          // A Reauthorize of an active binding that will not finish: Magento has already deleted the old token, so
+          // the popup must not report the store as connected (completeForAccount), and the merchant needs the fix.
+          ...(cur.state === 'active' && !cur.requestToken && cur.verifier === verifier ? { fix } : {}),
         };
       }
       return failedPatch(cur, verifier, message, fix, now);
@@ -357,7 +360,8 @@ export class ActivationService {
         continue; // lost the claim to a concurrent sign-in: look again
       }
       if (!b.requestToken && !b.verifier) {
-        if (b.state === 'active' && b.accountId === accountId) return b; // already connected
+        // Already connected, unless the last Reauthorize failed (it left a fix; Magento killed the old token then).
+        if (b.state === 'active' && b.accountId === accountId && !b.fix) return b;
         throw new ActivationError(
           'activation_failed',
           b.lastError ?? 'This activation can no longer be completed.',

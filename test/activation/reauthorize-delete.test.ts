@@ -120,12 +120,9 @@ forEachBackend((backend, test) => {
     t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
   });
 
-  // Known failure, outside the activation code: StoreCalls serves a binding from its cache for limits.cacheTtlMs, so
-  // the first call after a Reauthorize finished in this very process still signs with the old, dead token and
-  // returns Magento's 401 to the caller (markRevoked then sees a newer token and only drops the cache entry).
-  // src/calls/store-calls.ts would need to forget the entry when the binding's tokens change here, or retry once with
-  // the fresh binding when a 401 comes back for a token that is no longer the binding's.
-  test.failing('the first call after a Reauthorize uses the new token even if the binding was cached just before', async (t) => {
+  // StoreCalls serves a binding from its cache for limits.cacheTtlMs: the first call after a Reauthorize finished in
+  // this process still signs with the old, dead token. It must come back with the new token, not Magento's 401.
+  test('the first call after a Reauthorize uses the new token even if the binding was cached just before', async (t) => {
     const mock = await startMockStore(t);
     const connector = await startConnector(backend, t, { limits: { cacheTtlMs: 60_000 } });
     const { integrationId, binding: before } = await connected(mock, connector, 'owner@example.com');
@@ -136,6 +133,52 @@ forEachBackend((backend, test) => {
     const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, 'login', 'owner@example.com', PASSWORD);
     t.is(done.status, 302, done.text.slice(0, 300));
     t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
+  });
+
+  test('a Reauthorize whose request token never came (store down until the window closed): the popup says so instead of "connected"', async (t) => {
+    const mock = await startMockStore(t);
+    const windowMs = 60_000;
+    const connector = await startConnector(backend, t, { durations: { magentoWindowMs: windowMs, retryBaseDelayMs: 50, retryMaxDelayMs: 200 } });
+    const { integrationId, consumerKey, binding: before } = await connected(mock, connector, 'owner@example.com');
+
+    mock.knobs.addFault({ kind: 'fail', status: 503, pathPrefix: '/oauth/token/request', count: 1_000 });
+    const reauth = await mock.admin.reauthorize(integrationId);
+    await waitFor('a failed attempt', async () => {
+      const b = await connector.binding(consumerKey);
+      return b?.lastError && b.step === null ? b : undefined;
+    });
+    connector.clock.advance(windowMs);
+    mock.knobs.advanceClock(windowMs / 1000);
+    const given = await waitFor('the reauthorization to be given up', async () => {
+      await settle(connector);
+      const b = await connector.binding(consumerKey);
+      return b && b.verifier === null && b.step === null ? b : undefined;
+    });
+    t.is(given.state, 'active', 'the binding keeps its state; its token is Magento\'s to kill');
+    t.is(given.fix, 'check_store');
+    t.regex(given.lastError ?? '', /^Could not get a request token from the store: /);
+    t.is(mock.admin.get(integrationId).status, 'inactive');
+
+    const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, 'login', 'owner@example.com', PASSWORD);
+    t.is(done.status, 409, done.text.slice(0, 300));
+    t.is(done.location, null, 'not sent back to Magento as if connected');
+    t.regex(done.text, /The store could not be connected/);
+    t.regex(done.text, /We could not reach the store/);
+    t.is(tokenCalls(mock, 'access').length, 1, 'only the first activation\'s');
+    t.is((await connector.binding(consumerKey))?.accessToken?.token, before.accessToken!.token);
+
+    // The store is back; Magento now offers Activate (the integration is inactive) and reuses its verifier row.
+    mock.knobs.clearFaults();
+    const again = await mock.admin.activate(integrationId);
+    const retried = await finishInPopup(new Browser(), connector, again.popupUrl!, 'login', 'owner@example.com', PASSWORD);
+    t.is(retried.status, 302, retried.text.slice(0, 300));
+    const after = (await connector.binding(consumerKey))!;
+    t.is(after.state, 'active');
+    t.is(after.id, before.id);
+    t.is(after.fix, null);
+    t.is(after.lastError, null);
+    t.is(after.accessToken?.token, mock.admin.get(integrationId).tokens[0]!.token);
+    t.is(mock.admin.get(integrationId).status, 'active');
   });
 
   test('Delete in Magento: our next call gets 401, the binding becomes revoked with Magento\'s message; later calls are refused without reaching the store', async (t) => {
