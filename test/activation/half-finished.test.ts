@@ -205,4 +205,62 @@ forEachBackend((backend, test) => {
     t.is(tokenCalls(mock, 'access').length, 0);
     t.is(mock.admin.get(integrationId).status, 'inactive');
   });
+
+  test('the access-token call never reached the store (connection dropped before): the popup says try again, and the retry connects', async (t) => {
+    const mock = await startMockStore(t);
+    const connector = await startConnector(backend, t);
+    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    const held = await waitForState(connector, consumerKey, 'request_token');
+    mock.knobs.addFault({ kind: 'drop', phase: 'before', pathPrefix: '/oauth/token/access', count: 1 });
+
+    const browser = new Browser();
+    const first = await finishInPopup(browser, connector, popupUrl, 'signup', 'retry@example.com', PASSWORD);
+    t.is(first.status, 409, first.text.slice(0, 300));
+    t.regex(pageText(first.text), /Try again in a moment/);
+    const kept = (await connector.binding(consumerKey))!;
+    t.is(kept.state, 'request_token');
+    t.deepEqual(kept.requestToken, held.requestToken, 'the request token is still ours to use');
+    t.is(kept.step, null);
+    t.is(kept.fix, null);
+    t.is(mock.admin.get(integrationId).status, 'inactive');
+
+    const again = await finishInPopup(browser, connector, popupUrl, 'login', 'retry@example.com', PASSWORD);
+    t.is(again.status, 302, again.text.slice(0, 300));
+    t.is((await connector.binding(consumerKey))?.state, 'active');
+    t.is(mock.admin.get(integrationId).status, 'active');
+    t.deepEqual(tokenCalls(mock, 'access').map((c) => c.status), [null, 200]);
+  });
+
+  test('a lost access-token answer (Magento issued it, we never got it): the retry is refused and the popup says to Reauthorize', async (t) => {
+    const mock = await startMockStore(t);
+    const connector = await startConnector(backend, t);
+    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    await waitForState(connector, consumerKey, 'request_token');
+    mock.knobs.addFault({ kind: 'drop', phase: 'after', pathPrefix: '/oauth/token/access', count: 1 });
+
+    const browser = new Browser();
+    const first = await finishInPopup(browser, connector, popupUrl, 'signup', 'lost@example.com', PASSWORD);
+    t.is(first.status, 409, first.text.slice(0, 300));
+    t.is(mock.admin.get(integrationId).status, 'active', 'Magento issued the token and shows Active');
+    t.is((await connector.binding(consumerKey))?.accessToken, null);
+
+    const again = await finishInPopup(browser, connector, popupUrl, 'login', 'lost@example.com', PASSWORD);
+    t.is(again.status, 409, again.text.slice(0, 300));
+    t.true(pageText(again.text).includes(FIX_TEXT.reauthorize), again.text);
+    const failed = (await connector.binding(consumerKey))!;
+    t.is(failed.state, 'failed');
+    t.is(failed.fix, 'reauthorize');
+    t.is(failed.lastError, 'Magento refused the access token: Specified token does not exist');
+    t.is(failed.requestToken, null);
+    t.is(failed.accessToken, null);
+    t.is(failed.accountId, null);
+
+    // Reauthorize (Magento offers it for an Active integration) starts over and connects.
+    const reauth = await mock.admin.reauthorize(integrationId);
+    const done = await finishInPopup(browser, connector, reauth.popupUrl!, 'login', 'lost@example.com', PASSWORD);
+    t.is(done.status, 302, done.text.slice(0, 300));
+    const active = (await connector.binding(consumerKey))!;
+    t.is(active.state, 'active');
+    t.is(active.accessToken?.token, mock.admin.get(integrationId).tokens[0]!.token);
+  });
 });
