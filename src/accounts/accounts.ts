@@ -65,8 +65,8 @@ export class Accounts {
   }
 
   /**
-   * Checks a password, throttled per email and per client address (failures in fixed windows). The limits are
-   * checked before the password so a throttled caller learns nothing about it.
+   * Checks a password, throttled per email (attempts since the last success) and per client address (failures), in
+   * fixed windows. The limits are checked before the password so a throttled caller learns nothing about it.
    */
   async signIn(rawEmail: string, password: string, address: string): Promise<Account> {
     const { storage, clock, durations, limits } = this.o;
@@ -75,11 +75,13 @@ export class Accounts {
     const window = durations.throttleWindowMs;
     const emailKey = `email:${email}`;
     const addressKey = `ip:${address}`;
+    // The attempt is counted against the email before the password is checked (and cleared on success): counting
+    // only after a failed check let parallel guesses all pass the limit while none had failed yet.
     const [byEmail, byAddress] = await Promise.all([
-      storage.throttles.count(emailKey, now, window),
+      storage.throttles.hit(emailKey, now, window),
       storage.throttles.count(addressKey, now, window),
     ]);
-    if (byEmail >= limits.loginFailuresPerEmail || byAddress >= limits.loginFailuresPerAddress) {
+    if (byEmail > limits.loginFailuresPerEmail || byAddress >= limits.loginFailuresPerAddress) {
       const minutes = Math.ceil(window / 60_000);
       throw new AccountError(
         'throttled',
@@ -90,7 +92,7 @@ export class Accounts {
     const account = email ? await storage.accounts.byEmail(email) : null;
     const ok = await verifyPassword(password, account?.passwordHash ?? (await decoyHash()));
     if (!account || !ok) {
-      await Promise.all([storage.throttles.hit(emailKey, now, window), storage.throttles.hit(addressKey, now, window)]);
+      await storage.throttles.hit(addressKey, now, window);
       throw new AccountError('bad_credentials', 'That email and password do not match an account.');
     }
     await storage.throttles.clear(emailKey);

@@ -143,4 +143,24 @@ forEachBackend((backend, test) => {
     const counters6 = await first.running.services.storage.throttles.count('ip:::ffff:127.0.0.1', first.clock.now(), first.config.durations.throttleWindowMs);
     t.is(counters + counters6, 20, 'the address counter lives in the database');
   });
+
+  test('throttling holds against parallel guesses: of 20 wrong passwords sent at once for one email, at most 5 are checked', async (t) => {
+    const mock = await startMockStore(t);
+    const connector = await startConnector(backend, t);
+    const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    await waitForState(connector, consumerKey, 'request_token');
+    await connector.running.services.accounts.signUp('target@example.com', PASSWORD);
+    const browser = new Browser();
+    const fields = hiddenFields((await browser.get(popupUrl)).text);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        browser.post(`${connector.url}/magento/identity/login`, { ...fields, email: 'target@example.com', password: `guess number ${i}` }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    t.is(statuses.filter((s) => s === 401).length + statuses.filter((s) => s === 429).length, 20, statuses.join(' '));
+    t.true(statuses.filter((s) => s === 401).length <= 5, `checked ${statuses.filter((s) => s === 401).length} passwords: ${statuses.join(' ')}`);
+    const right = await browser.post(`${connector.url}/magento/identity/login`, { ...fields, email: 'target@example.com', password: PASSWORD });
+    t.is(right.status, 429);
+  });
 });
