@@ -100,6 +100,16 @@ forEachBackend((backend, test) => {
     t.is(restLog(a).length, before, 'refused bodies never reach the store');
   });
 
+  test('a body over the limit is 413 body_too_large (nothing sent); an answer over the cap is 502 response_too_large', async (t) => {
+    const a = await activatedStore(backend, t, { connector: { limits: { maxRequestBodyBytes: 1_000, maxResponseBytes: 4_000 } } });
+    a.mock.knobs.clearRequests();
+    const big = JSON.stringify({ product: { sku: 'BIG-1', name: 'x'.repeat(1_000), price: 1 } });
+    ours(t, await a.api('POST', 'V1/products', { headers: { 'content-type': 'application/json' }, body: big }), 413, 'body_too_large');
+    t.deepEqual(a.mock.knobs.requests(), []);
+    t.is((await a.api('GET', 'V1/products/24-MB01')).status, 200);
+    t.regex(ours(t, await a.api('GET', 'V1/products?searchCriteria='), 502, 'response_too_large'), /larger than 4000 bytes/);
+  });
+
   test('store codes and awkward SKUs in the path: sent in the one spelling every Magento version verifies', async (t) => {
     const a = await activatedStore(backend, t);
     for (const sku of ['ABC(1)*', 'café-1', "it's!"]) {
