@@ -41,6 +41,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     connectTimeoutMs: limits.connectTimeoutMs,
     totalTimeoutMs: limits.totalTimeoutMs,
     maxResponseBytes: limits.maxResponseBytes,
+    maxRequestBodyBytes: limits.maxRequestBodyBytes,
     logger,
   });
   const tokens = overrides.tokens ?? createTokenEndpoints({ transport, timeoutMs: limits.tokenCallTimeoutMs, clock });

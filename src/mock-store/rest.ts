@@ -366,8 +366,15 @@ export function restApi(o: RestOptions) {
     const hasBody = p.req.method === 'POST' || p.req.method === 'PUT';
     const body = hasBody ? deserializeBody(p.req.contentType, bytesToUtf8(p.req.body)) : {};
     const q = p.req.requestUri.indexOf('?');
-    const query = parseStr(q === -1 ? '' : p.req.requestUri.slice(q + 1));
+    // parse_str works on bytes; the handlers, like PHP's string functions on UTF-8 data, see text.
+    const query = utf8Tree(parseStr(q === -1 ? '' : p.req.requestUri.slice(q + 1)));
     return p.route.handle({ params: p.params!, query, body });
+  }
+
+  function utf8Tree(arr: PhpArray): PhpArray {
+    const out: PhpArray = new Map();
+    for (const [k, v] of arr) out.set(bytesToUtf8(k), typeof v === 'string' ? bytesToUtf8(v) : utf8Tree(v));
+    return out;
   }
 
   return async function rest(ctx: Context, pathInfo: string): Promise<void> {
