@@ -21,7 +21,7 @@ interface Vector {
   body?: string;
 }
 
-const vectors = (JSON.parse(readFileSync('/work/shared/protocol/signing-vectors.json', 'utf8')) as { vectors: Vector[] }).vectors;
+const vectors = (JSON.parse(readFileSync(new URL('../../../shared/protocol/signing-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
 
 const signVector = (v: Vector) =>
   sign({
