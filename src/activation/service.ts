@@ -114,8 +114,10 @@ export class ActivationService {
             'and nothing was changed.',
         );
       }
-      // The verifier of the request token we hold: a replay of a callback we have handled. Nothing to do.
-      if (input.verifier === existing.requestToken?.verifier && input.verifier !== existing.verifier) {
+      // The verifier of the request token we hold, or of the access token: a replay of a callback we have handled.
+      // Nothing to do (Magento never posts a used verifier again: Activate reuses only unused verifier rows).
+      const handled = input.verifier === existing.requestToken?.verifier || input.verifier === existing.accessToken?.verifier;
+      if (handled && input.verifier !== existing.verifier) {
         return { binding: existing, created: false, fetch: false };
       }
       // The verifier we are still fetching for: a replay, or Activate clicked again (Magento reuses its unused
@@ -417,7 +419,7 @@ export class ActivationService {
     const done = await this.patchFresh(b.id, (cur) => ({
       state: 'active',
       accountId,
-      accessToken: pair,
+      accessToken: { ...pair, verifier: held.verifier },
       requestToken: cur.requestToken?.token === held.token ? null : cur.requestToken,
       ...releaseStep(cur, 'access_token'),
       activatedAt: now,

@@ -82,7 +82,11 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     let accessToken: Binding['accessToken'] = null;
     if (row.accessTokenSealed !== null) {
       if (row.accessTokenSecretSealed === null) throw new StorageError(`binding ${row.id}: access token stored without its secret`);
-      accessToken = { token: sealer.open(row.accessTokenSealed), secret: sealer.open(row.accessTokenSecretSealed) };
+      accessToken = {
+        token: sealer.open(row.accessTokenSealed),
+        secret: sealer.open(row.accessTokenSecretSealed),
+        verifier: openOrNull(row.accessVerifierSealed),
+      };
     }
     return {
       id: row.id,
@@ -129,6 +133,7 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     if (accessToken !== undefined) {
       columns.accessTokenSealed = accessToken && seal(accessToken.token);
       columns.accessTokenSecretSealed = accessToken && seal(accessToken.secret);
+      columns.accessVerifierSealed = accessToken && sealOrNull(accessToken.verifier);
     }
     return columns;
   }

@@ -22,6 +22,11 @@ export interface HeldRequestToken extends TokenPair {
   at: Date;
 }
 
+export interface HeldAccessToken extends TokenPair {
+  /** The callback verifier this access token was issued for (null for tokens stored before it was kept). */
+  verifier: string | null;
+}
+
 export interface Binding {
   id: string;
   consumerKey: string;
@@ -34,7 +39,7 @@ export interface Binding {
   /** When the newest accepted callback arrived: Magento's request-token window starts about then. */
   callbackAt: Date;
   requestToken: HeldRequestToken | null;
-  accessToken: TokenPair | null;
+  accessToken: HeldAccessToken | null;
   activatedAt: Date | null;
   revokedAt: Date | null;
   /** A step one instance has claimed, until stepUntil; another instance may take it over after that. */

@@ -125,7 +125,7 @@ forEachBackend((backend, test) => {
       consumerSecret: `consumer-secret-${id()}`,
       verifier: `callback-verifier-${id()}`,
       requestToken: { token: `rt-${id()}`, secret: `rts-${id()}`, verifier: `rtv-${id()}`, at: at(1_000) },
-      accessToken: { token: `at-${id()}`, secret: `ats-${id()}` },
+      accessToken: { token: `at-${id()}`, secret: `ats-${id()}`, verifier: `av-${id()}` },
     };
     const created = (await storage.bindings.create(newBinding({ consumerSecret: secrets.consumerSecret, verifier: secrets.verifier })))!;
     const updated = await storage.bindings.update(created.id, created.version, {

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Binding" ADD COLUMN     "accessVerifierSealed" TEXT;
+
