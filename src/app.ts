@@ -6,7 +6,7 @@ import { ActivationService } from './activation/service.js';
 import { ConnectorClient } from './calls/client.js';
 import { StoreCalls } from './calls/store-calls.js';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config.js';
+import { checkConfig, type Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { ApiKeyCache } from './http/auth.js';
 import type { HttpServices } from './http/context.js';
@@ -31,6 +31,7 @@ export interface Services extends HttpServices {
 }
 
 export async function openServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
+  checkConfig(config);
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const sealer = loadSealer({ secretsKey: config.secretsKey, dataDir: config.dataDir, logger });

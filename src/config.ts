@@ -22,8 +22,6 @@ const EnvSchema = z.object({
 export interface Durations {
   /** Magento's oauth/consumer/expiration_period: the request-token call must come this soon after the callback. */
   magentoWindowMs: number;
-  /** Magento's oauth/cleanup/expiration_period: unused request tokens may be removed after this. */
-  requestTokenLifeMs: number;
   /** How long the popup waits for a request token that another step is still fetching. */
   requestTokenWaitMs: number;
   /** First retry delay of the request-token fetch; doubles with jitter, capped by retryMaxDelayMs. */
@@ -70,7 +68,6 @@ export interface Config {
 
 export const DEFAULT_DURATIONS: Durations = {
   magentoWindowMs: 300_000,
-  requestTokenLifeMs: 120 * 60_000,
   requestTokenWaitMs: 20_000,
   retryBaseDelayMs: 1_000,
   retryMaxDelayMs: 30_000,
@@ -97,6 +94,21 @@ export const DEFAULT_LIMITS: Limits = {
 };
 
 export class ConfigError extends Error {}
+
+/**
+ * Checks the relations between settings that code relies on. A step's claim must outlast the token call it covers
+ * (plus its database writes), or a second instance would take over a step that is still running.
+ */
+export function checkConfig(config: Config): Config {
+  const { durations, limits } = config;
+  if (durations.stepLeaseMs < limits.tokenCallTimeoutMs + 1_000) {
+    throw new ConfigError(`stepLeaseMs (${durations.stepLeaseMs}) must exceed tokenCallTimeoutMs (${limits.tokenCallTimeoutMs}) by at least 1000 ms`);
+  }
+  if (!(limits.backgroundConcurrency >= 1) || !(limits.perStoreConcurrency >= 1)) {
+    throw new ConfigError('backgroundConcurrency and perStoreConcurrency must be at least 1');
+  }
+  return config;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const parsed = EnvSchema.safeParse(env);

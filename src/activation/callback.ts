@@ -51,7 +51,8 @@ export function parseCallback(body: Record<string, unknown>, options: { allowPri
     if (!CREDENTIAL.test(v)) {
       throw new CallbackInputError(`${name} must be 16 to 64 letters and digits (Magento sends 32)`, name);
     }
-    out[FIELDS[name]] = v;
+    // Magento's keys are lower-case and it looks them up case-insensitively: one spelling, one binding.
+    out[FIELDS[name]] = name === 'oauth_consumer_key' ? v.toLowerCase() : v;
   }
   const url = parseStoreBaseUrl(value('store_base_url'), { allowPrivate: options.allowPrivate });
   if (!url.ok) throw new CallbackInputError(url.message, 'store_base_url');

@@ -403,16 +403,25 @@ export class ActivationService {
       stepUntil: new Date(this.now().getTime() + durations.stepLeaseMs),
     });
     if (!claimed) return null;
-    let pair: TokenPair;
-    try {
-      pair = await tokens.accessToken(
+    const call = () =>
+      tokens.accessToken(
         { storeBaseUrl: b.storeBaseUrl, consumerKey: b.consumerKey, consumerSecret: b.consumerSecret },
         { token: held.token, secret: held.secret },
         held.verifier,
       );
+    let pair: TokenPair;
+    try {
+      pair = await call();
     } catch (err) {
-      await this.accessTokenFailed(claimed, held.token, err);
-      throw err; // unreachable: accessTokenFailed always throws
+      // The answer was lost after the call may have reached Magento: ask once more at once, so the merchant gets a
+      // definite outcome now (a token, or Magento's refusal, which then means it did act) rather than "try again".
+      if (!isTransportError(err) || neverSent(err)) return this.accessTokenFailed(claimed, held.token, err, false);
+      logger.warn({ bindingId: b.id, err: errorMessage(err) }, 'access token: answer lost, asking again');
+      try {
+        pair = await call();
+      } catch (again) {
+        return this.accessTokenFailed(claimed, held.token, again, true);
+      }
     }
     const now = this.now();
     logger.info({ bindingId: b.id, consumerKey: b.consumerKey, accountId }, 'access token received: store connected');
@@ -431,12 +440,12 @@ export class ActivationService {
     return done!;
   }
 
-  private async accessTokenFailed(claimed: Binding, requestToken: string, err: unknown): Promise<never> {
+  private async accessTokenFailed(claimed: Binding, requestToken: string, err: unknown, afterLostAnswer: boolean): Promise<never> {
     const now = this.now();
     const wasActive = claimed.state === 'active';
     // After a lost answer we cannot know whether Magento issued the access token; if it did, Magento shows the
     // integration Active while we hold nothing, and the request token is gone: only Reauthorize repairs that.
-    const outcomeWasUnknown = claimed.lastError?.startsWith(ACCESS_OUTCOME_UNKNOWN) ?? false;
+    const outcomeWasUnknown = afterLostAnswer || (claimed.lastError?.startsWith(ACCESS_OUTCOME_UNKNOWN) ?? false);
     let message: string;
     let fix: Fix | null;
     let keepRequestToken = false;

@@ -69,7 +69,10 @@ export class StoreClient {
       const items = result.items ?? [];
       for (const item of items) yield item;
       seen += items.length;
-      if (items.length === 0 || seen >= result.total_count) return;
+      // Magento answers a page past the end with the last page again, so total_count (or a short page when an
+      // endpoint has no total_count) is what ends the walk.
+      const total = typeof result.total_count === 'number' ? result.total_count : undefined;
+      if (items.length === 0 || (total !== undefined ? seen >= total : items.length < pageSize)) return;
     }
   }
 

@@ -96,8 +96,11 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+// Exit once standard output has been flushed: a key printed to a pipe must not be cut off.
+const exit = (code: number) => process.stdout.write('', () => process.exit(code));
+
 run(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exit(code),
   (err: unknown) => {
     if (err instanceof UsageError || err instanceof AccountError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       console.error(`error: ${(err as Error).message}\n\n${USAGE}`);

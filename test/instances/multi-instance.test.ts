@@ -5,7 +5,7 @@ import { sharedStorage, spawnInstance } from '../helpers/instances.js';
 import type { MockStore } from '../../src/mock-store/app.js';
 
 // A dead instance's claim runs out quickly here (it must outlast one token call, tokenCallTimeoutMs).
-const FAST_TAKEOVER = { durations: { stepLeaseMs: 2_500, requestTokenWaitMs: 10_000 }, limits: { tokenCallTimeoutMs: 2_000 } };
+const FAST_TAKEOVER = { durations: { stepLeaseMs: 3_000, requestTokenWaitMs: 10_000 }, limits: { tokenCallTimeoutMs: 2_000 } };
 
 const requestTokenCalls = (mock: MockStore) => mock.knobs.requests().filter((r) => r.path.endsWith('/oauth/token/request'));
 

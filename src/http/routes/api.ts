@@ -118,9 +118,15 @@ export function apiRoutes(s: HttpServices & { calls: StoreCalls; keys: ApiKeyCac
 
   async function forward(ctx: Context): Promise<void> {
     const prefix = `/api/stores/${ctx.params.id}/rest/`;
-    // The raw path after /rest/, percent-escapes as the caller sent them (a SKU with %2F stays one segment).
+    // The raw path after /rest/, percent-escapes as the caller sent them (the signer canonicalises or refuses them).
     const path = ctx.path.slice(ctx.path.indexOf('/rest/') + '/rest/'.length);
     if (!ctx.path.startsWith(prefix) || path === '') throw new ConnectorError(404, 'not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
+    // A caller that hangs up does not keep a store connection (and retries) busy on its behalf.
+    const hangUp = new AbortController();
+    const onClose = () => {
+      if (!ctx.res.writableFinished) hangUp.abort();
+    };
+    ctx.res.once('close', onClose);
     const response = await s.calls.send(ctx.state.accountId, ctx.params.id!, {
       method: ctx.method,
       path,
@@ -128,7 +134,9 @@ export function apiRoutes(s: HttpServices & { calls: StoreCalls; keys: ApiKeyCac
       body: ctx.state.rawBody,
       contentType: ctx.state.rawBody ? ctx.get('Content-Type') : undefined,
       accept: ctx.get('Accept') || undefined,
+      signal: hangUp.signal,
     });
+    ctx.res.off('close', onClose);
     ctx.status = response.status;
     for (const name of ['content-type', 'retry-after']) {
       const value = response.headers[name];

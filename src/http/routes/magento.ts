@@ -98,12 +98,13 @@ export function magentoRoutes(s: HttpServices): Router {
           'In the Magento admin, open System > Extensions > Integrations and click Activate.',
       );
     }
+    const consumerKey = key.toLowerCase(); // as the callback stored it
     const back = source.success_call_back;
-    if (back === undefined || back === '') return { consumerKey: key, successCallBack: null };
+    if (back === undefined || back === '') return { consumerKey, successCallBack: null };
     if (typeof back !== 'string' || back.length > MAX_URL || !/^https?:\/\//i.test(back) || !URL.canParse(back)) {
       throw new PageError(400, 'This link is garbled', 'The link\'s success_call_back is not a valid web address. Open this page from the Magento admin again.');
     }
-    return { consumerKey: key, successCallBack: back };
+    return { consumerKey, successCallBack: back };
   }
 
   async function pageErrors(ctx: Context, next: Next): Promise<void> {
@@ -175,8 +176,21 @@ export function magentoRoutes(s: HttpServices): Router {
     await next();
   }
 
+  /**
+   * A failed or revoked binding with nothing in progress cannot be finished by signing in: say so at once, with the
+   * fix, instead of showing forms that would only lead to the same page.
+   */
   function showIdentity(ctx: Context): void {
-    renderIdentity(ctx, 200, ctx.state as IdentityState & { binding: Binding });
+    const st = ctx.state as IdentityState & { binding: Binding };
+    const b = st.binding;
+    if ((b.state === 'failed' || b.state === 'revoked') && !b.verifier && !b.requestToken) {
+      const fix = b.fix ?? (b.state === 'revoked' ? 'reauthorize' : 'activate_again');
+      return renderMessage(ctx, 409, 'The store could not be connected', b.lastError ?? 'This activation can no longer be completed.', {
+        fix: fixText(fix),
+        storeUrl: b.storeBaseUrl,
+      });
+    }
+    renderIdentity(ctx, 200, st);
   }
 
   router.get('/magento/identity', pageErrors, readQuery, loadBinding, showIdentity);
