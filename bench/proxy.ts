@@ -15,10 +15,30 @@ import { DEFAULT_DURATIONS, DEFAULT_LIMITS } from '../src/config.js';
 import { parseSecretsKey, Sealer } from '../src/secrets/sealer.js';
 import { migrate, openStorage } from '../src/storage/db.js';
 import { spawnServer } from '../scripts/spawn-instance.js';
+import { readFileSync } from 'node:fs';
 import { load, type LoadResult } from './load.js';
 import { ms } from './stats.js';
 
 const hidden = (html: string) => Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
+
+/** CPU time (user + system) a process has used so far, in microseconds, from /proc (Linux). */
+function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return NaN;
+  }
+}
+
+async function measured(name: string, target: string, pid: number | undefined, o: Parameters<typeof load>[2]): Promise<LoadResult & { cpuPerRequest: number }> {
+  const before = cpuMicros(pid);
+  const result = await load(name, target, o);
+  // Includes the warm-up requests' share; a ratio of two such figures is what matters.
+  const total = result.requests * ((o.seconds + o.warmupSeconds) / o.seconds);
+  return { ...result, cpuPerRequest: (cpuMicros(pid) - before) / total };
+}
 
 async function json<T>(res: Response): Promise<T> {
   if (!res.ok) throw new Error(`${res.url}: ${res.status} ${await res.text()}`);
@@ -34,8 +54,8 @@ export async function proxyBench(concurrency = 32, seconds = 5): Promise<void> {
   const children = [upstream];
   try {
     const [passthrough, connector] = await Promise.all([
-      spawnServer('bench/passthrough.ts', { UPSTREAM: upstream.url }),
-      spawnServer('scripts/instance.ts', { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+      spawnServer('bench/passthrough.ts', { UPSTREAM: upstream.url }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/passthrough`] : []),
+      spawnServer('scripts/instance.ts', { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/connector`] : []),
     ]);
     children.push(passthrough, connector);
 
@@ -62,17 +82,24 @@ export async function proxyBench(concurrency = 32, seconds = 5): Promise<void> {
 
     const path = 'V1/products/24-MB01';
     const o = { concurrency, seconds, warmupSeconds: 1 };
-    const results: LoadResult[] = [];
-    results.push(await load('direct', `${upstream.url}rest/${path}`, o));
-    results.push(await load('passthrough', `${passthrough.url}/rest/${path}`, o));
-    results.push(await load('connector', `${connector.url}/api/stores/${binding.id}/rest/${path}`, { ...o, headers: { authorization: `Bearer ${key}` } }));
+    const results = [
+      await measured('direct', `${upstream.url}rest/${path}`, upstream.process.pid, o),
+      await measured('passthrough', `${passthrough.url}/rest/${path}`, passthrough.process.pid, o),
+      await measured('connector', `${connector.url}/api/stores/${binding.id}/rest/${path}`, connector.process.pid, { ...o, headers: { authorization: `Bearer ${key}` } }),
+    ];
 
-    console.log(`proxy: GET ${path}, concurrency ${concurrency}, ${seconds} s each (upstream: mock store, signatures not checked)`);
+    console.log(`proxy: GET ${path}, concurrency ${concurrency}, ${seconds} s each (upstream: mock store, signatures not checked;`);
+    console.log(`       the connector's per-store cap is set to ${concurrency} so it measures the proxy, not the cap)`);
     for (const r of results) {
-      console.log(`  ${r.name.padEnd(12)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${ms(r.p50).padStart(9)}   p99 ${ms(r.p99).padStart(9)}   errors ${r.errors}/${r.requests}`);
+      const cpu = r.name === 'direct' ? 'upstream' : 'proxy';
+      console.log(
+        `  ${r.name.padEnd(12)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${ms(r.p50).padStart(9)}   p99 ${ms(r.p99).padStart(9)}   ` +
+          `${cpu} CPU ${r.cpuPerRequest.toFixed(0).padStart(4)} µs/request   errors ${r.errors}/${r.requests}`,
+      );
     }
-    const [, bare, ours] = results as [LoadResult, LoadResult, LoadResult];
-    console.log(`  connector / passthrough: throughput ${(ours.rps / bare.rps).toFixed(2)} (target >= 0.80), p50 +${(ours.p50 - bare.p50).toFixed(2)} ms, p99 x${(ours.p99 / bare.p99).toFixed(2)}`);
+    const [, bare, ours] = results;
+    console.log(`  connector / passthrough: throughput ${(ours!.rps / bare!.rps).toFixed(2)} (target >= 0.80), p50 +${(ours!.p50 - bare!.p50).toFixed(2)} ms, p99 x${(ours!.p99 / bare!.p99).toFixed(2)}`);
+    console.log(`  CPU per proxied request: connector ${(ours!.cpuPerRequest / bare!.cpuPerRequest).toFixed(2)} x the pass-through's (2 cores shared by load generator, upstream and proxy)`);
   } finally {
     await Promise.all(children.map((c) => c.stop()));
     rmSync(dir, { recursive: true, force: true });

@@ -60,12 +60,17 @@ export interface ActivationOptions {
 const NOT_A_VERIFIER = /not a verifier token/i;
 const EXPIRED = /Consumer key has expired/i;
 const NO_CONSUMER = /consumer having the specified key does not exist|consumer does not exist/i;
+// How long the callback queue waits for a burst of callbacks to pause, and at most, before fetching.
+const QUIET_MS = 20;
+const MAX_DEFER_MS = 1_000;
 const ACCESS_OUTCOME_UNKNOWN = 'The store did not answer our access-token request';
 
 export class ActivationService {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly queue: string[] = [];
   private running = 0;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private burstStarted: number | undefined;
 
   constructor(private readonly o: ActivationOptions) {}
 
@@ -154,7 +159,18 @@ export class ActivationService {
    */
   fetchRequestTokenSoon(bindingId: string): void {
     this.queue.push(bindingId);
-    this.pump();
+    // While callbacks keep arriving (a burst of activations), they are answered first: the fetches start once the
+    // burst pauses for a moment, or after a second at the latest. Magento's window is 300 s; its callback waits 5 s.
+    const now = Date.now();
+    this.burstStarted ??= now;
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    const wait = Math.min(QUIET_MS, Math.max(0, this.burstStarted + MAX_DEFER_MS - now));
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = undefined;
+      this.burstStarted = undefined;
+      this.pump();
+    }, wait);
+    this.pumpTimer.unref?.();
   }
 
   private pump(): void {
@@ -174,6 +190,12 @@ export class ActivationService {
 
   /** Waits for background steps (tests, shutdown). */
   async drain(): Promise<void> {
+    if (this.pumpTimer) {
+      clearTimeout(this.pumpTimer);
+      this.pumpTimer = undefined;
+      this.burstStarted = undefined;
+      this.pump();
+    }
     while (this.inFlight.size || this.queue.length) await Promise.allSettled([...this.inFlight]);
   }
 

@@ -15,7 +15,8 @@ export function createHttpApp(s: HttpServices): Koa {
   app.use(accessLog(s.logger));
   app.use(securityHeaders);
   app.use(jsonErrors(s.logger));
-  for (const router of [opsRoutes(s), magentoRoutes(s), apiRoutes(s), accountRoutes(s)]) {
+  // The API first: it carries the traffic, and each router matches the path against all of its routes.
+  for (const router of [apiRoutes(s), opsRoutes(s), magentoRoutes(s), accountRoutes(s)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

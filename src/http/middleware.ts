@@ -15,6 +15,8 @@ export async function requestId(ctx: Context, next: Next): Promise<void> {
 
 /** One access-log line per request, without query strings (they can carry customer data) or credentials. */
 export function accessLog(logger: Logger) {
+  // The level is fixed at start: when request lines are off, this middleware is not in the chain at all.
+  if (!logger.isLevelEnabled('info')) return (_ctx: Context, next: Next) => next();
   return async function accessLog(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
     try {
@@ -34,7 +36,7 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   await next();
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Referrer-Policy', 'no-referrer');
-  if (ctx.response.is('html')) {
+  if (ctx.response.type === 'text/html') {
     ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'");
   }
 }

@@ -6,7 +6,7 @@ import { sleep, systemClock } from '../clock.js';
 import type { QueryInput } from './encoding.js';
 import { ProtocolError } from './errors.js';
 import { isRetryable } from './magento-errors.js';
-import { createSigner, type Token } from './signer.js';
+import { createSigner, type MagentoSigner, type Token } from './signer.js';
 import type { Transport, TransportResponse } from './transport.js';
 
 export interface StoreCredentials {
@@ -98,6 +98,17 @@ export function createRestClient(options: RestClientOptions): RestClient {
   const wait = options.wait ?? sleep;
   const random = options.random ?? Math.random;
 
+  // One signer per integration, reused: building one costs about as much as a signature.
+  const signers = new Map<string, { secret: string; signer: MagentoSigner }>();
+  function signerFor(store: StoreCredentials): MagentoSigner {
+    const hit = signers.get(store.consumerKey);
+    if (hit && hit.secret === store.consumerSecret) return hit.signer;
+    const signer = createSigner({ key: store.consumerKey, secret: store.consumerSecret }, { clock });
+    if (signers.size >= 10_000) signers.clear();
+    signers.set(store.consumerKey, { secret: store.consumerSecret, signer });
+    return signer;
+  }
+
   function backoffMs(retryNumber: number): number {
     const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** retryNumber);
     return Math.round(ceiling / 2 + random() * (ceiling / 2));
@@ -108,7 +119,7 @@ export function createRestClient(options: RestClientOptions): RestClient {
       const method = call.method.toUpperCase();
       const retryable = IDEMPOTENT.has(method);
       const url = `${store.storeBaseUrl}rest/${restPath(call.path)}`;
-      const signer = createSigner({ key: store.consumerKey, secret: store.consumerSecret }, { clock });
+      const signer = signerFor(store);
       const headers: Record<string, string> = {};
       if (call.contentType) headers['Content-Type'] = call.contentType;
       headers.Accept = call.accept ?? 'application/json';

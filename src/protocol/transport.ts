@@ -127,6 +127,8 @@ export class InvalidRequestError extends TransportError {
 export interface TransportLogger {
   debug(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
+  /** pino's: lets the hot path skip building debug lines nobody will see. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 export interface TransportOptions {
@@ -176,6 +178,7 @@ const defaultResolve = async (host: string): Promise<string[]> =>
 
 export function createTransport(options: TransportOptions): Transport {
   const { allowPrivate, connectTimeoutMs, totalTimeoutMs, maxResponseBytes, logger } = options;
+  const debug = logger && (logger.isLevelEnabled?.('debug') ?? true) ? logger : undefined;
   const maxRequestBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_LIMITS.maxRequestBodyBytes;
   const resolve = options.resolve ?? defaultResolve;
   // Sockets that finished connecting (TCP, and TLS for https): tells a connect-phase failure from a later one.
@@ -304,7 +307,7 @@ export function createTransport(options: TransportOptions): Transport {
       timedOut = true;
       controller.abort();
     }, timeoutMs);
-    const started = logger ? performance.now() : 0;
+    const started = debug ? performance.now() : 0;
     try {
       const res = await client.request<Buffer>({
         url: target.href,
@@ -313,14 +316,14 @@ export function createTransport(options: TransportOptions): Transport {
         data: req.body,
         signal: controller.signal,
       });
-      logger?.debug(
+      debug?.debug(
         { method: req.method, host, port, status: res.status, ms: Math.round(performance.now() - started) },
         'upstream response',
       );
       return toResponse(res, req.method);
     } catch (err) {
       const mapped = mapError(err, { host, port, timedOut, callerAborted, timeoutMs });
-      logger?.debug({ method: req.method, host, port, code: mapped.code }, 'upstream request failed');
+      debug?.debug({ method: req.method, host, port, code: mapped.code }, 'upstream request failed');
       throw mapped;
     } finally {
       clearTimeout(timer);
