@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { ExecutionContext } from 'ava';
 import { MagentoError, RequestRefusedError } from '../../src/calls/errors.js';
 import type { Product } from '../../src/mock-store/data.js';
-import { activatedStore, callApi, type ActivatedStore, type ApiResponse } from '../helpers/activated.js';
+import { activatedStore, callApi, type ActivatedStore, type ApiResponse, ours } from '../helpers/activated.js';
 import { forEachBackend } from '../helpers/db.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -16,15 +16,6 @@ function fromMagento(t: ExecutionContext, res: ApiResponse, status: number): voi
   t.truthy(res.headers.get('x-request-id'));
 }
 
-function ours(t: ExecutionContext, res: ApiResponse, status: number, code: string): string {
-  t.is(res.status, status, res.text.slice(0, 500));
-  t.is(res.headers.get('x-connector-error'), code);
-  t.truthy(res.headers.get('x-request-id'));
-  const body = res.json as { error: { code: string; message: string } };
-  t.is(body.error.code, code);
-  t.true(body.error.message.length > 10);
-  return body.error.message;
-}
 
 /** A GET with the path exactly as written (fetch would resolve dot segments before sending). */
 function rawGet(url: string, key: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {

@@ -1,8 +1,7 @@
 // What the proxy does when the store is slow, overloaded or gone: idempotent calls are retried (429 with its
 // Retry-After, 502/503/504, network errors), POST never is; a Retry-After above the cap is handed to the caller;
 // timeouts and an unreachable store are our own errors (504, 502). The mock's request log counts the attempts.
-import type { ExecutionContext } from 'ava';
-import { activatedStore, type ActivatedStore, type ApiResponse } from '../helpers/activated.js';
+import { activatedStore, type ActivatedStore, ours } from '../helpers/activated.js';
 import { forEachBackend } from '../helpers/db.js';
 
 const attempts = (a: ActivatedStore) =>
@@ -11,14 +10,6 @@ const attempts = (a: ActivatedStore) =>
     .filter((r) => r.kind === 'rest')
     .map((r) => [r.method, r.status, r.fault ?? null]);
 
-function ours(t: ExecutionContext, res: ApiResponse, status: number, code: string): string {
-  t.is(res.status, status, res.text.slice(0, 500));
-  t.is(res.headers.get('x-connector-error'), code);
-  t.truthy(res.headers.get('x-request-id'));
-  const body = res.json as { error: { code: string; message: string } };
-  t.is(body.error.code, code);
-  return body.error.message;
-}
 
 forEachBackend((backend, test) => {
   test('429 with Retry-After: the GET is retried after it and succeeds; the caller sees only the 200', async (t) => {

@@ -1,20 +1,11 @@
 // Noticing that Magento killed the access token: the 401 that says so goes back to the caller unchanged, the
 // binding becomes `revoked` (token forgotten), and later calls get our 409 store_revoked without reaching the store.
 // A 401 for a resource the integration was not granted is not a revocation.
-import type { ExecutionContext } from 'ava';
 import { StoreNotActiveError } from '../../src/calls/errors.js';
-import { activatedStore, rawQuery, type ActivatedStore, type ApiResponse } from '../helpers/activated.js';
+import { activatedStore, rawQuery, type ActivatedStore, ours } from '../helpers/activated.js';
 import { Browser, finishInPopup, waitFor } from '../helpers/connector.js';
 import { forEachBackend } from '../helpers/db.js';
 
-function ours(t: ExecutionContext, res: ApiResponse, status: number, code: string): string {
-  t.is(res.status, status, res.text.slice(0, 500));
-  t.is(res.headers.get('x-connector-error'), code);
-  t.truthy(res.headers.get('x-request-id'));
-  const body = res.json as { error: { code: string; message: string } };
-  t.is(body.error.code, code);
-  return body.error.message;
-}
 
 const restCount = (a: ActivatedStore) => a.mock.knobs.requests().filter((r) => r.kind === 'rest').length;
 

@@ -181,3 +181,14 @@ export async function rawQuery(databaseUrl: string, sql: string): Promise<Record
     await connection.dispose();
   }
 }
+
+/** Asserts an error the connector produced itself (status, X-Connector-Error, X-Request-Id, our JSON shape); its message. */
+export function ours(t: ExecutionContext, res: ApiResponse, status: number, code: string): string {
+  t.is(res.status, status, res.text.slice(0, 500));
+  t.is(res.headers.get('x-connector-error'), code);
+  t.truthy(res.headers.get('x-request-id'));
+  const body = res.json as { error: { code: string; message: string } };
+  t.is(body.error.code, code);
+  t.true(body.error.message.length > 10, 'the message says something');
+  return body.error.message;
+}

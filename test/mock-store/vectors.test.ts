@@ -1,27 +1,13 @@
 // The shared signing vectors: the test signer reproduces them, the mock's verifier rebuilds the same base strings
 // from requests as Magento receives them, and each vector replayed over HTTP is accepted by the mock.
+import { vectors, type Vector } from '../helpers/vectors.js';
 import test from 'ava';
-import { readFileSync } from 'node:fs';
 import { prepareRequest, requestUrl } from '../../src/mock-store/oauth.js';
 import { baseSignatureString, hmacSignature } from '../../src/mock-store/signature.js';
 import { form, raw, startStore } from './helpers.js';
 import { sign } from './signer.js';
 
-interface Vector {
-  id: string;
-  method: string;
-  url: string;
-  consumer: { key: string; secret: string };
-  token?: { key: string; secret: string };
-  verifier?: string;
-  timestamp: number;
-  nonce: string;
-  base: string;
-  signature: string;
-  body?: string;
-}
 
-const vectors = (JSON.parse(readFileSync(new URL('../../../shared/protocol/signing-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
 
 const signVector = (v: Vector) =>
   sign({

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { vectors } from '../helpers/vectors.js';
 import test, { type ExecutionContext } from 'ava';
 import { parseFormEncoded } from '../../src/protocol/encoding.js';
 import { ProtocolError, QueryError, SigningError } from '../../src/protocol/errors.js';
@@ -12,23 +12,7 @@ import {
   type SignedRequest,
 } from '../../src/protocol/signer.js';
 
-interface Vector {
-  id: string;
-  method: string;
-  url: string;
-  consumer: { key: string; secret: string };
-  token?: { key: string; secret: string };
-  verifier?: string;
-  timestamp: number;
-  nonce: string;
-  base: string;
-  signature: string;
-  body?: string;
-}
 
-// The repo sits at <root>/main and the shared notes at <root>/shared, locally and in CI.
-const vectorsFile = new URL('../../../shared/protocol/signing-vectors.json', import.meta.url);
-const vectors = (JSON.parse(readFileSync(vectorsFile, 'utf8')) as { vectors: Vector[] }).vectors;
 
 const consumer = { key: 'ck0000000000000000000000000000a1', secret: 'cs0000000000000000000000000000b2' };
 const accessToken = { key: 'at0000000000000000000000000000c3', secret: 'as0000000000000000000000000000d4' };
