@@ -61,7 +61,7 @@ const NOT_A_VERIFIER = /not a verifier token/i;
 const EXPIRED = /Consumer key has expired/i;
 const NO_CONSUMER = /consumer having the specified key does not exist|consumer does not exist/i;
 // How long the callback queue waits for a burst of callbacks to pause, and at most, before fetching.
-const QUIET_MS = 20;
+const QUIET_MS = 100;
 const MAX_DEFER_MS = 1_000;
 const ACCESS_OUTCOME_UNKNOWN = 'The store did not answer our access-token request';
 

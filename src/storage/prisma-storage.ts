@@ -142,24 +142,46 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
 
   const bindings: BindingRepository = {
     async create(binding: NewBinding) {
-      try {
-        const row = await db.binding.create({
-          data: {
-            id: binding.id,
-            consumerKey: binding.consumerKey,
-            storeBaseUrl: binding.storeBaseUrl,
-            state: binding.state,
-            consumerSecretSealed: seal(binding.consumerSecret),
-            verifierSealed: sealOrNull(binding.verifier),
-            callbackAt: binding.callbackAt,
-            nextAttemptAt: binding.nextAttemptAt ?? null,
-          },
-        });
-        return toBinding(row);
-      } catch (error) {
-        if (isUniqueViolation(error, 'Binding', 'consumerKey')) return null;
-        throw error;
-      }
+      // Raw SQL on purpose: this is the callback's only query, and Prisma's create costs about 2.5 ms of CPU on
+      // SQLite against 0.5 ms for the statement itself (bench/activation-storm.ts). ON CONFLICT DO NOTHING works on
+      // both providers and answers a repeated consumer key with 0 rows instead of an error.
+      const now = new Date();
+      const row: BindingRow = {
+        id: binding.id,
+        consumerKey: binding.consumerKey,
+        storeBaseUrl: binding.storeBaseUrl,
+        state: binding.state,
+        accountId: null,
+        consumerSecretSealed: seal(binding.consumerSecret),
+        verifierSealed: sealOrNull(binding.verifier),
+        callbackAt: binding.callbackAt,
+        requestTokenSealed: null,
+        requestTokenSecretSealed: null,
+        requestVerifierSealed: null,
+        requestTokenAt: null,
+        accessTokenSealed: null,
+        accessTokenSecretSealed: null,
+        accessVerifierSealed: null,
+        activatedAt: null,
+        revokedAt: null,
+        step: null,
+        stepUntil: null,
+        stepAttempts: 0,
+        nextAttemptAt: binding.nextAttemptAt ?? null,
+        lastError: null,
+        lastErrorAt: null,
+        fix: null,
+        version: 0,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const inserted = await db.$executeRaw`
+        INSERT INTO "Binding" ("id", "consumerKey", "storeBaseUrl", "state", "consumerSecretSealed", "verifierSealed",
+          "callbackAt", "nextAttemptAt", "stepAttempts", "version", "createdAt", "updatedAt")
+        VALUES (${row.id}, ${row.consumerKey}, ${row.storeBaseUrl}, ${row.state}, ${row.consumerSecretSealed},
+          ${row.verifierSealed}, ${row.callbackAt}, ${row.nextAttemptAt}, 0, 0, ${now}, ${now})
+        ON CONFLICT ("consumerKey") DO NOTHING`;
+      return inserted === 0 ? null : toBinding(row);
     },
     async byId(id) {
       const row = await db.binding.findUnique({ where: { id } });
