@@ -86,7 +86,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts the HTTP server and the background loop that resumes due request-token work. */
+/** Starts the HTTP server and the background loop: due request-token work every second, housekeeping every 5 min. */
 export async function startServer(config: Config, overrides: ServiceOverrides = {}): Promise<RunningServer> {
   const services = await openServices(config, overrides);
   const app = createHttpApp(services);
@@ -104,11 +104,13 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   const port = typeof address === 'object' && address ? address.port : config.port;
   let stopping = false;
   const resumeEveryMs = 1_000;
+  let ticks = 0;
+  const warn = (what: string) => (err: unknown) =>
+    services.logger.warn({ err: err instanceof Error ? err.message : String(err) }, what);
   const loop = setInterval(() => {
     if (stopping) return;
-    services.activation.resumeDue().catch((err: unknown) =>
-      services.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'resuming due activations failed'),
-    );
+    services.activation.resumeDue().catch(warn('resuming due activations failed'));
+    if (++ticks % 300 === 0) services.accounts.housekeeping().catch(warn('housekeeping failed')); // every 5 minutes
   }, resumeEveryMs);
   loop.unref();
   return {

@@ -36,6 +36,8 @@ export interface Durations {
 export interface Limits {
   loginFailuresPerEmail: number;
   loginFailuresPerAddress: number;
+  /** Sign-ups from one client address per throttling window (web forms only). */
+  signupsPerAddress: number;
   callbackBodyBytes: number;
   connectTimeoutMs: number;
   totalTimeoutMs: number;
@@ -79,6 +81,7 @@ export const DEFAULT_DURATIONS: Durations = {
 export const DEFAULT_LIMITS: Limits = {
   loginFailuresPerEmail: 5,
   loginFailuresPerAddress: 20,
+  signupsPerAddress: 20,
   callbackBodyBytes: 16 * 1024,
   connectTimeoutMs: 5_000,
   totalTimeoutMs: 30_000,

@@ -44,13 +44,29 @@ export interface AccountsOptions {
   storage: Storage;
   clock: Clock;
   durations: Pick<Durations, 'sessionLifeMs' | 'throttleWindowMs'>;
-  limits: Pick<Limits, 'loginFailuresPerEmail' | 'loginFailuresPerAddress'>;
+  limits: Pick<Limits, 'loginFailuresPerEmail' | 'loginFailuresPerAddress' | 'signupsPerAddress'>;
 }
 
 export class Accounts {
   constructor(private readonly o: AccountsOptions) {}
 
-  async signUp(rawEmail: string, password: string): Promise<Account> {
+  /**
+   * Creates an account. With the client's address (the web forms; not the CLI), sign-up attempts are limited per
+   * address and window, counted before anything else, so a script cannot mass-create accounts or probe which emails
+   * are taken.
+   */
+  async signUp(rawEmail: string, password: string, address?: string): Promise<Account> {
+    if (address !== undefined) {
+      const { storage, clock, durations, limits } = this.o;
+      const window = durations.throttleWindowMs;
+      if ((await storage.throttles.hit(`signup:${address}`, clock.now(), window)) > limits.signupsPerAddress) {
+        throw new AccountError(
+          'throttled',
+          `Too many sign-ups from your network. Wait ${Math.ceil(window / 60_000)} minutes and try again.`,
+          Math.ceil(window / 1000),
+        );
+      }
+    }
     const email = normaliseEmail(rawEmail);
     checkPassword(password);
     const account = await this.o.storage.accounts.create({
@@ -97,6 +113,16 @@ export class Accounts {
     }
     await storage.throttles.clear(emailKey);
     return account;
+  }
+
+  /** Removes expired sessions and ended throttling windows (run periodically; any instance may). */
+  async housekeeping(): Promise<{ sessions: number; throttles: number }> {
+    const now = this.o.clock.now();
+    const [sessions, throttles] = await Promise.all([
+      this.o.storage.sessions.deleteExpired(now),
+      this.o.storage.throttles.deleteExpired(now, this.o.durations.throttleWindowMs),
+    ]);
+    return { sessions, throttles };
   }
 
   /** Starts a browser session; returns the cookie value (only its hash is stored). */

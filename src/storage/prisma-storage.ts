@@ -264,6 +264,9 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     async delete(id) {
       await db.session.deleteMany({ where: { id } });
     },
+    async deleteExpired(now) {
+      return (await db.session.deleteMany({ where: { expiresAt: { lte: now } } })).count;
+    },
   };
 
   const throttles: ThrottleRepository = {
@@ -288,6 +291,9 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     },
     async clear(key) {
       await db.loginThrottle.deleteMany({ where: { key } });
+    },
+    async deleteExpired(now, windowMs) {
+      return (await db.loginThrottle.deleteMany({ where: { windowStart: { lte: windowCutoff(now, windowMs) } } })).count;
     },
   };
 

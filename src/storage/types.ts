@@ -121,6 +121,8 @@ export interface SessionRepository {
   /** A session that has not expired at `now`. */
   live(id: string, now: Date): Promise<Session | null>;
   delete(id: string): Promise<void>;
+  /** Housekeeping: removes sessions expired before `now`; how many. */
+  deleteExpired(now: Date): Promise<number>;
 }
 
 export interface ThrottleRepository {
@@ -129,6 +131,8 @@ export interface ThrottleRepository {
   /** Failures in the current window, without recording one. */
   count(key: string, now: Date, windowMs: number): Promise<number>;
   clear(key: string): Promise<void>;
+  /** Housekeeping: removes counters whose window ended before `now`; how many. */
+  deleteExpired(now: Date, windowMs: number): Promise<number>;
 }
 
 export interface Storage {

@@ -163,4 +163,20 @@ forEachBackend((backend, test) => {
     const right = await browser.post(`${connector.url}/magento/identity/login`, { ...fields, email: 'target@example.com', password: PASSWORD });
     t.is(right.status, 429);
   });
+
+  test('sign-ups are limited per address: past the limit the popup answers 429 and creates no account', async (t) => {
+    const mock = await startMockStore(t);
+    const connector = await startConnector(backend, t, { limits: { signupsPerAddress: 2 } });
+    const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    await waitForState(connector, consumerKey, 'request_token');
+    const browser = new Browser();
+    const fields = hiddenFields((await browser.get(popupUrl)).text);
+    const signUp = (email: string, password: string) => browser.post(`${connector.url}/magento/identity/signup`, { ...fields, email, password });
+    t.is((await signUp('one@example.com', 'short')).status, 400, 'a refused sign-up counts too');
+    t.is((await signUp('two@example.com', 'short')).status, 400);
+    const third = await signUp('three@example.com', PASSWORD);
+    assertPage(t, third, 429, /Too many sign-ups/, 'address limit reached');
+    t.is(third.headers.get('retry-after'), '900');
+    t.is(await connector.running.services.storage.accounts.byEmail('three@example.com'), null);
+  });
 });

@@ -291,6 +291,23 @@ forEachBackend((backend, test) => {
     await t.notThrowsAsync(storage.sessions.delete(session.id), 'deleting twice is fine');
   });
 
+  test('housekeeping: expired sessions and ended throttle windows are removed, live ones kept', async (t) => {
+    const { storage } = await freshStorage(backend, t);
+    const owner = await account(storage);
+    const old = await storage.sessions.create({ id: `sha256-${id()}`, accountId: owner.id, expiresAt: at(1_000) });
+    const live = await storage.sessions.create({ id: `sha256-${id()}`, accountId: owner.id, expiresAt: at(3_600_000) });
+    t.is(await storage.sessions.deleteExpired(at(1_000)), 1);
+    t.is(await storage.sessions.live(old.id, T0), null);
+    t.deepEqual(await storage.sessions.live(live.id, T0), live);
+
+    const window = 60_000;
+    await storage.throttles.hit('ip:a', T0, window);
+    await storage.throttles.hit('ip:b', at(30_000), window);
+    t.is(await storage.throttles.deleteExpired(at(60_000), window), 1, 'only the window that has ended');
+    t.is(await storage.throttles.count('ip:a', at(60_000), window), 0);
+    t.is(await storage.throttles.count('ip:b', at(60_000), window), 1);
+  });
+
   // ---- throttles --------------------------------------------------------------------------------------------------
 
   test('throttles: counts within a fixed window, restarts after it, clears', async (t) => {

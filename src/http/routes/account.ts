@@ -73,7 +73,7 @@ export function accountRoutes(s: HttpServices): Router {
       const email = field(ctx.state.form, 'email') ?? '';
       const password = field(ctx.state.form, 'password') ?? '';
       try {
-        const account = kind === 'login' ? await s.accounts.signIn(email, password, ctx.ip) : await s.accounts.signUp(email, password);
+        const account = kind === 'login' ? await s.accounts.signIn(email, password, ctx.ip) : await s.accounts.signUp(email, password, ctx.ip);
         const { token, expiresAt } = await s.accounts.startSession(account.id);
         setCookie(ctx, s.config, SESSION_COOKIE, token, expiresAt);
         ctx.redirect('/account');

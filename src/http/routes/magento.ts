@@ -238,7 +238,7 @@ export function magentoRoutes(s: HttpServices): Router {
   }
 
   const signIn = accountStep('login', (email, password, ctx) => s.accounts.signIn(email, password, ctx.ip));
-  const signUp = accountStep('signup', (email, password) => s.accounts.signUp(email, password));
+  const signUp = accountStep('signup', (email, password, ctx) => s.accounts.signUp(email, password, ctx.ip));
 
   async function startSession(ctx: Context, next: Next): Promise<void> {
     const { token, expiresAt } = await s.accounts.startSession((ctx.state as IdentityState).accountId);
