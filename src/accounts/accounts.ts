@@ -156,6 +156,10 @@ export class Accounts {
     return { key, record };
   }
 
+  touchApiKey(id: string): Promise<void> {
+    return this.o.storage.apiKeys.touch(id, this.o.clock.now());
+  }
+
   async authenticateApiKey(key: string): Promise<ApiKey | null> {
     if (!key || key.length > 200) return null;
     return this.o.storage.apiKeys.activeByHash(sha256(key));

@@ -1,5 +1,6 @@
 // API-key authentication for the CRM-facing API. Keys are looked up by their SHA-256; a per-instance cache spares
-// the database on the hot path, and its short TTL bounds how long a key revoked elsewhere keeps working here.
+// the database on the hot path, and its short TTL bounds how long a key revoked elsewhere keeps working here (and
+// how stale a key's "last used" time may be).
 import type { Context, Next } from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
 import { sha256 } from '../accounts/tokens.js';
@@ -23,6 +24,8 @@ export class ApiKeyCache {
     if (hit && hit.until > now) return hit.key;
     const key = await this.accounts.authenticateApiKey(value);
     if (key) {
+      // "Last used" for the account page, written at most once per TTL per instance: off the request's path.
+      this.accounts.touchApiKey(key.id).catch(() => {});
       if (this.entries.size >= this.maxEntries) this.entries.clear();
       this.entries.set(hash, { key, until: now + this.ttlMs });
     } else {

@@ -251,6 +251,9 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     async revoke(id, accountId, at) {
       return (await updated(db.apiKey.update({ where: { id, accountId, revokedAt: null }, data: { revokedAt: at } }))) !== null;
     },
+    async touch(id, at) {
+      await updated(db.apiKey.update({ where: { id }, data: { lastUsedAt: at } }));
+    },
   };
 
   const sessions: SessionRepository = {

@@ -114,6 +114,8 @@ export interface ApiKeyRepository {
   listByAccount(accountId: string): Promise<ApiKey[]>;
   /** Revokes the account's key; false when it has no such key or it was already revoked. */
   revoke(id: string, accountId: string, at: Date): Promise<boolean>;
+  /** Records that the key was used at `at`. */
+  touch(id: string, at: Date): Promise<void>;
 }
 
 export interface SessionRepository {

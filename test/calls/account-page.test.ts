@@ -1,7 +1,7 @@
 // The merchant's account page: sign in, see the connected store and its state, the two URLs to paste into Magento,
 // create an API key (shown once) that works on the API, revoke it; every form checks its CSRF token.
 import { activatedStore, callApi, connectStore, startCapturingMockStore } from '../helpers/activated.js';
-import { Browser, hiddenFields } from '../helpers/connector.js';
+import { Browser, hiddenFields, waitFor } from '../helpers/connector.js';
 import { forEachBackend } from '../helpers/db.js';
 
 const NEW_KEY = /<code id="new-key">(mck_[A-Za-z0-9_-]+)<\/code>/;
@@ -54,6 +54,12 @@ forEachBackend((backend, test) => {
     const record = stored.find((k) => key!.startsWith(k.prefix) && k.name === 'CRM <sync> & co')!;
     t.truthy(record);
     t.false(JSON.stringify(stored).includes(key!), 'only a hash is stored');
+    // Its use is recorded off the request's path (once per cache TTL): wait for the write rather than race it.
+    await waitFor('the key\'s use to be recorded', async () =>
+      (await a.connector.running.services.storage.apiKeys.listByAccount(a.accountId)).find((k) => k.id === record.id)?.lastUsedAt,
+    );
+    const withUse = await browser.get(`${url}/account`);
+    t.regex(withUse.text, new RegExp(`<td><time datetime="[^"]+">[^<]+ UTC</time></td>\\s*<td>\\s*<form method="post" action="/account/api-keys/${record.id}/revoke"`), '"last used" shown');
 
     const revoked = await browser.post(`${url}/account/api-keys/${record.id}/revoke`, { csrf: hiddenFields(again.text).csrf! });
     t.is(revoked.status, 200);

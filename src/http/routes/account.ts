@@ -60,7 +60,7 @@ export function accountRoutes(s: HttpServices): Router {
       mainClass: 'wide',
       email: account.email,
       stores: bindings.map(storeView),
-      keys: keys.map((k) => ({ ...k, createdAt: k.createdAt.toISOString() })),
+      keys: keys.map((k) => ({ ...k, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })),
       callbackUrl: `${s.config.publicUrl}/magento/callback`,
       identityUrl: `${s.config.publicUrl}/magento/identity`,
       apiUrl: `${s.config.publicUrl}/api/stores`,
