@@ -249,7 +249,7 @@ export class ActivationService {
       lastError: cur.state === 'active' ? cur.lastError : null,
       lastErrorAt: cur.state === 'active' ? cur.lastErrorAt : null,
       fix: cur.state === 'active' ? cur.fix : null,
-    }));
+    }), claimed);
   }
 
   private async requestTokenFailed(claimed: Binding, verifier: string, err: unknown): Promise<Binding | null> {
@@ -266,7 +266,7 @@ export class ActivationService {
           nextAttemptAt: cur.verifier === verifier ? next : cur.nextAttemptAt,
           lastError: message,
           lastErrorAt: now,
-        }));
+        }), claimed);
       }
       return this.failRequestToken(claimed.id, verifier, message, 'check_store');
     }
@@ -287,7 +287,7 @@ export class ActivationService {
             };
           }
           return failedPatch(cur, verifier, message, 'recreate_integration', now);
-        });
+        }, claimed);
       }
       const fix: Fix = EXPIRED.test(err.problem) ? 'activate_again' : NO_CONSUMER.test(err.problem) ? 'recreate_integration' : 'activate_again';
       return this.failRequestToken(claimed.id, verifier, message, fix);
@@ -326,9 +326,16 @@ export class ActivationService {
 
   /**
    * Applies a patch computed from the freshest row, retrying when another writer moved the version on. The patch
-   * function sees the current row, so concurrent changes (a newer callback) are merged, never overwritten.
+   * function sees the current row, so concurrent changes (a newer callback) are merged, never overwritten. `known`,
+   * a row this step just wrote (its claim), is tried first: usually nobody moved it on, and a read is saved; if
+   * someone did, the conditional update fails and the loop reads the row.
    */
-  private async patchFresh(id: string, patchOf: (cur: Binding) => BindingPatch | null): Promise<Binding | null> {
+  private async patchFresh(id: string, patchOf: (cur: Binding) => BindingPatch | null, known?: Binding): Promise<Binding | null> {
+    if (known) {
+      const patch = patchOf(known);
+      const updated = patch && (await this.o.storage.bindings.update(id, known.version, patch));
+      if (updated) return updated;
+    }
     for (let attempt = 0; attempt < 10; attempt++) {
       const cur = await this.o.storage.bindings.byId(id);
       if (!cur) return null;
@@ -342,9 +349,21 @@ export class ActivationService {
 
   /** Resumes request-token work that is due: retries, and claims of instances that died. Run periodically. */
   async resumeDue(limit = 50): Promise<number> {
-    const due = await this.o.storage.bindings.due(this.now(), limit);
-    await Promise.all(due.map((b) => this.fetchRequestToken(b.id)));
+    const scan = this.track(this.o.storage.bindings.due(this.now(), limit));
+    const due = await scan;
+    // Tracked like queued work, so drain() (shutdown, tests) also waits for what the periodic loop started.
+    await Promise.all(due.map((b) => this.track(this.fetchRequestToken(b.id))));
     return due.length;
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(settled);
+    void settled.finally(() => this.inFlight.delete(settled));
+    return work;
   }
 
   // ---- step 2: the merchant signed in: the access token ------------------------------------------------------------
@@ -458,7 +477,7 @@ export class ActivationService {
       lastError: null,
       lastErrorAt: null,
       fix: null,
-    }));
+    }), claimed);
     return done!;
   }
 
@@ -502,7 +521,7 @@ export class ActivationService {
       };
       if (cur.state !== 'active' && !patch.requestToken && !cur.verifier) patch.state = 'failed';
       return patch;
-    });
+    }, claimed);
     throw new ActivationError('activation_failed', message, fix, updated ?? undefined);
   }
 
