@@ -2,6 +2,7 @@
 // `X-Connector-Error: <code>` and the body {"error": {"code", "message"}}, so a caller can always tell our errors
 // from Magento's (which pass through the proxy untouched and never carry the header).
 import type { Context, Next } from 'koa';
+import type { AccountError } from '../accounts/accounts.js';
 import type { Logger } from '../log.js';
 import { StorageUnavailableError } from '../storage/errors.js';
 
@@ -73,3 +74,12 @@ export function jsonErrors(logger: Logger) {
     }
   };
 }
+
+/** How the sign-in and sign-up forms (popup and account page) answer each account error. */
+export const ACCOUNT_ERROR_STATUS: Record<AccountError['code'], number> = {
+  invalid_email: 400,
+  invalid_password: 400,
+  email_taken: 409,
+  bad_credentials: 401,
+  throttled: 429,
+};

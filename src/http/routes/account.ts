@@ -8,18 +8,12 @@ import { PASSWORD_MIN } from '../../accounts/passwords.js';
 import type { Account } from '../../storage/types.js';
 import type { HttpServices } from '../context.js';
 import { clearCookie, csrfToken, csrfValid, SESSION_COOKIE, setCookie } from '../cookies.js';
+import { ACCOUNT_ERROR_STATUS } from '../errors.js';
 import { field, readForm } from '../form.js';
 import { storeView } from './api.js';
 
 const copyScript = readFileSync(fileURLToPath(new URL('../../../views/assets/copy.js', import.meta.url)));
 
-const ACCOUNT_ERROR_STATUS: Record<AccountError['code'], number> = {
-  invalid_email: 400,
-  invalid_password: 400,
-  email_taken: 409,
-  bad_credentials: 401,
-  throttled: 429,
-};
 
 export function accountRoutes(s: HttpServices): Router {
   const router = new Router();

@@ -10,7 +10,7 @@ import { fixText } from '../../activation/fixes.js';
 import type { Binding } from '../../storage/types.js';
 import type { HttpServices } from '../context.js';
 import { csrfToken, csrfValid, SESSION_COOKIE, setCookie } from '../cookies.js';
-import { ConnectorError, fromHttpish } from '../errors.js';
+import { ACCOUNT_ERROR_STATUS, ConnectorError, fromHttpish } from '../errors.js';
 import { field, readForm, type FormFields } from '../form.js';
 
 const CONSUMER_KEY = /^[0-9A-Za-z]{16,64}$/;
@@ -229,7 +229,7 @@ export function magentoRoutes(s: HttpServices): Router {
         st.email = account.email;
       } catch (err) {
         if (!(err instanceof AccountError)) throw err;
-        const status = { invalid_email: 400, invalid_password: 400, email_taken: 409, bad_credentials: 401, throttled: 429 }[err.code];
+        const status = ACCOUNT_ERROR_STATUS[err.code];
         if (err.retryAfterSeconds) ctx.set('Retry-After', String(err.retryAfterSeconds));
         return renderIdentity(ctx, status, st, { error: err.message, email, form });
       }
