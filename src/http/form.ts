@@ -1,5 +1,6 @@
-// Reading url-encoded forms strictly: koa-body enforces the size limit, then the raw body is parsed with
-// URLSearchParams so a repeated field shows up as an array (and is refused) rather than being silently merged.
+// Reading url-encoded forms strictly: koa-body reads the body as text within the size limit (its own form parser,
+// qs, is not used: it would merge or nest fields), then URLSearchParams parses it once, so a repeated field shows up
+// as an array (and is refused) rather than being silently merged.
 import type { Context, Next } from 'koa';
 import { koaBody } from 'koa-body';
 import { ConnectorError } from './errors.js';
@@ -18,12 +19,12 @@ export function parseFormFields(raw: string): FormFields {
 /** Accepts only application/x-www-form-urlencoded bodies up to `limitBytes`; puts the fields in ctx.state.form. */
 export function readForm(limitBytes: number) {
   const parse = koaBody({
-    urlencoded: true,
+    urlencoded: false,
     json: false,
-    text: false,
     multipart: false,
-    formLimit: limitBytes,
-    includeUnparsed: true,
+    text: true,
+    textTypes: ['application/x-www-form-urlencoded'],
+    textLimit: limitBytes,
     patchNode: false,
   });
   return async function readForm(ctx: Context, next: Next): Promise<void> {
@@ -35,7 +36,8 @@ export function readForm(limitBytes: number) {
       );
     }
     await parse(ctx, async () => {
-      ctx.state.form = parseFormFields(ctx.request.rawBody ?? '');
+      const body = ctx.request.body;
+      ctx.state.form = parseFormFields(typeof body === 'string' ? body : '');
       await next();
     });
   };
