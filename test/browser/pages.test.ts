@@ -50,6 +50,12 @@ browserSuite((test) => {
       t.true(phone.scrollWidth <= phone.innerWidth, 'the failure page does not scroll sideways on a phone');
       await screenshot(popup, 'failure-375x667');
       t.is(mock.admin.get(integration.id).status, 'inactive');
+
+      // A person closes the popup from the page itself; Magento's admin then reloads its grid.
+      const close = popup.getByRole('button', { name: 'Close this window' });
+      t.true(await close.isVisible(), 'a popup offers to close itself');
+      await Promise.all([popup.waitForEvent('close'), close.click()]);
+      t.true(popup.isClosed());
     });
 
     test(`[${backend}] the popup on a phone`, async (t) => {
