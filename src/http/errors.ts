@@ -18,8 +18,6 @@ export class ConnectorError extends Error {
   }
 }
 
-export const badRequest = (message: string, code = 'bad_request') => new ConnectorError(400, code, message);
-
 export function sendError(ctx: Context, err: ConnectorError): void {
   ctx.status = err.status;
   for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);

@@ -3,13 +3,12 @@ import Router from '@koa/router';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context, Next } from 'koa';
-import { AccountError } from '../../accounts/accounts.js';
 import { PASSWORD_MIN } from '../../accounts/passwords.js';
 import type { Account } from '../../storage/types.js';
 import type { HttpServices } from '../context.js';
-import { clearCookie, csrfToken, csrfValid, SESSION_COOKIE, setCookie } from '../cookies.js';
-import { ACCOUNT_ERROR_STATUS } from '../errors.js';
+import { clearCookie, csrfToken, csrfValid, SESSION_COOKIE } from '../cookies.js';
 import { field, readForm } from '../form.js';
+import { signInOrUp, type FormKind } from '../sign-in.js';
 import { storeView } from './api.js';
 
 // The pages' only scripts (the CSP allows scripts from our origin, none inline), read once.
@@ -65,20 +64,11 @@ export function accountRoutes(s: HttpServices): Router {
     });
   }
 
-  function authenticate(kind: 'login' | 'signup') {
+  function authenticate(kind: FormKind) {
     return async function authenticate(ctx: Context): Promise<void> {
-      const email = field(ctx.state.form, 'email') ?? '';
-      const password = field(ctx.state.form, 'password') ?? '';
-      try {
-        const account = kind === 'login' ? await s.accounts.signIn(email, password, ctx.ip) : await s.accounts.signUp(email, password, ctx.ip);
-        const { token, expiresAt } = await s.accounts.startSession(account.id);
-        setCookie(ctx, s.config, SESSION_COOKIE, token, expiresAt);
-        ctx.redirect('/account');
-      } catch (err) {
-        if (!(err instanceof AccountError)) throw err;
-        if (err.retryAfterSeconds) ctx.set('Retry-After', String(err.retryAfterSeconds));
-        page(ctx, ACCOUNT_ERROR_STATUS[err.code], 'account-login.njk', { title: 'Sign in', error: err.message, email, form: kind });
-      }
+      const result = await signInOrUp(s, ctx, kind);
+      if (result.ok) return ctx.redirect('/account');
+      page(ctx, result.status, 'account-login.njk', { title: 'Sign in', error: result.error, email: result.email, form: kind });
     };
   }
 

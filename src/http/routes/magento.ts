@@ -2,16 +2,16 @@
 // the protocol and the activation logic live in src/activation and src/protocol.
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { AccountError } from '../../accounts/accounts.js';
 import { PASSWORD_MIN } from '../../accounts/passwords.js';
 import { CallbackInputError, parseCallback } from '../../activation/callback.js';
 import { ActivationError } from '../../activation/service.js';
 import { fixText } from '../../activation/fixes.js';
 import type { Binding } from '../../storage/types.js';
 import type { HttpServices } from '../context.js';
-import { csrfToken, csrfValid, SESSION_COOKIE, setCookie } from '../cookies.js';
-import { ACCOUNT_ERROR_STATUS, ConnectorError, fromHttpish } from '../errors.js';
+import { csrfToken, csrfValid } from '../cookies.js';
+import { ConnectorError, fromHttpish } from '../errors.js';
 import { field, readForm, type FormFields } from '../form.js';
+import { signInOrUp, type FormKind } from '../sign-in.js';
 
 const CONSUMER_KEY = /^[0-9A-Za-z]{16,64}$/;
 const MAX_URL = 2048;
@@ -214,36 +214,16 @@ export function magentoRoutes(s: HttpServices): Router {
     await next();
   }
 
-  function credentials(st: IdentityState): { email: string; password: string } {
-    return { email: field(st.form, 'email') ?? '', password: field(st.form, 'password') ?? '' };
-  }
-
-  /** Account errors re-render the form with the message, keeping the email typed. */
-  function accountStep(form: 'login' | 'signup', act: (email: string, password: string, ctx: Context) => Promise<{ id: string; email: string }>) {
+  /** Signs in or up and starts a session; account errors re-render the form with the message, keeping the email. */
+  function authenticate(kind: FormKind) {
     return async function authenticate(ctx: Context, next: Next): Promise<void> {
       const st = ctx.state as IdentityState & { binding: Binding };
-      const { email, password } = credentials(st);
-      try {
-        const account = await act(email, password, ctx);
-        st.accountId = account.id;
-        st.email = account.email;
-      } catch (err) {
-        if (!(err instanceof AccountError)) throw err;
-        const status = ACCOUNT_ERROR_STATUS[err.code];
-        if (err.retryAfterSeconds) ctx.set('Retry-After', String(err.retryAfterSeconds));
-        return renderIdentity(ctx, status, st, { error: err.message, email, form });
-      }
+      const result = await signInOrUp(s, ctx, kind);
+      if (!result.ok) return renderIdentity(ctx, result.status, st, { error: result.error, email: result.email, form: kind });
+      st.accountId = result.account.id;
+      st.email = result.account.email;
       await next();
     };
-  }
-
-  const signIn = accountStep('login', (email, password, ctx) => s.accounts.signIn(email, password, ctx.ip));
-  const signUp = accountStep('signup', (email, password, ctx) => s.accounts.signUp(email, password, ctx.ip));
-
-  async function startSession(ctx: Context, next: Next): Promise<void> {
-    const { token, expiresAt } = await s.accounts.startSession((ctx.state as IdentityState).accountId);
-    setCookie(ctx, s.config, SESSION_COOKIE, token, expiresAt);
-    await next();
   }
 
   async function completeActivation(ctx: Context, next: Next): Promise<void> {
@@ -268,8 +248,8 @@ export function magentoRoutes(s: HttpServices): Router {
   }
 
   const form = readForm(s.config.limits.callbackBodyBytes);
-  router.post('/magento/identity/login', pageErrors, form, checkCsrf, readIdentityForm, loadBinding, signIn, startSession, completeActivation, finish);
-  router.post('/magento/identity/signup', pageErrors, form, checkCsrf, readIdentityForm, loadBinding, signUp, startSession, completeActivation, finish);
+  router.post('/magento/identity/login', pageErrors, form, checkCsrf, readIdentityForm, loadBinding, authenticate('login'), completeActivation, finish);
+  router.post('/magento/identity/signup', pageErrors, form, checkCsrf, readIdentityForm, loadBinding, authenticate('signup'), completeActivation, finish);
 
   return router;
 }
