@@ -1,5 +1,5 @@
 // Runs Prisma's CLI for the backend DATABASE_URL selects, with the settings these machines need (see
-// ../shared/notes/prisma-offline.md): the CLI tries to download engines at start unless both variables below name
+// docs/prisma-offline.md): the CLI tries to download engines at start unless both variables below name
 // an existing file; with the JS engine neither file is ever run.
 //   tsx scripts/prisma.ts [--provider sqlite|postgresql] <prisma args...>
 import { spawnSync } from 'node:child_process';

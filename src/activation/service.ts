@@ -5,7 +5,7 @@
 //
 // Magento checks its 300 s window only on the request-token call and marks the integration Active the moment the
 // access-token call succeeds, so the request token is fetched as soon as the callback is answered and the access
-// token only once the merchant has signed in (protocol notes 4, 5). Every change is a conditional update on the
+// token only once the merchant has signed in (docs/magento-protocol.md §4, §5). Every change is a conditional update on the
 // row's version: two instances, or a replayed callback, never run one step at the same time twice.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
@@ -56,7 +56,7 @@ export interface ActivationOptions {
   logger: Logger;
 }
 
-// Magento's messages that tell us what its token rows look like (protocol notes 4a).
+// Magento's messages that tell us what its token rows look like (docs/magento-protocol.md §4a).
 const NOT_A_VERIFIER = /not a verifier token/i;
 const EXPIRED = /Consumer key has expired/i;
 const NO_CONSUMER = /consumer having the specified key does not exist|consumer does not exist/i;
@@ -142,7 +142,7 @@ export class ActivationService {
         nextAttemptAt: now,
         stepAttempts: 0,
         // An active binding keeps its token until Magento issues a new one: a duplicated callback must not break
-        // it. Failed and revoked bindings start over. A held request token stays usable (protocol notes 4a).
+        // it. Failed and revoked bindings start over. A held request token stays usable (docs/magento-protocol.md §4a).
         state: existing.state === 'failed' || existing.state === 'revoked' ? 'pending' : existing.state,
       };
       if (existing.state !== 'active') Object.assign(patch, { lastError: null, lastErrorAt: null, fix: null });
@@ -240,7 +240,7 @@ export class ActivationService {
       requestToken: { ...pair, verifier, at },
       // A callback with another verifier may have arrived during the call. It is dropped, not fetched next: this
       // call has just turned Magento's first token row into a request row, so a request-token call for any other
-      // verifier can only fail "not a verifier token" (protocol notes 4a). (Magento reuses an unused verifier row,
+      // verifier can only fail "not a verifier token" (docs/magento-protocol.md §4a). (Magento reuses an unused verifier row,
       // so a genuine repeat of the Activate click carries the same verifier.)
       verifier: null,
       nextAttemptAt: null,
@@ -275,7 +275,7 @@ export class ActivationService {
       const message = `Magento refused the request token: ${err.problem}`;
       if (NOT_A_VERIFIER.test(err.problem)) {
         // Magento's first token row is not a fresh verifier: either we already hold a request token for it
-        // (activation abandoned after the request token, then Activate again — protocol notes 4a), the binding is
+        // (activation abandoned after the request token, then Activate again — docs/magento-protocol.md §4a), the binding is
         // active (a replayed callback), or the request token was lost on the way back to us.
         return this.patchFresh(claimed.id, (cur) => {
           if (cur.requestToken || cur.state === 'active') {

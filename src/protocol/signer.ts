@@ -12,7 +12,7 @@
 // - it takes the URL as given (no lower-casing, default port kept, fragment kept): we normalise it, and return the
 //   normalised URL, because Magento rebuilds the URL from what it received and the caller must send exactly that.
 //
-// Magento versions differ in how they order parameters (shared/protocol/magento-integration.md, section 7):
+// Magento versions differ in how they order parameters (docs/magento-protocol.md §7, §7a):
 // 2.4.4–2.4.7 sort the percent-encoded names with PHP's strnatcmp, the current code sorts the raw names with ksort
 // (byte order). When the two orders disagree no signature satisfies both, so we refuse before sending.
 // Not refused, only noted: one Magento version (2.4.7-style) percent-encodes values a second time before verifying,

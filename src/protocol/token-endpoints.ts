@@ -1,4 +1,4 @@
-// Magento's two token endpoints (protocol notes 4 and 5). One call each, no retries here: whether a retry is safe
+// Magento's two token endpoints (docs/magento-protocol.md §4 and §5). One call each, no retries here: whether a retry is safe
 // depends on the activation's state, which the caller knows.
 import type { Clock } from '../clock.js';
 import { MagentoOAuthProblem, UnexpectedStoreResponse } from './magento-errors.js';

@@ -1,4 +1,4 @@
-// Activations that stop half-way: abandoned after the request token (protocol notes 4a), a store that stays
+// Activations that stop half-way: abandoned after the request token (docs/magento-protocol.md §4a), a store that stays
 // unreachable until Magento's window has closed, and a request-token answer lost on the way back.
 import { FIX_TEXT } from '../../src/activation/fixes.js';
 import { forEachBackend } from '../helpers/db.js';

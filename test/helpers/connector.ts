@@ -207,7 +207,7 @@ export async function waitForState(connector: Connector, consumerKey: string, st
   }, timeoutMs);
 }
 
-/** The four fields of Magento's callback POST (protocol notes 2). */
+/** The four fields of Magento's callback POST (docs/magento-protocol.md §2). */
 export interface CallbackFields {
   oauth_consumer_key: string;
   oauth_consumer_secret: string;

@@ -1,5 +1,5 @@
-// The signing vectors of ../shared/protocol/signing-vectors.json (computed the way Magento verifies). The repo sits at
-// <root>/main and the shared notes at <root>/shared, locally and in CI.
+// The signing vectors in test/fixtures/signing-vectors.json: signatures computed the way Magento verifies them
+// (docs/magento-protocol.md §7).
 import { readFileSync } from 'node:fs';
 
 export interface Vector {
@@ -17,5 +17,5 @@ export interface Vector {
 }
 
 export const vectors: Vector[] = (
-  JSON.parse(readFileSync(new URL('../../../shared/protocol/signing-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
+  JSON.parse(readFileSync(new URL('../fixtures/signing-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
 ).vectors;

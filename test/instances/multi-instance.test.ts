@@ -100,7 +100,7 @@ forEachBackend((backend, test) => {
     const { storage } = await sharedStorage(t, options);
     const binding = (await storage.bindings.byConsumerKey(integration.consumerKey))!;
     // Magento converted its only verifier row and the request token is lost: only deleting and re-creating the
-    // integration (or Magento's two-hour cleanup) repairs it (protocol notes 4a).
+    // integration (or Magento's two-hour cleanup) repairs it (docs/magento-protocol.md §4a).
     t.is(binding.state, 'failed');
     t.is(binding.fix, 'recreate_integration');
     t.is(binding.verifier, null);

@@ -1,5 +1,5 @@
 // Activate / Reauthorize / Delete as the Magento admin runs them: the callback POST, the popup URL, Magento's token
-// rows (protocol notes 4a) and what each step does to tokens a third party holds.
+// rows (docs/magento-protocol.md §4a) and what each step does to tokens a third party holds.
 import test, { type ExecutionContext } from 'ava';
 import type { MockStore } from '../../src/mock-store/app.js';
 import {

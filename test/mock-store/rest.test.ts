@@ -1,4 +1,4 @@
-// Signed REST calls: Magento's base-string rules (section 7 of the protocol notes), its 401/404/400 bodies, and
+// Signed REST calls: Magento's base-string rules (docs/magento-protocol.md §7), its 401/404/400 bodies, and
 // the sample resources with searchCriteria.
 import test from 'ava';
 import type { ExecutionContext } from 'ava';

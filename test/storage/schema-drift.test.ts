@@ -8,7 +8,7 @@
 // `prisma migrate deploy`, the way production gets them), one built by `prisma migrate diff --from-empty
 // --to-schema-datamodel <schema> --script`. Prisma's own ways of diffing a database or a migrations folder
 // against a schema (--from-migrations, --from-url, --from-schema-datasource, and db pull on PostgreSQL) do not work
-// with the driver adapters these machines need (shared/notes/prisma-offline.md); schema-to-schema diff does.
+// with the driver adapters these machines need (docs/prisma-offline.md); schema-to-schema diff does.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
