@@ -6,7 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { MagentoError, aggregateInputErrors, invalidType, requiredField, webapiError } from './errors.js';
 import type { Catalog, Customer, Order, Product } from './data.js';
 import { incomingRequest } from './http.js';
-import { PhpTypeError, prepareRequest, requestUrl, type IncomingRequest, type OauthServer } from './oauth.js';
+import { BulkQueue, type ScheduleItem } from './bulk.js';
+import { RESOURCES } from './integrations.js';
+import { PhpTypeError, requestUrl, type IncomingRequest, type OauthServer } from './oauth.js';
+import { ADMIN_STORE_VIEW, type StoreSettings } from './settings.js';
 import { bytesToUtf8, parseStr, urldecode, type PhpArray } from './php.js';
 import { MIME, chooseRenderer, deserializeBody, errorBody, render, type Renderer } from './render.js';
 import { readSearchCriteria, search, type FieldKind, type Searchable } from './search.js';
@@ -19,9 +22,13 @@ export interface RestOptions {
   /** Benchmark mode when false: no OAuth, no ACL. */
   checkSignatures: () => boolean;
   offloaderHeader: string;
-  /** Store view codes besides `all`. */
-  storeCodes: string[];
+  /** Store view codes besides `all` (read per request: the store views may change). */
+  storeCodes: string[] | (() => string[]);
   now: () => Date;
+  /** Settings a test may change at runtime (bearer flag, page size limit, past-the-end paging, store views). */
+  settings?: StoreSettings;
+  /** Where async and bulk requests are queued; without it /async/ paths are not served. */
+  bulk?: BulkQueue;
   storeConfig: () => Record<string, unknown>;
   /** Unexpected failures (bugs in the mock), answered as Magento's masked 500. */
   onError?: (e: unknown) => void;
@@ -38,7 +45,47 @@ interface RouteDef {
   path: string;
   resources: string[];
   handle: (call: Call) => unknown;
+  /** The service method, for async topic names (`async.<service>.<http method>`). */
+  service?: string;
 }
+
+/** What a caller may use: every resource, a list, or nothing (a guest). */
+export type CallerResources = string[] | 'all' | null;
+
+export interface Caller {
+  resources: CallerResources;
+  integrationId: number | null;
+}
+
+/**
+ * OauthUserContext (OAuth header, judged by the consumer's verifier) or TokenUserContext (Bearer, only with
+ * enable_integration_as_bearer), then IntegrationService::findActiveIntegrationByConsumerId: an inactive
+ * integration is a guest. Throws Magento's OAuth errors (401) for a bad signature, an unknown consumer, ...
+ */
+export function authenticate(o: Pick<RestOptions, 'oauth' | 'tables' | 'settings'>, req: IncomingRequest): Caller {
+  const verifier = o.oauth.verifierFor(req);
+  const params = verifier.prepare(req);
+  let consumerId: number | null = null;
+  if (params.size > 0) {
+    consumerId = o.oauth.validateAccessTokenRequest(params, requestUrl(req), req.method, verifier).id;
+  } else {
+    // TokenUserContext::processRequest: exactly "<type> <token>", type compared case-insensitively.
+    const pieces = (req.authorization ?? '').split(' ');
+    if (pieces.length === 2 && pieces[0]!.toLowerCase() === 'bearer') {
+      consumerId = o.oauth.bearerConsumer(pieces[1]!, o.settings?.allowIntegrationBearer ?? false)?.id ?? null;
+    }
+  }
+  if (consumerId === null) return { resources: null, integrationId: null };
+  const integration = o.tables.integrationByConsumerId(consumerId);
+  if (integration?.status !== 'active') return { resources: null, integrationId: null };
+  return { resources: integration.resources, integrationId: integration.id };
+}
+
+export const isAllowed = (resources: CallerResources, wanted: readonly string[]): boolean =>
+  resources === 'all' || (resources !== null && wanted.every((r) => resources.includes(r)));
+
+export const notAuthorized = (wanted: readonly string[]): MagentoError =>
+  new MagentoError('authorization', "The consumer isn't authorized to access %resources.", { resources: wanted.join(', ') });
 
 /** PathProcessor::process: `/rest/<code>/V1/x` -> `/V1/x` for a known code or `all`; otherwise the whole rest. */
 export function servicePath(pathInfo: string, storeCodes: string[]): string {
@@ -227,9 +274,16 @@ function saveProduct(catalog: Catalog, input: Record<string, unknown>, now: stri
 
 function routes(o: RestOptions): RouteDef[] {
   const { catalog } = o;
-  const products = ['Magento_Catalog::products'];
-  const customers = ['Magento_Customer::customer'];
-  const orders = ['Magento_Sales::actions_view'];
+  const products = [RESOURCES.products];
+  const customers = [RESOURCES.customers];
+  const orders = [RESOURCES.orders];
+  const criteria = (query: PhpArray) => readSearchCriteria(query, { maxPageSize: o.settings?.maxPageSize ?? null });
+  const pastLastPage = (): 'last' | 'empty' => o.settings?.pastLastPage ?? 'last';
+  /** A list read; the touch knob's changes due after it apply once it is answered. */
+  const listRead = <T>(entity: 'products' | 'customers' | 'orders', result: T): T => {
+    catalog.afterListRead(entity, mysqlDate(o.now()));
+    return result;
+  };
   const requireProduct = (sku: string): Product => {
     const p = catalog.productBySku(sku);
     if (!p) throw new MagentoError('noSuchEntity', PRODUCT_NOT_FOUND);
@@ -244,19 +298,22 @@ function routes(o: RestOptions): RouteDef[] {
       method: 'GET',
       path: '/V1/products',
       resources: products,
-      handle: ({ query }) => search(catalog.products, readSearchCriteria(query), productSearch, (p) => p.id),
+      handle: ({ query }) =>
+        listRead('products', search(catalog.products, criteria(query), productSearch, (p) => p.id, pastLastPage())),
     },
     { method: 'GET', path: '/V1/products/:sku', resources: products, handle: ({ params }) => requireProduct(params.sku!) },
     {
       method: 'POST',
       path: '/V1/products',
       resources: products,
+      service: 'magento.catalog.api.productrepositoryinterface.save',
       handle: ({ body }) => saveProduct(catalog, productInput(body), mysqlDate(o.now())),
     },
     {
       method: 'PUT',
       path: '/V1/products/:sku',
       resources: products,
+      service: 'magento.catalog.api.productrepositoryinterface.save',
       // Rest\Request::overrideRequestBodyIdWithPathParam: the SKU in the path wins over the body's.
       handle: ({ params, body }) => saveProduct(catalog, { ...productInput(body), sku: params.sku }, mysqlDate(o.now())),
     },
@@ -264,6 +321,7 @@ function routes(o: RestOptions): RouteDef[] {
       method: 'DELETE',
       path: '/V1/products/:sku',
       resources: products,
+      service: 'magento.catalog.api.productrepositoryinterface.deletebyid',
       handle: ({ params }) => {
         const p = requireProduct(params.sku!);
         catalog.products = catalog.products.filter((x) => x !== p);
@@ -274,7 +332,8 @@ function routes(o: RestOptions): RouteDef[] {
       method: 'GET',
       path: '/V1/customers/search',
       resources: customers,
-      handle: ({ query }) => search(catalog.customers, readSearchCriteria(query), customerSearch, (c) => c.id),
+      handle: ({ query }) =>
+        listRead('customers', search(catalog.customers, criteria(query), customerSearch, (c) => c.id, pastLastPage())),
     },
     {
       method: 'GET',
@@ -297,7 +356,8 @@ function routes(o: RestOptions): RouteDef[] {
       method: 'GET',
       path: '/V1/orders',
       resources: orders,
-      handle: ({ query }) => search(catalog.orders, readSearchCriteria(query), orderSearch, (x) => x.entity_id),
+      handle: ({ query }) =>
+        listRead('orders', search(catalog.orders, criteria(query), orderSearch, (x) => x.entity_id, pastLastPage())),
     },
     {
       method: 'GET',
@@ -313,7 +373,62 @@ function routes(o: RestOptions): RouteDef[] {
       },
     },
     // Granted to no integration by default: the mock's example of a resource outside the integration's ACL.
-    { method: 'GET', path: '/V1/store/storeConfigs', resources: ['Magento_Backend::store'], handle: () => [o.storeConfig()] },
+    { method: 'GET', path: '/V1/store/storeConfigs', resources: [RESOURCES.stores], handle: () => [o.storeConfig()] },
+    {
+      method: 'GET',
+      path: '/V1/store/storeViews',
+      resources: [RESOURCES.stores],
+      handle: () => [ADMIN_STORE_VIEW, ...(o.settings?.storeViews ?? [])],
+    },
+    { method: 'GET', path: '/V1/categories', resources: [RESOURCES.categories], handle: () => catalog.categories },
+    {
+      method: 'GET',
+      path: '/V1/stockItems/:productSku',
+      resources: [RESOURCES.inventory],
+      handle: ({ params }) => {
+        const p = requireProduct(params.productSku!);
+        const qty = catalog.stock.get(p.id) ?? 100;
+        return {
+          item_id: p.id,
+          product_id: p.id,
+          stock_id: 1,
+          qty,
+          is_in_stock: qty > 0,
+          is_qty_decimal: false,
+          manage_stock: true,
+          min_qty: 0,
+          min_sale_qty: 1,
+          max_sale_qty: 10000,
+          low_stock_date: null,
+          backorders: 0,
+        };
+      },
+    },
+    ...(o.bulk
+      ? ([
+          {
+            method: 'GET',
+            path: '/V1/bulk/:bulkUuid/detailed-status',
+            resources: [RESOURCES.bulk],
+            handle: ({ params }) => o.bulk!.status(params.bulkUuid!, true),
+          },
+          {
+            method: 'GET',
+            path: '/V1/bulk/:bulkUuid/status',
+            resources: [RESOURCES.bulk],
+            handle: ({ params }) => o.bulk!.status(params.bulkUuid!, false),
+          },
+          {
+            method: 'GET',
+            path: '/V1/bulk/:bulkUuid/operation-status/:status',
+            resources: [RESOURCES.bulk],
+            handle: ({ params }) => {
+              const summary = o.bulk!.status(params.bulkUuid!, false) as { operations_list: { status: number }[] };
+              return summary.operations_list.filter((x) => String(x.status) === params.status).length;
+            },
+          },
+        ] satisfies RouteDef[])
+      : []),
   ];
 }
 
@@ -324,51 +439,117 @@ interface Pipeline {
   renderer: Renderer;
   route?: RouteDef;
   params?: Record<string, string>;
+  caller?: Caller;
+}
+
+/** `/async/V1/...` or `/async/bulk/V1/...` after the store code (WebapiAsync's path processors). */
+const ASYNC_PATH = /^\/async(\/bulk)?(\/V\d+\/.*)$/;
+
+/** Bulk routes name a path variable `:sku` as `bySku`: its value comes from each item. */
+function matchBulkRoute(route: RouteDef, path: string): Record<string, string> | null {
+  const want = route.path.replace(/^\/+|\/+$/g, '').split('/');
+  const got = path.replace(/^\/+|\/+$/g, '').split('/');
+  if (want.length !== got.length) return null;
+  const byParams: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    if (w.startsWith(':')) {
+      const name = w.slice(1);
+      if (got[i] !== `by${name.charAt(0).toUpperCase()}${name.slice(1)}`) return null;
+      byParams[name] = name;
+    } else if (w !== got[i]) return null;
+  }
+  return byParams;
 }
 
 export function restApi(o: RestOptions) {
   const table = routes(o);
+  const storeCodes = (): string[] => (typeof o.storeCodes === 'function' ? o.storeCodes() : o.storeCodes);
 
   /** OauthUserContext + WebapiRoleLocator + Webapi\Authorization::isAllowed for the route's resources. */
   function authorize(p: Pipeline): void {
-    if (!o.checkSignatures()) return;
-    const params = prepareRequest(p.req);
-    let resources: string[] | 'all' | null = null;
-    if (params.size > 0) {
-      const consumer = o.oauth.validateAccessTokenRequest(params, requestUrl(p.req), p.req.method);
-      const integration = o.tables.integrationByConsumerId(consumer.id);
-      // IntegrationService::findActiveIntegrationByConsumerId: an inactive integration acts as a guest.
-      if (integration?.status === 'active') resources = integration.resources;
+    if (!o.checkSignatures()) {
+      p.caller = { resources: 'all', integrationId: null };
+      return;
     }
-    const wanted = p.route!.resources;
-    const allowed = resources === 'all' || (resources !== null && wanted.every((r) => resources.includes(r)));
-    if (!allowed) {
-      throw new MagentoError('authorization', "The consumer isn't authorized to access %resources.", {
-        resources: wanted.join(', '),
-      });
-    }
+    p.caller = authenticate(o, p.req);
+    if (!isAllowed(p.caller.resources, p.route!.resources)) throw notAuthorized(p.route!.resources);
   }
 
-  function dispatch(p: Pipeline, pathInfo: string): unknown {
-    if (!['GET', 'POST', 'PUT', 'DELETE'].includes(p.req.method)) throw new MagentoError('input', 'Request method is invalid.');
-    const path = servicePath(pathInfo, o.storeCodes);
+  function findRoute(method: string, path: string, bulk: boolean): { route: RouteDef; params: Record<string, string> } | null {
     for (const route of table) {
-      if (route.method !== p.req.method) continue;
-      const params = matchRoute(route, path);
-      if (params) {
-        p.route = route;
-        p.params = params;
-        break;
-      }
+      if (route.method !== method) continue;
+      const params = bulk ? matchBulkRoute(route, path) : matchRoute(route, path);
+      if (params) return { route, params };
     }
-    if (!p.route) throw webapiError('Request does not match any route.', 404);
+    return null;
+  }
+
+  function queryOf(p: Pipeline): PhpArray {
+    const q = p.req.requestUri.indexOf('?');
+    // parse_str works on bytes; the handlers, like PHP's string functions on UTF-8 data, see text.
+    return utf8Tree(parseStr(q === -1 ? '' : p.req.requestUri.slice(q + 1)));
+  }
+
+  function dispatch(p: Pipeline, pathInfo: string): { data: unknown; status?: number } {
+    if (!['GET', 'POST', 'PUT', 'DELETE'].includes(p.req.method)) throw new MagentoError('input', 'Request method is invalid.');
+    const path = servicePath(pathInfo, storeCodes());
+    const async = o.bulk && p.req.method !== 'GET' ? ASYNC_PATH.exec(path) : null;
+    if (async) return dispatchAsync(p, async[2]!, !!async[1]);
+    const found = findRoute(p.req.method, path, false);
+    if (!found) throw webapiError('Request does not match any route.', 404);
+    p.route = found.route;
+    p.params = found.params;
     authorize(p);
     const hasBody = p.req.method === 'POST' || p.req.method === 'PUT';
     const body = hasBody ? deserializeBody(p.req.contentType, bytesToUtf8(p.req.body)) : {};
-    const q = p.req.requestUri.indexOf('?');
-    // parse_str works on bytes; the handlers, like PHP's string functions on UTF-8 data, see text.
-    const query = utf8Tree(parseStr(q === -1 ? '' : p.req.requestUri.slice(q + 1)));
-    return p.route.handle({ params: p.params!, query, body });
+    return { data: p.route.handle({ params: p.params, query: queryOf(p), body }) };
+  }
+
+  /** AsynchronousRequestProcessor / MassSchedule::publishMass: 202 with one request item per entity. */
+  function dispatchAsync(p: Pipeline, innerPath: string, bulk: boolean): { data: unknown; status: number } {
+    const found = findRoute(p.req.method, innerPath, bulk);
+    if (!found) throw webapiError('Request does not match any route.', 404);
+    p.route = found.route;
+    authorize(p);
+    const hasBody = p.req.method === 'POST' || p.req.method === 'PUT';
+    const body: unknown = hasBody ? deserializeBody(p.req.contentType, bytesToUtf8(p.req.body)) : {};
+    const route = found.route;
+    let entities: unknown[];
+    if (bulk) {
+      if (!Array.isArray(body)) {
+        // The (array) cast of a JSON object: Magento reads its values as the list of entities.
+        entities = body && typeof body === 'object' ? Object.values(body as Record<string, unknown>) : [];
+      } else entities = body;
+    } else entities = [body];
+    const items: ScheduleItem[] = entities.map((entity) => {
+      if (!entity || typeof entity !== 'object' || Array.isArray(entity)) {
+        return { data: entity, run: null, error: 'Request item must be an object.' };
+      }
+      const item = entity as Record<string, unknown>;
+      const params: Record<string, string> = {};
+      for (const [name, value] of Object.entries(found.params)) {
+        if (!bulk) continue;
+        const v = item[value];
+        if (typeof v !== 'string' && typeof v !== 'number') {
+          return { data: entity, run: null, error: `"${name}" is required. Enter and try again.` };
+        }
+        params[name] = String(v);
+      }
+      if (!bulk) Object.assign(params, found.params);
+      return { data: entity, run: () => route.handle({ params, query: new Map(), body: item }) };
+    });
+    const service = route.service ?? `magento${route.path.replace(/\/:?/g, '.').toLowerCase()}`;
+    const topic = `async.${service}.${p.req.method.toLowerCase()}`;
+    const { bulk: scheduled, requestItems } = o.bulk!.schedule(topic, items, p.caller?.integrationId ?? null);
+    return {
+      status: 202,
+      data: {
+        bulk_uuid: scheduled.uuid,
+        request_items: requestItems,
+        errors: requestItems.some((r) => r.status === 'rejected'),
+      },
+    };
   }
 
   function utf8Tree(arr: PhpArray): PhpArray {
@@ -384,7 +565,9 @@ export function restApi(o: RestOptions) {
     let data: unknown;
     try {
       renderer = chooseRenderer(ctx.get('Accept') || undefined);
-      data = dispatch({ req, renderer }, pathInfo);
+      const answer = dispatch({ req, renderer }, pathInfo);
+      data = answer.data;
+      status = answer.status ?? 200;
     } catch (e) {
       // A PHP TypeError or any other non-Magento failure: Magento logs it and answers a masked 500.
       if (!(e instanceof MagentoError) && !(e instanceof PhpTypeError)) o.onError?.(e);
