@@ -222,3 +222,14 @@ test('the upgrade knob: the store moves from laminas to native at runtime (progr
   t.is(store.admin.get(id).effectiveVerifier, 'laminas-double-encoding');
   t.is(store.settings.verifier, 'laminas');
 });
+
+test('the Host header as received: laminas lower-cases it and drops :80, native signs it as sent', async (t) => {
+  for (const verifier of ['laminas', 'native'] as const) {
+    const { store, creds } = await activeStore(t, verifier);
+    const port = new URL(store.baseUrl).port;
+    const url = `${store.baseUrl}rest/V1/customers/1`;
+    // The test signer normalises like RFC 5849 (lower-case host); the request carries an upper-case Host.
+    const res = await signed('GET', url, creds, { headers: { Host: `LOCALHOST:${port}` }, signedHost: `localhost:${port}` });
+    t.is(res.status, verifier === 'native' ? 401 : 200, verifier);
+  }
+});
