@@ -43,7 +43,7 @@ export interface RequestLogEntry {
   method: string;
   path: string;
   query: string;
-  kind: 'token' | 'rest' | 'other';
+  kind: 'token' | 'rest' | 'graphql' | 'other';
   /** null when the connection was dropped without an answer. */
   status: number | null;
   fault?: FaultKind;
@@ -112,7 +112,13 @@ export class Knobs {
 }
 
 const kindOf = (path: string): RequestLogEntry['kind'] =>
-  /^(\/index\.php)?\/oauth\/token\//.test(path) ? 'token' : /^(\/index\.php)?\/rest\//.test(path) ? 'rest' : 'other';
+  /^(\/index\.php)?\/oauth\/token\//.test(path)
+    ? 'token'
+    : /^(\/index\.php)?\/rest\//.test(path)
+      ? 'rest'
+      : /^(\/index\.php)?\/graphql\/?$/.test(path)
+        ? 'graphql'
+        : 'other';
 
 const isStoreTraffic = (path: string): boolean => !/^\/(__mock|admin)(\/|$)/.test(path);
 

@@ -289,3 +289,10 @@ test('seedOrders adds 100,000 light orders cheaply; updated_at ties of three; /_
   t.deepEqual(json(res), { added: 5 });
   t.is(store.catalog.orders.length, 14 + 100_005);
 });
+
+test('the request log tells GraphQL calls apart', async (t) => {
+  const { store, creds } = await activeStore(t);
+  store.knobs.clearRequests();
+  await gql(store, creds, '{ storeConfig { store_code } }');
+  t.deepEqual(store.knobs.requests().map((r) => [r.kind, r.path, r.status]), [['graphql', '/graphql', 200]]);
+});

@@ -233,3 +233,16 @@ test('the Host header as received: laminas lower-cases it and drops :80, native 
     t.is(res.status, verifier === 'native' ? 401 : 200, verifier);
   }
 });
+
+test('native: a decimal-integer query name is a PHP TypeError in Hmac (masked 500); laminas signs it', async (t) => {
+  for (const verifier of ['native', 'laminas'] as const) {
+    const { store, creds } = await activeStore(t, verifier);
+    const res = await signed('GET', `${store.baseUrl}rest/V1/customers/1?5=x`, creds);
+    if (verifier === 'native') {
+      t.is(res.status, 500);
+      t.regex((json(res) as { message: string }).message, /^Internal Error\. Details are available in Magento log file\. Report ID: webapi-/);
+    } else {
+      t.is(res.status, 200);
+    }
+  }
+});
