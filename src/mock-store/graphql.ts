@@ -3,8 +3,12 @@
 //  - the caller is found like REST's (OAuth header judged by the consumer's verifier; the JSON body is never part of
 //    the signature; Bearer only with enable_integration_as_bearer); a bad signature is an error, not a guest;
 //  - the `Store` header picks the store view (StoreGraphQl HttpRequestValidator\StoreValidator);
-//  - errors come back with HTTP 200 as an `errors` array of {message, locations, path, extensions.category}, the
-//    data of the failed field null (ExceptionFormatter; categories graphql-input, graphql-authorization, ...).
+//  - errors raised while executing come back with HTTP 200 as an `errors` array of {message, locations, path,
+//    extensions.category}, the data of the failed field null (ExceptionFormatter; graphql-input, ...);
+//  - errors raised before execution (the Store validator, the user context's OAuth check) are caught by
+//    Controller\GraphQl::dispatch's `catch (\Exception)`: HTTP 500 (HTTP_GRAPH_QL_SCHEMA_ERROR_STATUS) with one error;
+//    an exception that is not ClientAware (Magento's OAuth exceptions) reads "Internal server error" in production
+//    mode, so a bad signature on GraphQL looks like any internal error.
 // Products are public in Magento's GraphQL (guests may read the catalog); `customers` is the mock's own query (Magento
 // has none for integrations) and needs the integration's Magento_Customer::customer grant; Magento's `customer`
 // needs a customer token, so an integration gets its authorization error.
@@ -327,12 +331,15 @@ function formatError(e: GraphQLError, onError?: (e: unknown) => void): GraphQLFo
   const base = e.toJSON();
   if (!original) return { ...base, extensions: { category: 'graphql', ...(base.extensions ?? {}) } };
   if (original instanceof GraphQlException) return { ...base, extensions: { category: original.category } };
-  if (original instanceof MagentoError) return { ...base, message: original.message, extensions: { category: 'graphql-input' } };
-  onError?.(original);
-  return { ...base, message: 'Internal server error', extensions: { category: 'internal' } };
+  // Not ClientAware (webonyx FormattedError, production mode): masked.
+  if (!(original instanceof MagentoError)) onError?.(original);
+  return { message: 'Internal server error', ...(base.locations ? { locations: base.locations } : {}), ...(base.path ? { path: base.path } : {}) };
 }
 
-const preExecutionError = (message: string, category: string) => ({ errors: [{ message, extensions: { category } }] });
+/** Controller\GraphQl's catch: one formatted error; ClientAware ones keep message and category. */
+const preExecutionError = (message: string, category?: string) => ({
+  errors: [{ message, ...(category ? { extensions: { category } } : {}) }],
+});
 
 export function graphqlEndpoint(o: GraphqlOptions) {
   const schema: GraphQLSchema = buildSchema(SDL);
@@ -350,6 +357,7 @@ export function graphqlEndpoint(o: GraphqlOptions) {
     const storeHeader = ctx.get('Store');
     const storeCode = storeHeader || 'default';
     if (storeHeader && !o.settings.storeViews.some((v) => v.code === storeHeader)) {
+      ctx.status = 500;
       return reply(preExecutionError('Requested store is not found', 'graphql-input'));
     }
 
@@ -358,9 +366,10 @@ export function graphqlEndpoint(o: GraphqlOptions) {
       try {
         caller = authenticate({ oauth: o.oauth, tables: o.tables, settings: o.settings }, req);
       } catch (e) {
-        if (e instanceof MagentoError) return reply(preExecutionError(e.message, 'graphql-authentication'));
-        if (!(e instanceof PhpTypeError)) o.onError?.(e);
-        return reply(preExecutionError('Internal server error', 'internal'));
+        // Magento\Framework\Oauth\Exception is not ClientAware: masked like any internal failure.
+        if (!(e instanceof MagentoError) && !(e instanceof PhpTypeError)) o.onError?.(e);
+        ctx.status = 500;
+        return reply(preExecutionError('Internal server error'));
       }
     }
 
@@ -374,13 +383,17 @@ export function graphqlEndpoint(o: GraphqlOptions) {
       operationName = url.searchParams.get('operationName') ?? undefined;
     } else if (req.method === 'POST') {
       const body = safeJson(bytesToUtf8(req.body));
-      if (!body || typeof body !== 'object') return reply(preExecutionError('Unable to parse the request.', 'graphql-input'));
+      if (!body || typeof body !== 'object') {
+        ctx.status = 500;
+        return reply(preExecutionError('Unable to unserialize value.'));
+      }
       ({ query, variables, operationName } = body as Record<string, unknown>);
     } else {
       ctx.status = 405;
       return reply(preExecutionError('Request method is not supported.', 'graphql-input'));
     }
     if (typeof query !== 'string' || !query.trim()) {
+      ctx.status = 500;
       return reply(preExecutionError('Syntax Error: Unexpected <EOF>', 'graphql'));
     }
 
