@@ -229,13 +229,19 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
     const raw = ctx.req.url ?? '/';
     const q = raw.indexOf('?');
     const path = q === -1 ? raw : raw.slice(0, q);
-    const m = /^(\/index\.php)?(\/.*)$/.exec(path)!;
+    const m = /^(\/index\.php)?(\/.*|)$/.exec(path)!;
     if (indexPhp && !m[1]) return next();
     const pathInfo = m[2]!;
     if (/^\/oauth\/token\/request\/?$/.test(pathInfo)) return requestToken(ctx);
     if (/^\/oauth\/token\/access\/?$/.test(pathInfo)) return accessToken(ctx);
     if (/^\/rest(\/|$)/.test(pathInfo)) return rest(ctx, pathInfo);
     if (/^\/graphql\/?$/.test(pathInfo)) return graphql(ctx);
+    if ((pathInfo === '/' || (m[1] && pathInfo === '')) && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      // The storefront's home page (cms_index_index): what a reachability check of store_base_url gets.
+      ctx.type = 'text/html; charset=UTF-8';
+      ctx.body = '<!doctype html><html lang="en"><head><title>Home page</title></head><body><h1>Home Page</h1></body></html>';
+      return;
+    }
     if (pathInfo === '/magento_version' && ctx.method === 'GET' && settings.magentoVersion !== null) {
       // Magento\Version\Controller\Index\Index: "Magento/<major.minor> (<edition>)".
       ctx.type = 'text/html; charset=UTF-8';

@@ -217,3 +217,22 @@ test('an integration without URLs: Activate mints the four credentials; GET show
   };
   t.is((await signed('GET', `${store.baseUrl}rest/V1/customers/1`, creds)).status, 200);
 });
+
+test('store_base_url answers 200 (the storefront home page), with and without index.php', async (t) => {
+  for (const indexPhp of [false, true]) {
+    const store = await startStore(t, { indexPhp });
+    const res = await raw({ method: 'GET', url: store.baseUrl });
+    t.is(res.status, 200, store.baseUrl);
+    t.regex(res.body, /<title>Home page<\/title>/);
+  }
+  const store = await startStore(t);
+  t.is((await raw({ method: 'GET', url: `${store.baseUrl}no-such-page` })).status, 404);
+});
+
+test('the admin page offers an integration without URLs, its resources and a verifier', async (t) => {
+  const store = await startStore(t);
+  const page = (await raw({ method: 'GET', url: store.adminUrl })).body;
+  t.regex(page, /<select name="verifier">/);
+  t.regex(page, /<option value="native">/);
+  t.regex(page, /Leave both URLs empty/);
+});
