@@ -4,7 +4,7 @@
 // .../detailed-status report each operation's status (OperationInterface::STATUS_TYPE_*).
 // Here the "consumer" is a timer (processAfterMs) or the process knob.
 import { createHash, randomUUID } from 'node:crypto';
-import { MagentoError } from './errors.js';
+import { MagentoException } from './errors.js';
 
 /** OperationInterface: 1 complete, 2 retriably failed, 3 not retriably failed, 4 open, 5 rejected. */
 export const OPERATION_STATUS = { complete: 1, retriablyFailed: 2, notRetriablyFailed: 3, open: 4, rejected: 5 } as const;
@@ -147,7 +147,7 @@ export class BulkQueue {
           Object.assign(op, { status: OPERATION_STATUS.complete, result_serialized_data: JSON.stringify(result ?? null) });
         } catch (e) {
           // OperationProcessor: a LocalizedException is not retriable; anything else (a lock, a deadlock) is.
-          const localized = e instanceof MagentoError && e.kind !== 'internal';
+          const localized = e instanceof MagentoException && e.kind !== 'internal';
           Object.assign(op, {
             status: localized ? OPERATION_STATUS.notRetriablyFailed : OPERATION_STATUS.retriablyFailed,
             result_message: e instanceof Error ? e.message : String(e),
@@ -166,7 +166,7 @@ export class BulkQueue {
   /** BulkStatus::getBulkDetailedStatus / getBulkShortStatus */
   status(uuid: string, detailed: boolean): Record<string, unknown> {
     const bulk = this.bulks.get(uuid);
-    if (!bulk) throw new MagentoError('noSuchEntity', 'Bulk uuid %bulkUuid not exist', { bulkUuid: uuid });
+    if (!bulk) throw new MagentoException('noSuchEntity', 'Bulk uuid %bulkUuid not exist', { bulkUuid: uuid });
     const operations_list = bulk.operations.map((op) =>
       detailed
         ? {

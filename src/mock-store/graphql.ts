@@ -21,7 +21,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Catalog, Customer, Product } from './data.js';
-import { MagentoError } from './errors.js';
+import { MagentoException } from './errors.js';
 import { incomingRequest } from './http.js';
 import { RESOURCES } from './integrations.js';
 import { PhpTypeError, type OauthServer } from './oauth.js';
@@ -332,7 +332,7 @@ function formatError(e: GraphQLError, onError?: (e: unknown) => void): GraphQLFo
   if (!original) return { ...base, extensions: { category: 'graphql', ...(base.extensions ?? {}) } };
   if (original instanceof GraphQlException) return { ...base, extensions: { category: original.category } };
   // Not ClientAware (webonyx FormattedError, production mode): masked.
-  if (!(original instanceof MagentoError)) onError?.(original);
+  if (!(original instanceof MagentoException)) onError?.(original);
   return { message: 'Internal server error', ...(base.locations ? { locations: base.locations } : {}), ...(base.path ? { path: base.path } : {}) };
 }
 
@@ -367,7 +367,7 @@ export function graphqlEndpoint(o: GraphqlOptions) {
         caller = authenticate({ oauth: o.oauth, tables: o.tables, settings: o.settings }, req);
       } catch (e) {
         // Magento\Framework\Oauth\Exception is not ClientAware: masked like any internal failure.
-        if (!(e instanceof MagentoError) && !(e instanceof PhpTypeError)) o.onError?.(e);
+        if (!(e instanceof MagentoException) && !(e instanceof PhpTypeError)) o.onError?.(e);
         ctx.status = 500;
         return reply(preExecutionError('Internal server error'));
       }

@@ -5,7 +5,7 @@
 // Checks run in Magento's order with Magento's exception types, because the order decides what a client sees
 // (a nonce is stored before the signature is checked; the 300 s window is checked before the signature; "not a
 // verifier token" only after it).
-import { aggregateInputErrors, inputError, MagentoError, oauthError, requiredField } from './errors.js';
+import { aggregateInputErrors, inputError, MagentoException, oauthError, requiredField } from './errors.js';
 import { parseStr, phpIntCast, rawurldecode, type PhpValue } from './php.js';
 import { KEY_LENGTH, type ConsumerRow, type MagentoTables, type TokenRow } from './tokens.js';
 import { VERIFIERS, type Verifier } from './verifiers.js';
@@ -308,8 +308,8 @@ const phpString = (v: PhpValue): string => (typeof v === 'string' ? v : 'Array')
 
 /** The token endpoints' error body rules (Helper\Request::prepareErrorResponse). */
 export function tokenEndpointError(e: unknown): { status: number; problem: string } {
-  if (e instanceof MagentoError && e.kind === 'oauth') return { status: 401, problem: e.message };
-  if (e instanceof MagentoError && e.kind === 'input') {
+  if (e instanceof MagentoException && e.kind === 'oauth') return { status: 401, problem: e.message };
+  if (e instanceof MagentoException && e.kind === 'input') {
     const problem = e.errors.length ? e.errors.map((x) => aggregatedPart(x.raw, x.params)).join(', ') : e.message;
     return { status: 400, problem };
   }
@@ -317,6 +317,6 @@ export function tokenEndpointError(e: unknown): { status: number; problem: strin
   return { status: 500, problem: `internal_error&message=${message}` };
 }
 
-function aggregatedPart(raw: string, params: MagentoError['params']): string {
-  return new MagentoError('input', raw, params).message.replace(/\.+$/, '');
+function aggregatedPart(raw: string, params: MagentoException['params']): string {
+  return new MagentoException('input', raw, params).message.replace(/\.+$/, '');
 }

@@ -1,7 +1,7 @@
 // The REST routes the mock serves (Magento's webapi.xml entries for them): the route table with each route's ACL
 // resources, the searchable columns of products, customers and orders, and the services behind them.
 import { randomBytes } from 'node:crypto';
-import { MagentoError, aggregateInputErrors, invalidType, requiredField } from './errors.js';
+import { MagentoException, aggregateInputErrors, invalidType, requiredField } from './errors.js';
 import type { Catalog, Customer, Order, Product } from './data.js';
 import { RESOURCES } from './integrations.js';
 import type { PhpArray } from './php.js';
@@ -25,8 +25,8 @@ export interface RouteDef {
 }
 
 const reportId = (): string => `webapi-${randomBytes(6).toString('hex')}`;
-export const internalError = (): MagentoError =>
-  new MagentoError('internal', `Internal Error. Details are available in Magento log file. Report ID: ${reportId()}`);
+export const internalError = (): MagentoException =>
+  new MagentoException('internal', `Internal Error. Details are available in Magento log file. Report ID: ${reportId()}`);
 
 export const mysqlDate = (d: Date): string => d.toISOString().slice(0, 19).replace('T', ' ');
 
@@ -51,7 +51,7 @@ const PRODUCT_COLUMNS: Record<string, FieldKind> = {
   tax_class_id: 'number',
 };
 
-const invalidAttribute = (field: string): MagentoError => new MagentoError('localized', 'Invalid attribute name: %1', [field]);
+const invalidAttribute = (field: string): MagentoException => new MagentoException('localized', 'Invalid attribute name: %1', [field]);
 
 const productSearch: Searchable<Product> = {
   kind: (f) => PRODUCT_COLUMNS[f],
@@ -134,8 +134,8 @@ function numberField(input: Record<string, unknown>, key: string): number | unde
 function saveProduct(catalog: Catalog, input: Record<string, unknown>, now: string): Product {
   const sku = typeof input.sku === 'string' ? input.sku : undefined;
   const existing = sku ? catalog.productBySku(sku) : undefined;
-  const emptyAttribute = (code: string): MagentoError =>
-    new MagentoError('localized', 'The "%1" attribute value is empty. Set the attribute and try again.', [code]);
+  const emptyAttribute = (code: string): MagentoException =>
+    new MagentoException('localized', 'The "%1" attribute value is empty. Set the attribute and try again.', [code]);
   if (!sku) throw emptyAttribute('sku');
   const price = numberField(input, 'price');
   const base: Product = existing ?? {
@@ -197,7 +197,7 @@ export function routes(o: RestOptions): RouteDef[] {
   };
   const requireProduct = (sku: string): Product => {
     const p = catalog.productBySku(sku);
-    if (!p) throw new MagentoError('noSuchEntity', PRODUCT_NOT_FOUND);
+    if (!p) throw new MagentoException('noSuchEntity', PRODUCT_NOT_FOUND);
     return p;
   };
   const intParam = (v: string): number => {
@@ -255,7 +255,7 @@ export function routes(o: RestOptions): RouteDef[] {
         const c = catalog.customers.find((x) => x.id === id);
         if (!c) {
           // NoSuchEntityException::singleField('customerId', $customerId)
-          throw new MagentoError('noSuchEntity', 'No such entity with %fieldName = %fieldValue', {
+          throw new MagentoException('noSuchEntity', 'No such entity with %fieldName = %fieldValue', {
             fieldName: 'customerId',
             fieldValue: id,
           });
@@ -278,7 +278,7 @@ export function routes(o: RestOptions): RouteDef[] {
         const id = intParam(params.id!);
         const order = catalog.orders.find((x) => x.entity_id === id);
         if (!order) {
-          throw new MagentoError('noSuchEntity', "The entity that was requested doesn't exist. Verify the entity and try again.");
+          throw new MagentoException('noSuchEntity', "The entity that was requested doesn't exist. Verify the entity and try again.");
         }
         return order;
       },

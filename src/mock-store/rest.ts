@@ -2,7 +2,7 @@
 // runs it: store code (PathProcessor), renderer (Accept), method, route (404), authentication + ACL (401),
 // request body (POST/PUT only: JSON or XML), then the service. Errors render as Rest\Response does.
 import type { Context } from 'koa';
-import { MagentoError, webapiError } from './errors.js';
+import { MagentoException, webapiError } from './errors.js';
 import type { Catalog } from './data.js';
 import { incomingRequest } from './http.js';
 import type { BulkQueue, ScheduleItem } from './bulk.js';
@@ -67,8 +67,8 @@ export function authenticate(o: Pick<RestOptions, 'oauth' | 'tables' | 'settings
 export const isAllowed = (resources: CallerResources, wanted: readonly string[]): boolean =>
   resources === 'all' || (resources !== null && wanted.every((r) => resources.includes(r)));
 
-export const notAuthorized = (wanted: readonly string[]): MagentoError =>
-  new MagentoError('authorization', "The consumer isn't authorized to access %resources.", { resources: wanted.join(', ') });
+export const notAuthorized = (wanted: readonly string[]): MagentoException =>
+  new MagentoException('authorization', "The consumer isn't authorized to access %resources.", { resources: wanted.join(', ') });
 
 /** PathProcessor::process: `/rest/<code>/V1/x` -> `/V1/x` for a known code or `all`; otherwise the whole rest. */
 export function servicePath(pathInfo: string, storeCodes: string[]): string {
@@ -156,7 +156,7 @@ export function restApi(o: RestOptions) {
   }
 
   function dispatch(p: Pipeline, pathInfo: string): { data: unknown; status?: number } {
-    if (!['GET', 'POST', 'PUT', 'DELETE'].includes(p.req.method)) throw new MagentoError('input', 'Request method is invalid.');
+    if (!['GET', 'POST', 'PUT', 'DELETE'].includes(p.req.method)) throw new MagentoException('input', 'Request method is invalid.');
     const path = servicePath(pathInfo, storeCodes());
     const async = o.bulk && p.req.method !== 'GET' ? ASYNC_PATH.exec(path) : null;
     if (async) return dispatchAsync(p, async[2]!, !!async[1]);
@@ -234,8 +234,8 @@ export function restApi(o: RestOptions) {
       status = answer.status ?? 200;
     } catch (e) {
       // A PHP TypeError or any other non-Magento failure: Magento logs it and answers a masked 500.
-      if (!(e instanceof MagentoError) && !(e instanceof PhpTypeError)) o.onError?.(e);
-      const err = e instanceof MagentoError ? e : internalError();
+      if (!(e instanceof MagentoException) && !(e instanceof PhpTypeError)) o.onError?.(e);
+      const err = e instanceof MagentoException ? e : internalError();
       status = err.restStatus;
       data = errorBody(err);
     }

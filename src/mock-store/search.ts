@@ -6,7 +6,7 @@
 //    dates as their 'Y-m-d H:i:s' strings;
 //  - paging: a current page past the last one returns the LAST page (Data\Collection::getCurPage clamps), so a
 //    client must stop by total_count, not by an empty page.
-import { MagentoError, aggregateInputErrors, invalidType, requiredField } from './errors.js';
+import { MagentoException, aggregateInputErrors, invalidType, requiredField } from './errors.js';
 import type { PhpArray, PhpValue } from './php.js';
 
 export interface Filter {
@@ -85,7 +85,7 @@ export function readSearchCriteria(query: PhpArray, limits: SearchLimits = {}): 
   if (pageSize !== undefined) {
     const max = limits.maxPageSize;
     if (max !== undefined && max !== null && pageSize > max) {
-      throw new MagentoError('localized', 'Maximum SearchCriteria pageSize is %max', { max });
+      throw new MagentoException('localized', 'Maximum SearchCriteria pageSize is %max', { max });
     }
     criteria.page_size = pageSize;
   }
@@ -101,7 +101,7 @@ export interface Searchable<T> {
   kind(field: string): FieldKind | undefined;
   get(item: T, field: string): unknown;
   /** The error Magento raises for an unknown filter field. */
-  unknownField(field: string): MagentoError;
+  unknownField(field: string): MagentoException;
 }
 
 const norm = (v: unknown): string => String(v).toLowerCase().replace(/ +$/, '');
