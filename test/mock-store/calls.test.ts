@@ -298,3 +298,13 @@ test('the request log tells GraphQL calls apart', async (t) => {
   await gql(store, creds, '{ storeConfig { store_code } }');
   t.deepEqual(store.knobs.requests().map((r) => [r.kind, r.path, r.status]), [['graphql', '/graphql', 200]]);
 });
+
+test('GraphQL: a Bearer integration token counts only with the Bearer setting', async (t) => {
+  const { store, creds } = await activeStore(t);
+  const customers = '{ customers { total_count } }';
+  const headers = { Authorization: `Bearer ${creds.token}` };
+  const off = json(await gql(store, null, customers, { headers })) as { errors?: { extensions: object }[] };
+  t.deepEqual(off.errors?.[0]?.extensions, { category: 'graphql-authorization' });
+  store.knobs.setSettings({ allowIntegrationBearer: true });
+  t.deepEqual(json(await gql(store, null, customers, { headers })), { data: { customers: { total_count: 6 } } });
+});
