@@ -3,10 +3,13 @@
 // 680x510 after the callback POST returned, the grid reloads when the popup closes or reaches the success URL),
 // and the loginSuccessCallback page that closes the popup.
 import Router from '@koa/router';
+import nunjucks from 'nunjucks';
+import { fileURLToPath } from 'node:url';
 import type { Context, Next } from 'koa';
 import { z } from 'zod';
 import { readRawBody } from './http.js';
 import { AdminError, type IntegrationAdmin, type IntegrationView } from './integrations.js';
+import { VERIFIER_NAMES } from './verifiers.js';
 
 export interface AdminOptions {
   admin: IntegrationAdmin;
@@ -24,10 +27,13 @@ const CreateSchema = z.object({
   identityLinkUrl: z.string().optional(),
   email: z.string().optional(),
   resources: z.union([z.literal('all'), z.array(z.string())]).optional(),
+  verifier: z.enum(VERIFIER_NAMES).nullable().optional(),
 });
 
-const esc = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const UpdateSchema = z.object({
+  resources: z.union([z.literal('all'), z.array(z.string())]).optional(),
+  verifier: z.enum(VERIFIER_NAMES).nullable().optional(),
+});
 
 function sendError(ctx: Context, e: unknown): void {
   if (e instanceof AdminError) {
@@ -80,7 +86,14 @@ export function adminRouter(o: AdminOptions): Router {
     }
     const parsed = CreateSchema.safeParse(input);
     if (!parsed.success) {
-      return sendError(ctx, new AdminError(400, 'invalid_body', 'Expected {"name", "callbackUrl", "identityLinkUrl"}.'));
+      return sendError(
+        ctx,
+        new AdminError(
+          400,
+          'invalid_body',
+          `Expected {"name", "callbackUrl"?, "identityLinkUrl"?, "resources"?: "all" | [...], "verifier"?: ${VERIFIER_NAMES.map((v) => `"${v}"`).join(' | ')}}.`,
+        ),
+      );
     }
     try {
       ctx.status = 201;
@@ -93,6 +106,28 @@ export function adminRouter(o: AdminOptions): Router {
   router.get('/admin/api/integrations/:id', function getIntegration(ctx) {
     try {
       ctx.body = o.admin.get(idParam(ctx));
+    } catch (e) {
+      sendError(ctx, e);
+    }
+  });
+
+  // The integration's API tab (resources) and, for tests, its verifier.
+  router.patch('/admin/api/integrations/:id', async function updateIntegration(ctx) {
+    let input: unknown;
+    try {
+      input = JSON.parse((await readRawBody(ctx)).toString('utf8') || '{}');
+    } catch {
+      return sendError(ctx, new AdminError(400, 'invalid_json', 'The body must be JSON.'));
+    }
+    const parsed = UpdateSchema.safeParse(input);
+    if (!parsed.success) {
+      return sendError(
+        ctx,
+        new AdminError(400, 'invalid_body', `Expected {"resources"?: "all" | [...], "verifier"?: ${VERIFIER_NAMES.join(' | ')} | null}.`),
+      );
+    }
+    try {
+      ctx.body = o.admin.update(idParam(ctx), parsed.data);
     } catch (e) {
       sendError(ctx, e);
     }
@@ -133,115 +168,11 @@ export function adminRouter(o: AdminOptions): Router {
   return router;
 }
 
-function row(i: IntegrationView): string {
-  const active = i.status === 'active';
-  const action = active ? 'reauthorize' : 'activate';
-  return `<tr>
-  <td class="col-name">${esc(i.name)}</td>
-  <td>${active ? 'Active' : 'Inactive'}</td>
-  <td><code>${esc(i.callbackUrl || '—')}</code><br><code>${esc(i.identityLinkUrl || '—')}</code></td>
-  <td><code>${esc(i.consumerKey)}</code></td>
-  <td>
-    <button type="button" data-action="${action}" data-id="${i.id}">${active ? 'Reauthorize' : 'Activate'}</button>
-    <button type="button" data-action="delete" data-id="${i.id}">Delete</button>
-  </td>
-</tr>`;
-}
+const views = new nunjucks.Environment(new nunjucks.FileSystemLoader(fileURLToPath(new URL('./views/', import.meta.url))), {
+  autoescape: true,
+  throwOnUndefined: false,
+});
 
 function gridPage(items: IntegrationView[], storeBaseUrl: string, successCallbackUrl: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Integrations / System / Mock Magento Admin</title>
-<style>
- body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#303030}
- table{border-collapse:collapse;width:100%;margin:1em 0}
- td,th{border:1px solid #d6d6d6;padding:.5em;text-align:left;vertical-align:top}
- th{background:#514943;color:#fff} code{font-size:12px}
- .msg{padding:.75em;margin:1em 0;border-left:4px solid #007bdb;background:#f0f7fc}
- .msg.error{border-color:#e22626;background:#fae5e5}
- #modal{display:none;position:fixed;inset:0;background:rgba(0,0,0,.35)}
- #modal div{background:#fff;max-width:30em;margin:15% auto;padding:2em}
- form input{width:24em;margin:.2em 0}
-</style></head>
-<body data-success-call-back="${esc(successCallbackUrl)}">
-<h1>Integrations</h1>
-<p>Mock Magento 2.4 store. <code>store_base_url</code>: <code>${esc(storeBaseUrl)}</code></p>
-<div id="messages"></div>
-<table id="integrationGrid">
-<thead><tr><th>Name</th><th>Status</th><th>Callback URL / Identity Link URL</th><th>Consumer Key</th><th>Actions</th></tr></thead>
-<tbody>${items.length ? items.map(row).join('') : '<tr><td colspan="5">We couldn\'t find any records.</td></tr>'}</tbody>
-</table>
-<h2>Add New Integration</h2>
-<form id="new-integration">
- <label>Name<br><input name="name" required></label><br>
- <label>Callback URL<br><input name="callbackUrl" type="url"></label><br>
- <label>Identity link URL<br><input name="identityLinkUrl" type="url"></label><br>
- <button type="submit">Save</button>
-</form>
-<div id="modal"><div><strong>Integration activation</strong>
- <p>Please setup or sign in into your 3rd party account to complete setup of this integration.</p></div></div>
-<script>
-(function () {
-  'use strict';
-  var successCallBack = document.body.getAttribute('data-success-call-back');
-  var messages = document.getElementById('messages');
-  var modal = document.getElementById('modal');
-  function say(text, isError) {
-    var div = document.createElement('div');
-    div.className = 'msg' + (isError ? ' error' : '');
-    div.textContent = text;
-    messages.appendChild(div);
-  }
-  function api(method, url, body) {
-    return fetch(url, { method: method, headers: { 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined })
-      .then(function (res) { return res.json().then(function (data) { return { ok: res.ok, data: data }; }); });
-  }
-  // integration.js IdentityLogin: open after the callback POST, poll every 500 ms, reload when the popup closes
-  // or has reached the success callback URL.
-  function invokePopup(url) {
-    var left = screen.width - 680 - 30, top = screen.height - 510 - 300;
-    var win = window.open(url, '', 'top=' + top + ', left=' + left + ', width=680, height=510,scrollbars=no');
-    try { win.focus(); } catch (e) {
-      say('Popup Blocker is enabled! Please add this site to your exception list.', true);
-      return;
-    }
-    modal.style.display = 'block';
-    var checker = setInterval(function () {
-      try {
-        if (win.closed || win.location.href === successCallBack) {
-          clearInterval(checker);
-          window.location.reload();
-        }
-      } catch (e) {
-        if (win.closed) { modal.style.display = 'none'; clearInterval(checker); }
-      }
-    }, 500);
-  }
-  document.getElementById('integrationGrid').addEventListener('click', function (e) {
-    var button = e.target.closest('button[data-action]');
-    if (!button) return;
-    var id = button.getAttribute('data-id'), action = button.getAttribute('data-action');
-    if (action === 'delete') {
-      if (!confirm("Are you sure you want to delete this integration? You can't undo this action.")) return;
-      api('DELETE', '/admin/api/integrations/' + id).then(function () { window.location.reload(); });
-      return;
-    }
-    button.disabled = true;
-    api('POST', '/admin/api/integrations/' + id + '/' + action).then(function (r) {
-      button.disabled = false;
-      if (!r.ok) return say(r.data.error ? r.data.error.message : 'Request failed', true);
-      if (!r.data.callback) return window.location.reload();
-      if (!r.data.callback.ok) return say('Unable to post data to consumer due to an unexpected error (' + r.data.callback.error + ')', true);
-      say("Integration has been sent for " + (action === 'activate' ? 'activation.' : 're-authorization.'));
-      invokePopup(r.data.popupUrl);
-    });
-  });
-  document.getElementById('new-integration').addEventListener('submit', function (e) {
-    e.preventDefault();
-    var f = e.target;
-    api('POST', '/admin/api/integrations', { name: f.name.value, callbackUrl: f.callbackUrl.value, identityLinkUrl: f.identityLinkUrl.value })
-      .then(function (r) { if (!r.ok) return say(r.data.error.message, true); window.location.reload(); });
-  });
-})();
-</script>
-</body></html>`;
+  return views.render('admin-grid.njk', { items, storeBaseUrl, successCallbackUrl });
 }

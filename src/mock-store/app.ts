@@ -7,20 +7,31 @@
 //   /admin/ and /admin/api/integrations...                    admin page and its JSON API
 //   /__mock/...                                               test knobs (testMode only)
 import Koa, { type Context, type Next } from 'koa';
-import Router from '@koa/router';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { OffsetClock, type Clock } from '../clock.js';
 import { adminRouter } from './admin.js';
 import { Catalog } from './data.js';
-import { BodyTooLarge, readRawBody } from './http.js';
+import { BulkQueue, type BulkFailure } from './bulk.js';
+import type { EntityKind } from './data.js';
+import { graphqlEndpoint } from './graphql.js';
+import { BodyTooLarge } from './http.js';
 import { IntegrationAdmin } from './integrations.js';
-import { FaultSchema, Knobs, faultsAndLog, type Fault, type FaultInput, type RequestLogEntry } from './knobs.js';
+import { Knobs, faultsAndLog, knobRouter, type Fault, type FaultInput, type RequestLogEntry } from './knobs.js';
 import { OauthServer } from './oauth.js';
 import { restApi } from './rest.js';
+import {
+  DEFAULT_MAGENTO_VERSION,
+  DEFAULT_STORE_CODES,
+  storeViewsFromCodes,
+  type StoreSettings,
+  type StoreView,
+} from './settings.js';
 import { tokenEndpoint } from './token-endpoints.js';
 import { MagentoTables } from './tokens.js';
+import { VERIFIERS, type VerifierName } from './verifiers.js';
 
 export interface MockStoreOptions {
   /** Time source; wrapped in an OffsetClock unless it is one, so the knobs can move it. */
@@ -43,8 +54,25 @@ export interface MockStoreOptions {
   host?: string;
   /** Public origin if the mock is reached through another name, e.g. `http://shop.test:8080`. */
   publicUrl?: string;
-  /** Store view codes accepted in /rest/<code>/ besides `all` (['default']). */
+  /**
+   * Store view codes accepted in /rest/<code>/ and the GraphQL `Store` header besides `all` (['default', 'fr']);
+   * GET /V1/store/storeViews lists them (ids from 1, `default` first) after the admin store.
+   */
   storeCodes?: string[];
+  /** The store's signature verifier (docs/magento-protocol.md §7a) for integrations without their own ('laminas'). */
+  verifier?: VerifierName;
+  /** "Allow OAuth Access Tokens to be used as standalone Bearer tokens" (false, Magento's default since 2.4.4). */
+  allowIntegrationBearer?: boolean;
+  /** Body of GET {base}magento_version ('Magento/2.4 (Community)'); false = 404, as with Magento_Version disabled. */
+  magentoVersion?: string | false;
+  /** Serve HTTPS with this key and certificate (PEM); the base URL is then https://. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** webapi/validation/maximum_page_size (300); null = no limit, as before 2.4.7. */
+  maxPageSize?: number | null;
+  /** A page past the last one: 'last' returns the last page again (Magento's collections), 'empty' no items. */
+  pastLastPage?: 'last' | 'empty';
+  /** Real milliseconds after which queued async/bulk operations run (100); null = only via the knob. */
+  bulkProcessAfterMs?: number | null;
   /** web/secure/offloader_header (X-Forwarded-Proto). */
   offloaderHeader?: string;
   /** Load the sample catalog (true). */
@@ -77,6 +105,10 @@ export interface MockStore {
     consumerExpirationSeconds: number;
     cleanupExpirationMinutes: number;
   };
+  /** Settings in effect now; the knobs below change them. */
+  readonly settings: Readonly<StoreSettings>;
+  /** Async / bulk operations. */
+  readonly bulk: BulkQueue;
   readonly knobs: {
     advanceClock(seconds: number): Date;
     addFault(fault: FaultInput): Fault;
@@ -87,6 +119,20 @@ export interface MockStore {
     setCheckSignatures(check: boolean): void;
     /** Magento's token cleanup (Token::afterSave, 1-in-cleanup_probability): request rows older than the period. */
     runTokenCleanup(): number;
+    /** "Upgrades" the store: the verifier for integrations without their own. */
+    setVerifier(verifier: VerifierName): void;
+    /** "Upgrades" one integration (null = back to the store's verifier). */
+    setIntegrationVerifier(integrationId: number, verifier: VerifierName | null): void;
+    /** Stores > Configuration settings. */
+    setSettings(settings: Partial<Omit<StoreSettings, 'storeViews'>> & { storeCodes?: string[] }): StoreSettings;
+    /** Bumps updated_at of entities now, or after the Nth next list read of that entity (between pages). */
+    touch(entity: EntityKind, ids: number[], afterReads?: number): number;
+    /** Adds N light orders (see Catalog.seedOrders). */
+    seedOrders(count: number, start?: string): number;
+    /** Runs queued async/bulk operations now (one bulk, or all). */
+    processBulk(uuid?: string): number;
+    /** The next N processed operations fail with this status (2 retriable, 3 not) and message. */
+    failBulkOperations(failure: BulkFailure): void;
   };
   readonly app: Koa;
 }
@@ -98,7 +144,6 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
   const now = (): Date => clock.now();
   const host = options.host ?? '127.0.0.1';
   const offloaderHeader = options.offloaderHeader ?? 'X-Forwarded-Proto';
-  const storeCodes = options.storeCodes ?? ['default'];
   const indexPhp = options.indexPhp ?? false;
   const urlKey = randomBytes(32).toString('hex');
   const onError = options.onError ?? ((e: unknown) => console.error('[mock-store]', e));
@@ -111,7 +156,17 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
   const storeBaseUrl = (): string => `${requireOrigin()}/${indexPhp ? 'index.php/' : ''}`;
   const successCallbackUrl = (): string => `${requireOrigin()}${SUCCESS_CALLBACK_PATH}${urlKey}/`;
 
+  const settings: StoreSettings = {
+    verifier: options.verifier ?? 'laminas',
+    allowIntegrationBearer: options.allowIntegrationBearer ?? false,
+    maxPageSize: options.maxPageSize === undefined ? 300 : options.maxPageSize,
+    pastLastPage: options.pastLastPage ?? 'last',
+    magentoVersion: options.magentoVersion === false ? null : (options.magentoVersion ?? DEFAULT_MAGENTO_VERSION),
+    storeViews: storeViewsFromCodes(options.storeCodes ?? DEFAULT_STORE_CODES),
+  };
+  const storeCodes = (): string[] => settings.storeViews.map((v: StoreView) => v.code);
   const tables = new MagentoTables(now);
+  const bulk = new BulkQueue(now, options.bulkProcessAfterMs === undefined ? 100 : options.bulkProcessAfterMs);
   const catalog = new Catalog(options.sampleData ?? true);
   const knobs = new Knobs(clock, { checkSignatures: options.checkSignatures ?? true });
   const config = {
@@ -120,12 +175,21 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
     consumerExpirationSeconds: options.consumerExpirationSeconds ?? 300,
     cleanupExpirationMinutes: options.cleanupExpirationMinutes ?? 120,
   };
-  const oauth = new OauthServer({ tables, now, consumerExpirationSeconds: config.consumerExpirationSeconds });
+  const oauth = new OauthServer({
+    tables,
+    now,
+    consumerExpirationSeconds: config.consumerExpirationSeconds,
+    verifierOf: (consumer) => {
+      const integration = consumer ? tables.integrationByConsumerId(consumer.id) : undefined;
+      return VERIFIERS[integration?.verifier ?? settings.verifier];
+    },
+  });
   const admin = new IntegrationAdmin({
     tables,
     storeBaseUrl,
     successCallbackUrl,
     callback: { timeoutMs: config.callbackTimeoutMs, maxRedirects: config.callbackMaxRedirects },
+    storeVerifier: () => settings.verifier,
   });
   const runTokenCleanup = (): number => tables.deleteOldEntries(config.cleanupExpirationMinutes);
 
@@ -138,6 +202,8 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
     storeCodes,
     now,
     onError,
+    settings,
+    bulk,
     storeConfig: () => ({
       id: 1,
       code: 'default',
@@ -153,6 +219,7 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
       secure_base_link_url: storeBaseUrl(),
     }),
   });
+  const graphql = graphqlEndpoint({ oauth, tables, catalog, settings, offloaderHeader, checkSignatures: () => knobs.checkSignatures, onError });
   const tokenOptions = { oauth, tables, offloaderHeader };
   const requestToken = tokenEndpoint('request', tokenOptions);
   const accessToken = tokenEndpoint('access', tokenOptions);
@@ -162,12 +229,25 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
     const raw = ctx.req.url ?? '/';
     const q = raw.indexOf('?');
     const path = q === -1 ? raw : raw.slice(0, q);
-    const m = /^(\/index\.php)?(\/.*)$/.exec(path)!;
+    const m = /^(\/index\.php)?(\/.*|)$/.exec(path)!;
     if (indexPhp && !m[1]) return next();
     const pathInfo = m[2]!;
     if (/^\/oauth\/token\/request\/?$/.test(pathInfo)) return requestToken(ctx);
     if (/^\/oauth\/token\/access\/?$/.test(pathInfo)) return accessToken(ctx);
     if (/^\/rest(\/|$)/.test(pathInfo)) return rest(ctx, pathInfo);
+    if (/^\/graphql\/?$/.test(pathInfo)) return graphql(ctx);
+    if ((pathInfo === '/' || (m[1] && pathInfo === '')) && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      // The storefront's home page (cms_index_index): what a reachability check of store_base_url gets.
+      ctx.type = 'text/html; charset=UTF-8';
+      ctx.body = '<!doctype html><html lang="en"><head><title>Home page</title></head><body><h1>Home Page</h1></body></html>';
+      return;
+    }
+    if (pathInfo === '/magento_version' && ctx.method === 'GET' && settings.magentoVersion !== null) {
+      // Magento\Version\Controller\Index\Index: "Magento/<major.minor> (<edition>)".
+      ctx.type = 'text/html; charset=UTF-8';
+      ctx.body = settings.magentoVersion;
+      return;
+    }
     return next();
   }
 
@@ -187,7 +267,17 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
     }
   }
 
+  /** Every answer carries a Date from the mock's clock, so a moved clock is visible as it is on a real store. */
+  async function dateHeader(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } finally {
+      ctx.set('Date', clock.now().toUTCString());
+    }
+  }
+
   const app = new Koa();
+  app.use(dateHeader);
   app.use(errorsAsMagento);
   app.use(faultsAndLog(knobs));
   const adminRoutes = adminRouter({
@@ -199,7 +289,17 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
   });
   app.use(adminRoutes.routes());
   if (options.testMode) {
-    const knobRoutes = knobRouter(knobs, runTokenCleanup);
+    const knobRoutes = knobRouter(knobs, {
+      runTokenCleanup,
+      setVerifier: (v) => knobApi.setVerifier(v),
+      setIntegrationVerifier: (id, v) => knobApi.setIntegrationVerifier(id, v),
+      setSettings: (x) => knobApi.setSettings(x),
+      settings: () => settings,
+      touch: (e, ids, after) => knobApi.touch(e, ids, after),
+      seedOrders: (n, start) => knobApi.seedOrders(n, start),
+      processBulk: (uuid) => knobApi.processBulk(uuid),
+      failBulkOperations: (f) => knobApi.failBulkOperations(f),
+    });
     app.use(knobRoutes.routes());
   }
   app.use(storefront);
@@ -209,12 +309,49 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
     ctx.body = '<h1>404 Not Found</h1>';
   });
 
+  const mysqlNow = (): string => clock.now().toISOString().slice(0, 19).replace('T', ' ');
+  const knobApi: MockStore['knobs'] = {
+    advanceClock: (seconds) => knobs.advanceClock(seconds),
+    addFault: (f) => knobs.addFault(f),
+    listFaults: () => knobs.listFaults(),
+    clearFaults: () => knobs.clearFaults(),
+    requests: () => knobs.requests(),
+    clearRequests: () => knobs.clearRequests(),
+    setCheckSignatures: (check) => {
+      knobs.checkSignatures = check;
+    },
+    runTokenCleanup,
+    setVerifier: (verifier) => {
+      settings.verifier = verifier;
+    },
+    setIntegrationVerifier: (integrationId, verifier) => {
+      admin.update(integrationId, { verifier });
+    },
+    setSettings: ({ storeCodes: codes, ...rest }) => {
+      for (const [k, v] of Object.entries(rest)) if (v !== undefined) Object.assign(settings, { [k]: v });
+      if (codes) settings.storeViews = storeViewsFromCodes(codes);
+      return { ...settings };
+    },
+    touch: (entity, ids, afterReads = 0) => {
+      if (afterReads > 0) {
+        catalog.touchAfterReads(entity, ids, afterReads);
+        return 0;
+      }
+      return catalog.touch(entity, ids, mysqlNow());
+    },
+    seedOrders: (count, start) => catalog.seedOrders(count, start),
+    processBulk: (uuid) => bulk.process(uuid),
+    failBulkOperations: (failure) => bulk.failNext(failure),
+  };
+
   let server: http.Server | null = null;
 
   return {
     async start(port = 0) {
       if (server) throw new Error('the mock store is already started');
-      const s = http.createServer(app.callback());
+      const s = options.tls
+        ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, app.callback())
+        : http.createServer(app.callback());
       server = s;
       await new Promise<void>((resolve, reject) => {
         s.once('error', (e) => {
@@ -224,13 +361,15 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
         s.listen(port, host, () => resolve());
       });
       const actual = (s.address() as AddressInfo).port;
-      if (!options.publicUrl) origin = `http://${host.includes(':') ? `[${host}]` : host}:${actual}`;
+      const scheme = options.tls ? 'https' : 'http';
+      if (!options.publicUrl) origin = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${actual}`;
       return { baseUrl: storeBaseUrl(), adminUrl: `${requireOrigin()}/admin/`, port: actual };
     },
     async close() {
       const s = server;
       if (!s) return;
       server = null;
+      bulk.close();
       s.closeAllConnections();
       await new Promise<void>((resolve) => s.close(() => resolve()));
     },
@@ -248,78 +387,9 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
     tables,
     catalog,
     config,
-    knobs: {
-      advanceClock: (seconds) => knobs.advanceClock(seconds),
-      addFault: (f) => knobs.addFault(f),
-      listFaults: () => knobs.listFaults(),
-      clearFaults: () => knobs.clearFaults(),
-      requests: () => knobs.requests(),
-      clearRequests: () => knobs.clearRequests(),
-      setCheckSignatures: (check) => {
-        knobs.checkSignatures = check;
-      },
-      runTokenCleanup,
-    },
+    settings,
+    bulk,
+    knobs: knobApi,
     app,
   };
-}
-
-/** /__mock: the knobs over HTTP, JSON in and out. */
-function knobRouter(knobs: Knobs, runTokenCleanup: () => number): Router {
-  const router = new Router({ prefix: '/__mock' });
-  const json = async (ctx: Context): Promise<Record<string, unknown>> => {
-    const text = (await readRawBody(ctx)).toString('utf8');
-    try {
-      const v: unknown = text ? JSON.parse(text) : {};
-      return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
-    } catch {
-      return {};
-    }
-  };
-  const bad = (ctx: Context, message: string): void => {
-    ctx.status = 400;
-    ctx.body = { error: { code: 'invalid_body', message } };
-  };
-
-  router.get('/clock', function readClock(ctx) {
-    ctx.body = { now: knobs.clock.now().toISOString() };
-  });
-  router.post('/clock', async function moveClock(ctx) {
-    const { advanceSeconds } = await json(ctx);
-    if (typeof advanceSeconds !== 'number' || !Number.isFinite(advanceSeconds)) return bad(ctx, 'Expected {"advanceSeconds": <number>}.');
-    ctx.body = { now: knobs.advanceClock(advanceSeconds).toISOString() };
-  });
-  router.get('/faults', function listFaults(ctx) {
-    ctx.body = { items: knobs.listFaults() };
-  });
-  router.post('/faults', async function addFault(ctx) {
-    const parsed = FaultSchema.safeParse(await json(ctx));
-    if (!parsed.success) return bad(ctx, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    ctx.status = 201;
-    ctx.body = knobs.addFault(parsed.data);
-  });
-  router.delete('/faults', function clearFaults(ctx) {
-    knobs.clearFaults();
-    ctx.status = 204;
-  });
-  router.get('/requests', function listRequests(ctx) {
-    ctx.body = { items: knobs.requests() };
-  });
-  router.delete('/requests', function clearRequests(ctx) {
-    knobs.clearRequests();
-    ctx.status = 204;
-  });
-  router.get('/signatures', function readSignatureMode(ctx) {
-    ctx.body = { check: knobs.checkSignatures };
-  });
-  router.post('/signatures', async function setSignatureMode(ctx) {
-    const { check } = await json(ctx);
-    if (typeof check !== 'boolean') return bad(ctx, 'Expected {"check": true|false}.');
-    knobs.checkSignatures = check;
-    ctx.body = { check };
-  });
-  router.post('/token-cleanup', function tokenCleanup(ctx) {
-    ctx.body = { deleted: runTokenCleanup() };
-  });
-  return router;
 }

@@ -272,18 +272,143 @@ export function sampleOrders(products: Product[], customers: Customer[]): Order[
   });
 }
 
+export interface Category {
+  id: number;
+  parent_id: number;
+  name: string;
+  is_active: boolean;
+  position: number;
+  level: number;
+  product_count: number;
+  children_data: Category[];
+}
+
+/** The category tree GET /V1/categories returns (root "Default Category", id 2; products link to 3-6). */
+export function sampleCategories(products: Product[]): Category {
+  const names = ['Gear', 'Bags', 'Fitness Equipment', 'Watches'];
+  const count = (id: number): number =>
+    products.filter((p) => p.extension_attributes.category_links.some((l) => l.category_id === String(id))).length;
+  const children = names.map((name, i) => ({
+    id: 3 + i,
+    parent_id: 2,
+    name,
+    is_active: true,
+    position: i + 1,
+    level: 2,
+    product_count: count(3 + i),
+    children_data: [],
+  }));
+  return { id: 2, parent_id: 1, name: 'Default Category', is_active: true, position: 1, level: 1, product_count: products.length, children_data: children };
+}
+
+export type EntityKind = 'products' | 'customers' | 'orders';
+
+const SHARED_ORDER_PARTS = Object.freeze({ status_histories: [], extension_attributes: {} });
+
 /** The store's mutable data: REST writes go here, tests may read or replace it. */
 export class Catalog {
   products: Product[];
   customers: Customer[];
   orders: Order[];
+  categories: Category;
+  /** Stock quantity per product id (GET /V1/stockItems/:sku); 100 unless set. */
+  stock = new Map<number, number>();
   private nextProductId: number;
+  /** One-shot changes armed by the touch knob: applied after the Nth read of an entity list. */
+  private pendingTouches: { entity: EntityKind; ids: number[]; afterReads: number }[] = [];
 
   constructor(sample = true) {
     this.products = sample ? sampleProducts() : [];
     this.customers = sample ? sampleCustomers() : [];
     this.orders = sample ? sampleOrders(this.products, this.customers) : [];
+    this.categories = sampleCategories(this.products);
     this.nextProductId = this.products.reduce((m, p) => Math.max(m, p.id), 0) + 1;
+  }
+
+  private list(entity: EntityKind): { id: number; updated_at: string }[] {
+    if (entity === 'orders') return this.orders.map((o) => ({ id: o.entity_id, updated_at: o.updated_at }));
+    return this[entity];
+  }
+
+  /**
+   * Bumps `updated_at` of the given entities to `at` (a MySQL 'Y-m-d H:i:s' string), as a save in the admin would.
+   * Returns how many were found. The entity keeps its place (id order); its new updated_at moves it in a sort.
+   */
+  touch(entity: EntityKind, ids: number[], at: string): number {
+    const wanted = new Set(ids);
+    let n = 0;
+    const bump = <T extends { updated_at: string }>(x: T): T => {
+      n++;
+      return { ...x, updated_at: at };
+    };
+    if (entity === 'orders') this.orders = this.orders.map((o) => (wanted.has(o.entity_id) ? bump(o) : o));
+    else if (entity === 'products') this.products = this.products.map((p) => (wanted.has(p.id) ? bump(p) : p));
+    else this.customers = this.customers.map((c) => (wanted.has(c.id) ? bump(c) : c));
+    return n;
+  }
+
+  /** Arms a touch to happen right after the `afterReads`-th list read (search) of that entity from now. */
+  touchAfterReads(entity: EntityKind, ids: number[], afterReads: number): void {
+    this.pendingTouches.push({ entity, ids, afterReads });
+  }
+
+  /** Called by the list routes after answering a read; applies the touches that are due. */
+  afterListRead(entity: EntityKind, at: string): void {
+    const due: typeof this.pendingTouches = [];
+    for (const t of this.pendingTouches) if (t.entity === entity && --t.afterReads <= 0) due.push(t);
+    if (!due.length) return;
+    this.pendingTouches = this.pendingTouches.filter((t) => !due.includes(t));
+    for (const t of due) this.touch(t.entity, t.ids, at);
+  }
+
+  /** Ids of one entity kind, for tests. */
+  ids(entity: EntityKind): number[] {
+    return this.list(entity).map((x) => x.id);
+  }
+
+  /**
+   * Adds `count` light orders (one line each, shared empty parts) after the existing ones: cheap enough for a
+   * 100,000-order benchmark. created_at/updated_at advance one second every three orders from `start`, so
+   * several orders share an updated_at (page boundaries fall inside ties).
+   */
+  seedOrders(count: number, start = '2025-01-01 00:00:00'): number {
+    const base = Date.parse(start.replace(' ', 'T') + 'Z');
+    let id = this.orders.reduce((m, o) => Math.max(m, o.entity_id), 0);
+    const products = this.products.length ? this.products : sampleProducts();
+    const added: Order[] = [];
+    for (let i = 0; i < count; i++) {
+      id++;
+      const p = products[id % products.length]!;
+      const at = new Date(base + Math.floor(i / 3) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+      const total = p.price + 5;
+      added.push({
+        entity_id: id,
+        increment_id: String(id).padStart(9, '0'),
+        created_at: at,
+        updated_at: at,
+        state: 'new',
+        status: 'pending',
+        customer_id: null,
+        customer_is_guest: 1,
+        customer_email: `guest${id}@example.com`,
+        customer_firstname: 'Guest',
+        customer_lastname: 'Shopper',
+        base_currency_code: 'USD',
+        order_currency_code: 'USD',
+        store_id: 1,
+        subtotal: p.price,
+        shipping_amount: 5,
+        grand_total: total,
+        total_qty_ordered: 1,
+        items: [{ item_id: id, order_id: id, sku: p.sku, name: p.name, product_id: p.id, product_type: p.type_id, qty_ordered: 1, price: p.price, row_total: p.price }],
+        billing_address: { address_type: 'billing', email: `guest${id}@example.com`, firstname: 'Guest', lastname: 'Shopper' },
+        payment: { method: 'checkmo', amount_ordered: total },
+        status_histories: SHARED_ORDER_PARTS.status_histories,
+        extension_attributes: SHARED_ORDER_PARTS.extension_attributes,
+      });
+    }
+    for (const o of added) this.orders.push(o);
+    return count;
   }
 
   /** MySQL's utf8_general_ci: SKU lookups ignore case. */

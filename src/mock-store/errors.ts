@@ -24,7 +24,7 @@ export function renderPhrase(raw: string, args: PhraseArgs): string {
   return out;
 }
 
-export type MagentoErrorKind =
+export type MagentoExceptionKind =
   /** Magento\Framework\Oauth\Exception (an AuthenticationException): 401 everywhere. */
   | 'oauth'
   /** OauthInputException / InputException: 400. */
@@ -45,9 +45,10 @@ export interface ErrorMessage {
   params: PhraseArgs;
 }
 
-export class MagentoError extends Error {
+/** A PHP exception Magento would throw (named so it is not confused with the connector's client-side MagentoError). */
+export class MagentoException extends Error {
   constructor(
-    readonly kind: MagentoErrorKind,
+    readonly kind: MagentoExceptionKind,
     readonly raw: string,
     readonly params: PhraseArgs = [],
     /** Only for kind 'webapi'. */
@@ -75,18 +76,18 @@ export class MagentoError extends Error {
   }
 }
 
-export const oauthError = (raw: string, params: PhraseArgs = []): MagentoError => new MagentoError('oauth', raw, params);
-export const inputError = (raw: string, params: PhraseArgs = []): MagentoError => new MagentoError('input', raw, params);
-export const webapiError = (message: string, httpCode = 400): MagentoError =>
-  new MagentoError('webapi', message, [], httpCode);
+export const oauthError = (raw: string, params: PhraseArgs = []): MagentoException => new MagentoException('oauth', raw, params);
+export const inputError = (raw: string, params: PhraseArgs = []): MagentoException => new MagentoException('input', raw, params);
+export const webapiError = (message: string, httpCode = 400): MagentoException =>
+  new MagentoException('webapi', message, [], httpCode);
 
 export const INPUT_EXCEPTIONS_OCCURRED = 'One or more input exceptions have occurred.';
 
 /** InputException::addError semantics: one error is the message itself; two or more become a list. */
-export function aggregateInputErrors(errors: ErrorMessage[]): MagentoError | null {
+export function aggregateInputErrors(errors: ErrorMessage[]): MagentoException | null {
   if (errors.length === 0) return null;
   if (errors.length === 1) return inputError(errors[0]!.raw, errors[0]!.params);
-  return new MagentoError('input', INPUT_EXCEPTIONS_OCCURRED, [], 400, errors);
+  return new MagentoException('input', INPUT_EXCEPTIONS_OCCURRED, [], 400, errors);
 }
 
 /** `"%fieldName" is required. Enter and try again.` (InputException::requiredField). */
@@ -96,8 +97,8 @@ export const requiredField = (fieldName: string): ErrorMessage => ({
 });
 
 /** The type processor's refusal of a value that does not convert (TypeProcessor::convertValue). */
-export const invalidType = (value: string, type: string): MagentoError =>
-  new MagentoError('localized', 'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.', {
+export const invalidType = (value: string, type: string): MagentoException =>
+  new MagentoException('localized', 'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.', {
     value,
     type,
   });

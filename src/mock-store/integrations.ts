@@ -4,9 +4,43 @@
 // deleteIntegrationToken}.
 import { postToConsumer, type CallbackOptions, type CallbackResult } from './callback.js';
 import type { IntegrationRow, MagentoTables, TokenRow } from './tokens.js';
+import type { VerifierName } from './verifiers.js';
 
-/** What a new integration may call unless told otherwise: everything the mock serves but the store settings. */
-export const DEFAULT_RESOURCES = ['Magento_Catalog::products', 'Magento_Customer::customer', 'Magento_Sales::actions_view'];
+/**
+ * The ACL resources the mock's routes check, by a short name the admin API also accepts. Magento guards store
+ * configuration and the store views with the one resource `Magento_Backend::store`.
+ */
+export const RESOURCES = {
+  products: 'Magento_Catalog::products',
+  categories: 'Magento_Catalog::categories',
+  customers: 'Magento_Customer::customer',
+  orders: 'Magento_Sales::actions_view',
+  inventory: 'Magento_CatalogInventory::cataloginventory',
+  stores: 'Magento_Backend::store',
+  storeConfig: 'Magento_Backend::store',
+  storeViews: 'Magento_Backend::store',
+  bulk: 'Magento_Logging::system_magento_logging_bulk_operations',
+} as const;
+
+/**
+ * What a new integration may call unless told otherwise: everything the mock serves but the store settings and
+ * store views (`Magento_Backend::store`), so a test always has a refused resource at hand.
+ */
+export const DEFAULT_RESOURCES: string[] = [
+  RESOURCES.products,
+  RESOURCES.customers,
+  RESOURCES.orders,
+  RESOURCES.categories,
+  RESOURCES.inventory,
+  RESOURCES.bulk,
+];
+
+/** Short names (`products`, `orders`, ...) to ACL ids; ACL ids and 'all' pass through. */
+export function resolveResources(resources: readonly string[] | 'all'): string[] | 'all' {
+  if (resources === 'all') return 'all';
+  const ids = resources.map((r) => (r in RESOURCES ? RESOURCES[r as keyof typeof RESOURCES] : r));
+  return [...new Set(ids)];
+}
 
 export class AdminError extends Error {
   constructor(
@@ -23,7 +57,18 @@ export interface NewIntegration {
   callbackUrl?: string;
   identityLinkUrl?: string;
   email?: string;
+  /** ACL ids or short names of RESOURCES; 'all' = Resource Access: All. Default DEFAULT_RESOURCES. */
   resources?: string[] | 'all';
+  /** The verifier this integration's requests are judged by (default: the store's). */
+  verifier?: VerifierName | null;
+}
+
+/** Magento's "Integration Details" tab of an active integration: the four values to paste elsewhere. */
+export interface IntegrationDetails {
+  consumerKey: string;
+  consumerSecret: string;
+  accessToken: string;
+  accessTokenSecret: string;
 }
 
 export interface ActivationResult {
@@ -44,6 +89,11 @@ export interface IntegrationView {
   consumerKey: string;
   consumerSecret: string;
   resources: string[] | 'all';
+  /** This integration's verifier; null = the store's (see `effectiveVerifier`). */
+  verifier: VerifierName | null;
+  effectiveVerifier: VerifierName;
+  /** The Integration Details (consumer key/secret, access token/secret) once an access token exists, else null. */
+  details: IntegrationDetails | null;
   /** When the last callback POST started: the request-token window runs from here. */
   consumerUpdatedAt: string;
   createdAt: string;
@@ -57,6 +107,8 @@ export interface IntegrationAdminOptions {
   /** The admin URL the popup is sent back to (Magento's loginSuccessCallback). */
   successCallbackUrl: () => string;
   callback: CallbackOptions;
+  /** The store's verifier, for integrations without their own. */
+  storeVerifier?: () => VerifierName;
 }
 
 function validUrl(value: string | undefined, label: string): string {
@@ -103,9 +155,23 @@ export class IntegrationAdmin {
       identityLinkUrl,
       status: 'inactive',
       consumerId: consumer.id,
-      resources: input.resources ?? DEFAULT_RESOURCES,
+      resources: resolveResources(input.resources ?? DEFAULT_RESOURCES),
+      verifier: input.verifier ?? null,
     });
     return this.view(row.id);
+  }
+
+  /**
+   * Editing the integration's API tab (resources) and, for tests, its verifier (a store "upgrade" for this one
+   * integration). `verifier: null` goes back to the store's.
+   */
+  update(id: number, input: { resources?: string[] | 'all'; verifier?: VerifierName | null }): IntegrationView {
+    this.require(id);
+    const fields: Partial<Pick<IntegrationRow, 'resources' | 'verifier'>> = {};
+    if (input.resources !== undefined) fields.resources = resolveResources(input.resources);
+    if (input.verifier !== undefined) fields.verifier = input.verifier;
+    this.tables.updateIntegration(id, fields);
+    return this.view(id);
   }
 
   /**
@@ -126,7 +192,8 @@ export class IntegrationAdmin {
       identityLinkUrl: input.identityLinkUrl ?? '',
       status: input.status ?? 'inactive',
       consumerId: consumer.id,
-      resources: input.resources ?? DEFAULT_RESOURCES,
+      resources: resolveResources(input.resources ?? DEFAULT_RESOURCES),
+      verifier: input.verifier ?? null,
     });
     for (const t of input.tokens ?? []) {
       this.tables.insertToken({ consumerId: consumer.id, type: t.type, token: t.token, secret: t.secret, verifier: t.verifier ?? '' });
@@ -232,6 +299,7 @@ export class IntegrationAdmin {
   private view(id: number): IntegrationView {
     const row = this.require(id);
     const consumer = this.tables.consumer(row.consumerId)!;
+    const access = this.tables.tokensOf(row.consumerId).find((t) => t.type === 'access');
     return {
       id: row.id,
       name: row.name,
@@ -242,6 +310,11 @@ export class IntegrationAdmin {
       consumerKey: consumer.key,
       consumerSecret: consumer.secret,
       resources: row.resources,
+      verifier: row.verifier,
+      effectiveVerifier: row.verifier ?? this.o.storeVerifier?.() ?? 'laminas',
+      details: access
+        ? { consumerKey: consumer.key, consumerSecret: consumer.secret, accessToken: access.token, accessTokenSecret: access.secret }
+        : null,
       consumerUpdatedAt: consumer.updatedAt.toISOString(),
       createdAt: row.createdAt.toISOString(),
       tokens: this.tables.tokensOf(row.consumerId).map((t) => ({

@@ -1,9 +1,15 @@
 // Test knobs: a request log, faults for the next N matching requests, and the movable clock. Not Magento: these
 // let tests produce the failures a real store and the network between produce (slow answers, 5xx, 429, a
 // connection dropped before or after Magento acted).
+import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { z } from 'zod';
 import { sleep, type OffsetClock } from '../clock.js';
+import type { BulkFailure } from './bulk.js';
+import type { EntityKind } from './data.js';
+import { readRawBody } from './http.js';
+import type { StoreSettings } from './settings.js';
+import { VERIFIER_NAMES, type VerifierName } from './verifiers.js';
 
 export type FaultKind = 'slow' | 'fail' | 'rateLimit' | 'drop';
 
@@ -37,7 +43,7 @@ export interface RequestLogEntry {
   method: string;
   path: string;
   query: string;
-  kind: 'token' | 'rest' | 'other';
+  kind: 'token' | 'rest' | 'graphql' | 'other';
   /** null when the connection was dropped without an answer. */
   status: number | null;
   fault?: FaultKind;
@@ -106,7 +112,13 @@ export class Knobs {
 }
 
 const kindOf = (path: string): RequestLogEntry['kind'] =>
-  /^(\/index\.php)?\/oauth\/token\//.test(path) ? 'token' : /^(\/index\.php)?\/rest\//.test(path) ? 'rest' : 'other';
+  /^(\/index\.php)?\/oauth\/token\//.test(path)
+    ? 'token'
+    : /^(\/index\.php)?\/rest\//.test(path)
+      ? 'rest'
+      : /^(\/index\.php)?\/graphql\/?$/.test(path)
+        ? 'graphql'
+        : 'other';
 
 const isStoreTraffic = (path: string): boolean => !/^\/(__mock|admin)(\/|$)/.test(path);
 
@@ -161,4 +173,159 @@ function respondFailure(ctx: Context, fault: Fault): void {
   ctx.remove('Retry-After');
   ctx.type = fault.contentType;
   ctx.body = fault.body ?? DEFAULT_FAIL_BODY;
+}
+
+/** What the /__mock routes drive besides the Knobs object (the store's programmatic knobs). */
+export interface KnobActions {
+  runTokenCleanup(): number;
+  setVerifier(verifier: VerifierName): void;
+  setIntegrationVerifier(integrationId: number, verifier: VerifierName | null): void;
+  setSettings(settings: Partial<Omit<StoreSettings, 'storeViews'>> & { storeCodes?: string[] }): StoreSettings;
+  settings(): StoreSettings;
+  touch(entity: EntityKind, ids: number[], afterReads?: number): number;
+  seedOrders(count: number, start?: string): number;
+  processBulk(uuid?: string): number;
+  failBulkOperations(failure: BulkFailure): void;
+}
+
+const VerifierSchema = z.object({
+  verifier: z.enum(VERIFIER_NAMES).nullable(),
+  /** Only this integration; without it the store's verifier changes. */
+  integrationId: z.number().int().min(1).optional(),
+});
+
+const SettingsSchema = z
+  .object({
+    verifier: z.enum(VERIFIER_NAMES),
+    allowIntegrationBearer: z.boolean(),
+    maxPageSize: z.number().int().min(1).nullable(),
+    pastLastPage: z.enum(['last', 'empty']),
+    magentoVersion: z.string().nullable(),
+    storeCodes: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/)).min(1),
+  })
+  .partial();
+
+const TouchSchema = z.object({
+  entity: z.enum(['products', 'customers', 'orders']),
+  ids: z.array(z.number().int()).min(1),
+  /** 0 = now; N = right after the Nth next list read of that entity (between two pages). */
+  afterReads: z.number().int().min(0).default(0),
+});
+
+const SeedSchema = z.object({ count: z.number().int().min(1).max(1_000_000), start: z.string().optional() });
+
+const BulkSchema = z.object({
+  /** Run the open operations now (of this bulk, or of all). */
+  process: z.boolean().default(true),
+  uuid: z.string().optional(),
+  /** Make the next N processed operations fail. */
+  fail: z.object({ count: z.number().int().min(1).default(1), status: z.union([z.literal(2), z.literal(3)]), message: z.string() }).optional(),
+});
+
+/** /__mock: the knobs over HTTP, JSON in and out. */
+export function knobRouter(knobs: Knobs, actions: KnobActions): Router {
+  const router = new Router({ prefix: '/__mock' });
+  const json = async (ctx: Context): Promise<Record<string, unknown>> => {
+    const text = (await readRawBody(ctx)).toString('utf8');
+    try {
+      const v: unknown = text ? JSON.parse(text) : {};
+      return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  };
+  const bad = (ctx: Context, message: string): void => {
+    ctx.status = 400;
+    ctx.body = { error: { code: 'invalid_body', message } };
+  };
+  const issues = (e: z.ZodError): string => e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+
+  router.get('/clock', function readClock(ctx) {
+    ctx.body = { now: knobs.clock.now().toISOString() };
+  });
+  router.post('/clock', async function moveClock(ctx) {
+    const { advanceSeconds } = await json(ctx);
+    if (typeof advanceSeconds !== 'number' || !Number.isFinite(advanceSeconds)) return bad(ctx, 'Expected {"advanceSeconds": <number>}.');
+    ctx.body = { now: knobs.advanceClock(advanceSeconds).toISOString() };
+  });
+  router.get('/faults', function listFaults(ctx) {
+    ctx.body = { items: knobs.listFaults() };
+  });
+  router.post('/faults', async function addFault(ctx) {
+    const parsed = FaultSchema.safeParse(await json(ctx));
+    if (!parsed.success) return bad(ctx, issues(parsed.error));
+    ctx.status = 201;
+    ctx.body = knobs.addFault(parsed.data);
+  });
+  router.delete('/faults', function clearFaults(ctx) {
+    knobs.clearFaults();
+    ctx.status = 204;
+  });
+  router.get('/requests', function listRequests(ctx) {
+    ctx.body = { items: knobs.requests() };
+  });
+  router.delete('/requests', function clearRequests(ctx) {
+    knobs.clearRequests();
+    ctx.status = 204;
+  });
+  router.get('/signatures', function readSignatureMode(ctx) {
+    ctx.body = { check: knobs.checkSignatures };
+  });
+  router.post('/signatures', async function setSignatureMode(ctx) {
+    const { check } = await json(ctx);
+    if (typeof check !== 'boolean') return bad(ctx, 'Expected {"check": true|false}.');
+    knobs.checkSignatures = check;
+    ctx.body = { check };
+  });
+  router.post('/token-cleanup', function tokenCleanup(ctx) {
+    ctx.body = { deleted: actions.runTokenCleanup() };
+  });
+  router.get('/verifier', function readVerifier(ctx) {
+    ctx.body = { verifier: actions.settings().verifier };
+  });
+  router.post('/verifier', async function upgrade(ctx) {
+    const parsed = VerifierSchema.safeParse(await json(ctx));
+    if (!parsed.success) return bad(ctx, issues(parsed.error));
+    const { verifier, integrationId } = parsed.data;
+    if (integrationId !== undefined) {
+      try {
+        actions.setIntegrationVerifier(integrationId, verifier);
+      } catch {
+        ctx.status = 404;
+        ctx.body = { error: { code: 'not_found', message: `No integration with ID ${integrationId}.` } };
+        return;
+      }
+      ctx.body = { integrationId, verifier };
+      return;
+    }
+    if (verifier === null) return bad(ctx, 'verifier: the store needs one of ' + VERIFIER_NAMES.join(', '));
+    actions.setVerifier(verifier);
+    ctx.body = { verifier };
+  });
+  router.get('/settings', function readSettings(ctx) {
+    ctx.body = actions.settings();
+  });
+  router.post('/settings', async function changeSettings(ctx) {
+    const parsed = SettingsSchema.safeParse(await json(ctx));
+    if (!parsed.success) return bad(ctx, issues(parsed.error));
+    ctx.body = actions.setSettings(parsed.data);
+  });
+  router.post('/entities/touch', async function touch(ctx) {
+    const parsed = TouchSchema.safeParse(await json(ctx));
+    if (!parsed.success) return bad(ctx, issues(parsed.error));
+    const { entity, ids, afterReads } = parsed.data;
+    ctx.body = { touched: actions.touch(entity, ids, afterReads), armed: afterReads > 0 };
+  });
+  router.post('/orders/seed', async function seedOrders(ctx) {
+    const parsed = SeedSchema.safeParse(await json(ctx));
+    if (!parsed.success) return bad(ctx, issues(parsed.error));
+    ctx.body = { added: actions.seedOrders(parsed.data.count, parsed.data.start) };
+  });
+  router.post('/bulk', async function bulk(ctx) {
+    const parsed = BulkSchema.safeParse(await json(ctx));
+    if (!parsed.success) return bad(ctx, issues(parsed.error));
+    if (parsed.data.fail) actions.failBulkOperations(parsed.data.fail);
+    ctx.body = { processed: parsed.data.process ? actions.processBulk(parsed.data.uuid) : 0 };
+  });
+  return router;
 }

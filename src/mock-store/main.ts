@@ -1,5 +1,6 @@
 // `npm run mock-store`: the mock Magento store alone, with its test/development knobs on.
 import { createMockStore } from './app.js';
+import { VERIFIER_NAMES, VERIFIER_RELEASES, isVerifierName } from './verifiers.js';
 
 const port = Number(process.env.MOCK_STORE_PORT ?? 3001);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -7,11 +8,23 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1);
 }
 
-const store = createMockStore({ testMode: true, indexPhp: process.env.MOCK_STORE_INDEX_PHP === 'true' });
+const verifier = process.env.MOCK_STORE_VERIFIER || 'laminas';
+if (!isVerifierName(verifier)) {
+  console.error(`MOCK_STORE_VERIFIER must be one of ${VERIFIER_NAMES.join(', ')}, got "${verifier}"`);
+  process.exit(1);
+}
+
+const store = createMockStore({
+  testMode: true,
+  indexPhp: process.env.MOCK_STORE_INDEX_PHP === 'true',
+  verifier,
+  allowIntegrationBearer: process.env.MOCK_STORE_ALLOW_BEARER === 'true',
+});
 try {
   const { baseUrl, adminUrl } = await store.start(port);
   console.log(`Mock Magento store: ${baseUrl}`);
   console.log(`Admin (Integrations): ${adminUrl}`);
+  console.log(`Signature verifier: ${verifier} (Magento ${VERIFIER_RELEASES[verifier]})`);
   console.log(`Test knobs: ${new URL('/__mock/requests', baseUrl).href} (clock, faults, requests, signatures)`);
 } catch (e) {
   const err = e as NodeJS.ErrnoException;

@@ -5,10 +5,10 @@
 // Checks run in Magento's order with Magento's exception types, because the order decides what a client sees
 // (a nonce is stored before the signature is checked; the 300 s window is checked before the signature; "not a
 // verifier token" only after it).
-import { aggregateInputErrors, inputError, MagentoError, oauthError, requiredField } from './errors.js';
+import { aggregateInputErrors, inputError, MagentoException, oauthError, requiredField } from './errors.js';
 import { parseStr, phpIntCast, rawurldecode, type PhpValue } from './php.js';
-import { baseSignatureString, hmacSignature } from './signature.js';
 import { KEY_LENGTH, type ConsumerRow, type MagentoTables, type TokenRow } from './tokens.js';
+import { VERIFIERS, type Verifier } from './verifiers.js';
 
 /** Oauth::getSupportedSignatureMethods() in 2.4.4+ */
 export const SUPPORTED_SIGNATURE_METHODS = ['HMAC-SHA256'];
@@ -92,6 +92,8 @@ export interface OauthServerOptions {
   now: () => Date;
   /** oauth/consumer/expiration_period, seconds. */
   consumerExpirationSeconds: number;
+  /** The verifier for a consumer (its integration's, else the store's); undefined consumer = unknown key. */
+  verifierOf?: (consumer: ConsumerRow | undefined) => Verifier;
 }
 
 export interface IssuedToken {
@@ -106,34 +108,60 @@ export class OauthServer {
     return Math.floor(this.o.now().getTime() / 1000);
   }
 
+  /**
+   * The verifier that judges a request: the one of the integration whose consumer key the header names, else the
+   * store's. Chosen before anything is validated, from the raw header (the key is 32 alphanumerics either way).
+   */
+  verifierFor(req: IncomingRequest): Verifier {
+    const key = prepareRequest(req).get('oauth_consumer_key');
+    const consumer = typeof key === 'string' && key.length === KEY_LENGTH ? this.o.tables.consumerByKey(key) : undefined;
+    return this.o.verifierOf?.(consumer) ?? VERIFIERS.laminas;
+  }
+
   /** Oauth::getRequestToken */
-  getRequestToken(params: OauthParams, url: string, method: string): IssuedToken {
+  getRequestToken(params: OauthParams, url: string, method: string, verifier: Verifier = VERIFIERS.laminas): IssuedToken {
     this.validateProtocolParams(params);
     const consumer = this.consumerByKey(params.get('oauth_consumer_key'));
     this.validateConsumer(consumer);
-    this.validateSignature(params, consumer.secret, method, url, null);
+    this.validateSignature(params, consumer.secret, method, url, null, verifier);
     return this.createRequestToken(consumer);
   }
 
   /** Oauth::getAccessToken; also returns the consumer, for the controller that then marks the integration active. */
-  getAccessToken(params: OauthParams, url: string, method: string): IssuedToken & { consumer: ConsumerRow } {
+  getAccessToken(
+    params: OauthParams,
+    url: string,
+    method: string,
+    verifier: Verifier = VERIFIERS.laminas,
+  ): IssuedToken & { consumer: ConsumerRow } {
     this.validateProtocolParams(params, [...BASE_REQUIRED, 'oauth_token', 'oauth_verifier']);
     const consumer = this.consumerByKey(params.get('oauth_consumer_key'));
     const tokenSecret = this.validateRequestToken(params.get('oauth_token'), consumer, params.get('oauth_verifier'));
-    this.validateSignature(params, consumer.secret, method, url, tokenSecret);
+    this.validateSignature(params, consumer.secret, method, url, tokenSecret, verifier);
     return { ...this.issueAccessToken(consumer), consumer };
   }
 
   /** Oauth::validateAccessTokenRequest: the consumer a signed REST call acts for. */
-  validateAccessTokenRequest(params: OauthParams, url: string, method: string): ConsumerRow {
+  validateAccessTokenRequest(params: OauthParams, url: string, method: string, verifier: Verifier = VERIFIERS.laminas): ConsumerRow {
     this.validateProtocolParams(params, [...BASE_REQUIRED, 'oauth_token']);
     const consumer = this.consumerByKey(params.get('oauth_consumer_key'));
     const token = this.getToken(params.get('oauth_token'));
     if (token.consumerId !== consumer.id) throw oauthError('Token is not associated with the specified consumer');
     if (token.type !== 'access') throw oauthError('Token is not an access token');
     if (token.revoked) throw oauthError('Access token has been revoked');
-    this.validateSignature(params, consumer.secret, method, url, token.secret);
+    this.validateSignature(params, consumer.secret, method, url, token.secret, verifier);
     return consumer;
+  }
+
+  /**
+   * TokenUserContext for `Authorization: Bearer <token>` (2.4.4+): an integration's access token counts only when
+   * oauth/consumer/enable_integration_as_bearer is on; otherwise, or for an unknown token, the caller is a guest.
+   */
+  bearerConsumer(token: string, allowIntegrationBearer: boolean): ConsumerRow | null {
+    if (!allowIntegrationBearer) return null;
+    const row = this.o.tables.tokenByValue(token);
+    if (!row || row.type !== 'access' || row.revoked) return null;
+    return this.o.tables.consumer(row.consumerId) ?? null;
   }
 
   /** Oauth::_validateProtocolParams */
@@ -199,14 +227,13 @@ export class OauthServer {
     method: string,
     url: string,
     tokenSecret: string | null,
+    verifier: Verifier,
   ): void {
     const signatureMethod = str(params.get('oauth_signature_method'));
     if (!SUPPORTED_SIGNATURE_METHODS.includes(signatureMethod)) {
       throw inputError('Signature method %1 is not supported', [signatureMethod]);
     }
-    const signed = new Map<string, string>();
-    for (const [k, v] of params) if (k !== 'oauth_signature') signed.set(k, str(v));
-    const expected = hmacSignature(signatureMethod, baseSignatureString(method, url, signed), consumerSecret, tokenSecret);
+    const expected = verifier.signature(params, method, url, consumerSecret, tokenSecret);
     if (expected !== str(params.get('oauth_signature'))) {
       throw oauthError('The signature is invalid. Verify and try again.');
     }
@@ -281,8 +308,8 @@ const phpString = (v: PhpValue): string => (typeof v === 'string' ? v : 'Array')
 
 /** The token endpoints' error body rules (Helper\Request::prepareErrorResponse). */
 export function tokenEndpointError(e: unknown): { status: number; problem: string } {
-  if (e instanceof MagentoError && e.kind === 'oauth') return { status: 401, problem: e.message };
-  if (e instanceof MagentoError && e.kind === 'input') {
+  if (e instanceof MagentoException && e.kind === 'oauth') return { status: 401, problem: e.message };
+  if (e instanceof MagentoException && e.kind === 'input') {
     const problem = e.errors.length ? e.errors.map((x) => aggregatedPart(x.raw, x.params)).join(', ') : e.message;
     return { status: 400, problem };
   }
@@ -290,6 +317,6 @@ export function tokenEndpointError(e: unknown): { status: number; problem: strin
   return { status: 500, problem: `internal_error&message=${message}` };
 }
 
-function aggregatedPart(raw: string, params: MagentoError['params']): string {
-  return new MagentoError('input', raw, params).message.replace(/\.+$/, '');
+function aggregatedPart(raw: string, params: MagentoException['params']): string {
+  return new MagentoException('input', raw, params).message.replace(/\.+$/, '');
 }

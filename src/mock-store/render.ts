@@ -1,7 +1,7 @@
 // Magento's REST content handling: response renderer chosen from Accept (Rest\Response\RendererFactory with the
 // renderers of Magento/Webapi/etc/di.xml), JSON via PHP json_encode, XML wrapped in <response> with list items
 // as <item>; request bodies read by the deserializer for the exact Content-Type (JSON and XML only).
-import { webapiError, MagentoError } from './errors.js';
+import { webapiError, MagentoException } from './errors.js';
 import { phpJsonEncode } from './php.js';
 
 export type Renderer = 'json' | 'xml';
@@ -72,7 +72,7 @@ export function render(renderer: Renderer, data: unknown): string {
 }
 
 /** The REST body of an exception (Rest\Response::_renderMessages after ErrorProcessor::maskException). */
-export function errorBody(e: MagentoError): Record<string, unknown> {
+export function errorBody(e: MagentoException): Record<string, unknown> {
   if (e.kind === 'webapi' || e.kind === 'internal') return { message: e.message };
   const body: Record<string, unknown> = { message: e.raw };
   if (e.errors.length) body.errors = e.errors.map((x) => ({ message: x.raw, parameters: x.params }));
@@ -92,11 +92,11 @@ const DESERIALIZERS: Record<string, 'json' | 'xml'> = {
 
 /** Rest\Request::getContentType + DeserializerFactory::get + the deserializer, for POST and PUT. */
 export function deserializeBody(contentTypeHeader: string | undefined, body: string): Record<string, unknown> {
-  if (!contentTypeHeader) throw new MagentoError('input', 'Content-Type header is empty.');
+  if (!contentTypeHeader) throw new MagentoException('input', 'Content-Type header is empty.');
   const m = /^([a-z\d/\-+.]+?)(?:; *charset=(.+?))?$/i.exec(contentTypeHeader);
-  if (!m) throw new MagentoError('input', 'Content-Type header is invalid.');
+  if (!m) throw new MagentoException('input', 'Content-Type header is invalid.');
   if (m[2] !== undefined && m[2].toLowerCase() !== 'utf-8') {
-    throw new MagentoError('input', 'UTF-8 is the only supported charset.');
+    throw new MagentoException('input', 'UTF-8 is the only supported charset.');
   }
   const type = m[1]!;
   const kind = DESERIALIZERS[type];

@@ -1,15 +1,16 @@
-// The REST API under {store_base_url}rest[/<store_code>]/V1/..., in the order Magento\Webapi\Controller\Rest
+// The REST pipeline under {store_base_url}rest[/<store_code>]/V1/..., in the order Magento\Webapi\Controller\Rest
 // runs it: store code (PathProcessor), renderer (Accept), method, route (404), authentication + ACL (401),
 // request body (POST/PUT only: JSON or XML), then the service. Errors render as Rest\Response does.
 import type { Context } from 'koa';
-import { randomBytes } from 'node:crypto';
-import { MagentoError, aggregateInputErrors, invalidType, requiredField, webapiError } from './errors.js';
-import type { Catalog, Customer, Order, Product } from './data.js';
+import { MagentoException, webapiError } from './errors.js';
+import type { Catalog } from './data.js';
 import { incomingRequest } from './http.js';
-import { PhpTypeError, prepareRequest, requestUrl, type IncomingRequest, type OauthServer } from './oauth.js';
+import type { BulkQueue, ScheduleItem } from './bulk.js';
+import { PhpTypeError, requestUrl, type IncomingRequest, type OauthServer } from './oauth.js';
+import { internalError, routes, type RouteDef } from './rest-routes.js';
+import type { StoreSettings } from './settings.js';
 import { bytesToUtf8, parseStr, urldecode, type PhpArray } from './php.js';
 import { MIME, chooseRenderer, deserializeBody, errorBody, render, type Renderer } from './render.js';
-import { readSearchCriteria, search, type FieldKind, type Searchable } from './search.js';
 import type { MagentoTables } from './tokens.js';
 
 export interface RestOptions {
@@ -19,26 +20,55 @@ export interface RestOptions {
   /** Benchmark mode when false: no OAuth, no ACL. */
   checkSignatures: () => boolean;
   offloaderHeader: string;
-  /** Store view codes besides `all`. */
-  storeCodes: string[];
+  /** Store view codes besides `all` (read per request: the store views may change). */
+  storeCodes: string[] | (() => string[]);
   now: () => Date;
+  /** Settings a test may change at runtime (bearer flag, page size limit, past-the-end paging, store views). */
+  settings?: StoreSettings;
+  /** Where async and bulk requests are queued; without it /async/ paths are not served. */
+  bulk?: BulkQueue;
   storeConfig: () => Record<string, unknown>;
   /** Unexpected failures (bugs in the mock), answered as Magento's masked 500. */
   onError?: (e: unknown) => void;
 }
 
-interface Call {
-  params: Record<string, string>;
-  query: PhpArray;
-  body: Record<string, unknown>;
+/** What a caller may use: every resource, a list, or nothing (a guest). */
+export type CallerResources = string[] | 'all' | null;
+
+export interface Caller {
+  resources: CallerResources;
+  integrationId: number | null;
 }
 
-interface RouteDef {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  path: string;
-  resources: string[];
-  handle: (call: Call) => unknown;
+/**
+ * OauthUserContext (OAuth header, judged by the consumer's verifier) or TokenUserContext (Bearer, only with
+ * enable_integration_as_bearer), then IntegrationService::findActiveIntegrationByConsumerId: an inactive
+ * integration is a guest. Throws Magento's OAuth errors (401) for a bad signature, an unknown consumer, ...
+ */
+export function authenticate(o: Pick<RestOptions, 'oauth' | 'tables' | 'settings'>, req: IncomingRequest): Caller {
+  const verifier = o.oauth.verifierFor(req);
+  const params = verifier.prepare(req);
+  let consumerId: number | null = null;
+  if (params.size > 0) {
+    consumerId = o.oauth.validateAccessTokenRequest(params, requestUrl(req), req.method, verifier).id;
+  } else {
+    // TokenUserContext::processRequest: exactly "<type> <token>", type compared case-insensitively.
+    const pieces = (req.authorization ?? '').split(' ');
+    if (pieces.length === 2 && pieces[0]!.toLowerCase() === 'bearer') {
+      consumerId = o.oauth.bearerConsumer(pieces[1]!, o.settings?.allowIntegrationBearer ?? false)?.id ?? null;
+    }
+  }
+  if (consumerId === null) return { resources: null, integrationId: null };
+  const integration = o.tables.integrationByConsumerId(consumerId);
+  if (integration?.status !== 'active') return { resources: null, integrationId: null };
+  return { resources: integration.resources, integrationId: integration.id };
 }
+
+export const isAllowed = (resources: CallerResources, wanted: readonly string[]): boolean =>
+  resources === 'all' || (resources !== null && wanted.every((r) => resources.includes(r)));
+
+export const notAuthorized = (wanted: readonly string[]): MagentoException =>
+  new MagentoException('authorization', "The consumer isn't authorized to access %resources.", { resources: wanted.join(', ') });
 
 /** PathProcessor::process: `/rest/<code>/V1/x` -> `/V1/x` for a known code or `all`; otherwise the whole rest. */
 export function servicePath(pathInfo: string, storeCodes: string[]): string {
@@ -66,257 +96,6 @@ function matchRoute(route: RouteDef, path: string): Record<string, string> | nul
   return params;
 }
 
-const reportId = (): string => `webapi-${randomBytes(6).toString('hex')}`;
-const internalError = (): MagentoError =>
-  new MagentoError('internal', `Internal Error. Details are available in Magento log file. Report ID: ${reportId()}`);
-
-const mysqlDate = (d: Date): string => d.toISOString().slice(0, 19).replace('T', ' ');
-
-// ---- searchable columns ---------------------------------------------------------------------------------------
-
-const PRODUCT_COLUMNS: Record<string, FieldKind> = {
-  entity_id: 'number',
-  id: 'number',
-  sku: 'text',
-  name: 'text',
-  price: 'number',
-  status: 'number',
-  visibility: 'number',
-  type_id: 'text',
-  attribute_set_id: 'number',
-  weight: 'number',
-  created_at: 'date',
-  updated_at: 'date',
-  category_id: 'number',
-  url_key: 'text',
-  description: 'text',
-  tax_class_id: 'number',
-};
-
-const invalidAttribute = (field: string): MagentoError => new MagentoError('localized', 'Invalid attribute name: %1', [field]);
-
-const productSearch: Searchable<Product> = {
-  kind: (f) => PRODUCT_COLUMNS[f],
-  get: (p, f) => {
-    if (f === 'entity_id') return p.id;
-    if (f === 'category_id') return p.extension_attributes.category_links[0]?.category_id;
-    if (f in p) return (p as unknown as Record<string, unknown>)[f];
-    return p.custom_attributes.find((a) => a.attribute_code === f)?.value;
-  },
-  unknownField: invalidAttribute,
-};
-
-const CUSTOMER_COLUMNS: Record<string, FieldKind> = {
-  entity_id: 'number',
-  id: 'number',
-  email: 'text',
-  firstname: 'text',
-  lastname: 'text',
-  group_id: 'number',
-  store_id: 'number',
-  website_id: 'number',
-  gender: 'number',
-  created_at: 'date',
-  updated_at: 'date',
-};
-
-const customerSearch: Searchable<Customer> = {
-  kind: (f) => CUSTOMER_COLUMNS[f],
-  get: (c, f) => (f === 'entity_id' ? c.id : (c as unknown as Record<string, unknown>)[f]),
-  unknownField: invalidAttribute,
-};
-
-const ORDER_COLUMNS: Record<string, FieldKind> = {
-  entity_id: 'number',
-  increment_id: 'text',
-  created_at: 'date',
-  updated_at: 'date',
-  state: 'text',
-  status: 'text',
-  customer_id: 'number',
-  customer_is_guest: 'number',
-  customer_email: 'text',
-  customer_firstname: 'text',
-  customer_lastname: 'text',
-  base_currency_code: 'text',
-  order_currency_code: 'text',
-  store_id: 'number',
-  subtotal: 'number',
-  grand_total: 'number',
-  total_qty_ordered: 'number',
-};
-
-const orderSearch: Searchable<Order> = {
-  kind: (f) => ORDER_COLUMNS[f],
-  get: (o, f) => (o as unknown as Record<string, unknown>)[f],
-  // A flat table: an unknown column is an SQL error, which Magento masks as an internal error.
-  unknownField: () => internalError(),
-};
-
-// ---- services -----------------------------------------------------------------------------------------------
-
-const PRODUCT_NOT_FOUND = "The product that was requested doesn't exist. Verify the product and try again.";
-
-function productInput(body: Record<string, unknown>): Record<string, unknown> {
-  const product = body.product;
-  if (product === undefined || product === null) throw aggregateInputErrors([requiredField('product')])!;
-  if (typeof product !== 'object' || Array.isArray(product)) throw invalidType(String(product), 'ProductInterface');
-  return product as Record<string, unknown>;
-}
-
-function numberField(input: Record<string, unknown>, key: string): number | undefined {
-  const v = input[key];
-  if (v === undefined || v === null) return undefined;
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  if (!Number.isFinite(n)) throw invalidType(String(v), 'float');
-  return n;
-}
-
-/** ProductRepository::save, as far as the mock's fields go: update by SKU, or create. */
-function saveProduct(catalog: Catalog, input: Record<string, unknown>, now: string): Product {
-  const sku = typeof input.sku === 'string' ? input.sku : undefined;
-  const existing = sku ? catalog.productBySku(sku) : undefined;
-  const emptyAttribute = (code: string): MagentoError =>
-    new MagentoError('localized', 'The "%1" attribute value is empty. Set the attribute and try again.', [code]);
-  if (!sku) throw emptyAttribute('sku');
-  const price = numberField(input, 'price');
-  const base: Product = existing ?? {
-    id: catalog.allocateProductId(),
-    sku,
-    name: '',
-    attribute_set_id: 4,
-    price: 0,
-    status: 1,
-    visibility: 4,
-    type_id: 'simple',
-    created_at: now,
-    updated_at: now,
-    extension_attributes: { website_ids: [1], category_links: [] },
-    product_links: [],
-    options: [],
-    media_gallery_entries: [],
-    tier_prices: [],
-    custom_attributes: [],
-  };
-  if (!existing) {
-    if (typeof input.name !== 'string' || input.name === '') throw emptyAttribute('name');
-    if (price === undefined) throw emptyAttribute('price');
-  }
-  const next: Product = { ...base, updated_at: now };
-  if (typeof input.name === 'string') next.name = input.name;
-  if (price !== undefined) next.price = price;
-  for (const key of ['status', 'visibility', 'attribute_set_id', 'weight'] as const) {
-    const n = numberField(input, key);
-    if (n !== undefined) next[key] = n;
-  }
-  if (typeof input.type_id === 'string') next.type_id = input.type_id;
-  if (Array.isArray(input.custom_attributes)) {
-    const merged = new Map(next.custom_attributes.map((a) => [a.attribute_code, a.value]));
-    for (const a of input.custom_attributes as { attribute_code?: unknown; value?: unknown }[]) {
-      if (a && typeof a.attribute_code === 'string') merged.set(a.attribute_code, a.value);
-    }
-    next.custom_attributes = [...merged].map(([attribute_code, value]) => ({ attribute_code, value }));
-  }
-  if (input.extension_attributes && typeof input.extension_attributes === 'object') {
-    next.extension_attributes = { ...next.extension_attributes, ...(input.extension_attributes as object) };
-  }
-  if (existing) catalog.products = catalog.products.map((p) => (p === existing ? next : p));
-  else catalog.products.push(next);
-  return next;
-}
-
-function routes(o: RestOptions): RouteDef[] {
-  const { catalog } = o;
-  const products = ['Magento_Catalog::products'];
-  const customers = ['Magento_Customer::customer'];
-  const orders = ['Magento_Sales::actions_view'];
-  const requireProduct = (sku: string): Product => {
-    const p = catalog.productBySku(sku);
-    if (!p) throw new MagentoError('noSuchEntity', PRODUCT_NOT_FOUND);
-    return p;
-  };
-  const intParam = (v: string): number => {
-    if (!/^\d+$/.test(v)) throw invalidType(v, 'int');
-    return Number(v);
-  };
-  return [
-    {
-      method: 'GET',
-      path: '/V1/products',
-      resources: products,
-      handle: ({ query }) => search(catalog.products, readSearchCriteria(query), productSearch, (p) => p.id),
-    },
-    { method: 'GET', path: '/V1/products/:sku', resources: products, handle: ({ params }) => requireProduct(params.sku!) },
-    {
-      method: 'POST',
-      path: '/V1/products',
-      resources: products,
-      handle: ({ body }) => saveProduct(catalog, productInput(body), mysqlDate(o.now())),
-    },
-    {
-      method: 'PUT',
-      path: '/V1/products/:sku',
-      resources: products,
-      // Rest\Request::overrideRequestBodyIdWithPathParam: the SKU in the path wins over the body's.
-      handle: ({ params, body }) => saveProduct(catalog, { ...productInput(body), sku: params.sku }, mysqlDate(o.now())),
-    },
-    {
-      method: 'DELETE',
-      path: '/V1/products/:sku',
-      resources: products,
-      handle: ({ params }) => {
-        const p = requireProduct(params.sku!);
-        catalog.products = catalog.products.filter((x) => x !== p);
-        return true;
-      },
-    },
-    {
-      method: 'GET',
-      path: '/V1/customers/search',
-      resources: customers,
-      handle: ({ query }) => search(catalog.customers, readSearchCriteria(query), customerSearch, (c) => c.id),
-    },
-    {
-      method: 'GET',
-      path: '/V1/customers/:customerId',
-      resources: customers,
-      handle: ({ params }) => {
-        const id = intParam(params.customerId!);
-        const c = catalog.customers.find((x) => x.id === id);
-        if (!c) {
-          // NoSuchEntityException::singleField('customerId', $customerId)
-          throw new MagentoError('noSuchEntity', 'No such entity with %fieldName = %fieldValue', {
-            fieldName: 'customerId',
-            fieldValue: id,
-          });
-        }
-        return c;
-      },
-    },
-    {
-      method: 'GET',
-      path: '/V1/orders',
-      resources: orders,
-      handle: ({ query }) => search(catalog.orders, readSearchCriteria(query), orderSearch, (x) => x.entity_id),
-    },
-    {
-      method: 'GET',
-      path: '/V1/orders/:id',
-      resources: orders,
-      handle: ({ params }) => {
-        const id = intParam(params.id!);
-        const order = catalog.orders.find((x) => x.entity_id === id);
-        if (!order) {
-          throw new MagentoError('noSuchEntity', "The entity that was requested doesn't exist. Verify the entity and try again.");
-        }
-        return order;
-      },
-    },
-    // Granted to no integration by default: the mock's example of a resource outside the integration's ACL.
-    { method: 'GET', path: '/V1/store/storeConfigs', resources: ['Magento_Backend::store'], handle: () => [o.storeConfig()] },
-  ];
-}
-
 // ---- pipeline -----------------------------------------------------------------------------------------------
 
 interface Pipeline {
@@ -324,51 +103,117 @@ interface Pipeline {
   renderer: Renderer;
   route?: RouteDef;
   params?: Record<string, string>;
+  caller?: Caller;
+}
+
+/** `/async/V1/...` or `/async/bulk/V1/...` after the store code (WebapiAsync's path processors). */
+const ASYNC_PATH = /^\/async(\/bulk)?(\/V\d+\/.*)$/;
+
+/** Bulk routes name a path variable `:sku` as `bySku`: its value comes from each item. */
+function matchBulkRoute(route: RouteDef, path: string): Record<string, string> | null {
+  const want = route.path.replace(/^\/+|\/+$/g, '').split('/');
+  const got = path.replace(/^\/+|\/+$/g, '').split('/');
+  if (want.length !== got.length) return null;
+  const byParams: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    if (w.startsWith(':')) {
+      const name = w.slice(1);
+      if (got[i] !== `by${name.charAt(0).toUpperCase()}${name.slice(1)}`) return null;
+      byParams[name] = name;
+    } else if (w !== got[i]) return null;
+  }
+  return byParams;
 }
 
 export function restApi(o: RestOptions) {
   const table = routes(o);
+  const storeCodes = (): string[] => (typeof o.storeCodes === 'function' ? o.storeCodes() : o.storeCodes);
 
   /** OauthUserContext + WebapiRoleLocator + Webapi\Authorization::isAllowed for the route's resources. */
   function authorize(p: Pipeline): void {
-    if (!o.checkSignatures()) return;
-    const params = prepareRequest(p.req);
-    let resources: string[] | 'all' | null = null;
-    if (params.size > 0) {
-      const consumer = o.oauth.validateAccessTokenRequest(params, requestUrl(p.req), p.req.method);
-      const integration = o.tables.integrationByConsumerId(consumer.id);
-      // IntegrationService::findActiveIntegrationByConsumerId: an inactive integration acts as a guest.
-      if (integration?.status === 'active') resources = integration.resources;
+    if (!o.checkSignatures()) {
+      p.caller = { resources: 'all', integrationId: null };
+      return;
     }
-    const wanted = p.route!.resources;
-    const allowed = resources === 'all' || (resources !== null && wanted.every((r) => resources.includes(r)));
-    if (!allowed) {
-      throw new MagentoError('authorization', "The consumer isn't authorized to access %resources.", {
-        resources: wanted.join(', '),
-      });
-    }
+    p.caller = authenticate(o, p.req);
+    if (!isAllowed(p.caller.resources, p.route!.resources)) throw notAuthorized(p.route!.resources);
   }
 
-  function dispatch(p: Pipeline, pathInfo: string): unknown {
-    if (!['GET', 'POST', 'PUT', 'DELETE'].includes(p.req.method)) throw new MagentoError('input', 'Request method is invalid.');
-    const path = servicePath(pathInfo, o.storeCodes);
+  function findRoute(method: string, path: string, bulk: boolean): { route: RouteDef; params: Record<string, string> } | null {
     for (const route of table) {
-      if (route.method !== p.req.method) continue;
-      const params = matchRoute(route, path);
-      if (params) {
-        p.route = route;
-        p.params = params;
-        break;
-      }
+      if (route.method !== method) continue;
+      const params = bulk ? matchBulkRoute(route, path) : matchRoute(route, path);
+      if (params) return { route, params };
     }
-    if (!p.route) throw webapiError('Request does not match any route.', 404);
+    return null;
+  }
+
+  function queryOf(p: Pipeline): PhpArray {
+    const q = p.req.requestUri.indexOf('?');
+    // parse_str works on bytes; the handlers, like PHP's string functions on UTF-8 data, see text.
+    return utf8Tree(parseStr(q === -1 ? '' : p.req.requestUri.slice(q + 1)));
+  }
+
+  function dispatch(p: Pipeline, pathInfo: string): { data: unknown; status?: number } {
+    if (!['GET', 'POST', 'PUT', 'DELETE'].includes(p.req.method)) throw new MagentoException('input', 'Request method is invalid.');
+    const path = servicePath(pathInfo, storeCodes());
+    const async = o.bulk && p.req.method !== 'GET' ? ASYNC_PATH.exec(path) : null;
+    if (async) return dispatchAsync(p, async[2]!, !!async[1]);
+    const found = findRoute(p.req.method, path, false);
+    if (!found) throw webapiError('Request does not match any route.', 404);
+    p.route = found.route;
+    p.params = found.params;
     authorize(p);
     const hasBody = p.req.method === 'POST' || p.req.method === 'PUT';
     const body = hasBody ? deserializeBody(p.req.contentType, bytesToUtf8(p.req.body)) : {};
-    const q = p.req.requestUri.indexOf('?');
-    // parse_str works on bytes; the handlers, like PHP's string functions on UTF-8 data, see text.
-    const query = utf8Tree(parseStr(q === -1 ? '' : p.req.requestUri.slice(q + 1)));
-    return p.route.handle({ params: p.params!, query, body });
+    return { data: p.route.handle({ params: p.params, query: queryOf(p), body }) };
+  }
+
+  /** AsynchronousRequestProcessor / MassSchedule::publishMass: 202 with one request item per entity. */
+  function dispatchAsync(p: Pipeline, innerPath: string, bulk: boolean): { data: unknown; status: number } {
+    const found = findRoute(p.req.method, innerPath, bulk);
+    if (!found) throw webapiError('Request does not match any route.', 404);
+    p.route = found.route;
+    authorize(p);
+    const hasBody = p.req.method === 'POST' || p.req.method === 'PUT';
+    const body: unknown = hasBody ? deserializeBody(p.req.contentType, bytesToUtf8(p.req.body)) : {};
+    const route = found.route;
+    let entities: unknown[];
+    if (bulk) {
+      if (!Array.isArray(body)) {
+        // The (array) cast of a JSON object: Magento reads its values as the list of entities.
+        entities = body && typeof body === 'object' ? Object.values(body as Record<string, unknown>) : [];
+      } else entities = body;
+    } else entities = [body];
+    const items: ScheduleItem[] = entities.map((entity) => {
+      if (!entity || typeof entity !== 'object' || Array.isArray(entity)) {
+        return { data: entity, run: null, error: 'Request item must be an object.' };
+      }
+      const item = entity as Record<string, unknown>;
+      const params: Record<string, string> = {};
+      for (const [name, value] of Object.entries(found.params)) {
+        if (!bulk) continue;
+        const v = item[value];
+        if (typeof v !== 'string' && typeof v !== 'number') {
+          return { data: entity, run: null, error: `"${name}" is required. Enter and try again.` };
+        }
+        params[name] = String(v);
+      }
+      if (!bulk) Object.assign(params, found.params);
+      return { data: entity, run: () => route.handle({ params, query: new Map(), body: item }) };
+    });
+    const service = route.service ?? `magento${route.path.replace(/\/:?/g, '.').toLowerCase()}`;
+    const topic = `async.${service}.${p.req.method.toLowerCase()}`;
+    const { bulk: scheduled, requestItems } = o.bulk!.schedule(topic, items, p.caller?.integrationId ?? null);
+    return {
+      status: 202,
+      data: {
+        bulk_uuid: scheduled.uuid,
+        request_items: requestItems,
+        errors: requestItems.some((r) => r.status === 'rejected'),
+      },
+    };
   }
 
   function utf8Tree(arr: PhpArray): PhpArray {
@@ -384,11 +229,13 @@ export function restApi(o: RestOptions) {
     let data: unknown;
     try {
       renderer = chooseRenderer(ctx.get('Accept') || undefined);
-      data = dispatch({ req, renderer }, pathInfo);
+      const answer = dispatch({ req, renderer }, pathInfo);
+      data = answer.data;
+      status = answer.status ?? 200;
     } catch (e) {
       // A PHP TypeError or any other non-Magento failure: Magento logs it and answers a masked 500.
-      if (!(e instanceof MagentoError) && !(e instanceof PhpTypeError)) o.onError?.(e);
-      const err = e instanceof MagentoError ? e : internalError();
+      if (!(e instanceof MagentoException) && !(e instanceof PhpTypeError)) o.onError?.(e);
+      const err = e instanceof MagentoException ? e : internalError();
       status = err.restStatus;
       data = errorBody(err);
     }

@@ -47,20 +47,35 @@ export function removePathDotSegments(path: string): string {
   return output;
 }
 
-/** Laminas\Uri\Uri::normalizePath */
-export function normalizePath(path: string): string {
-  const decoded = removePathDotSegments(path).replace(/%[A-Fa-f0-9]{2}/g, (m) => {
+/** Uri::decodeUrlEncodedChars: escapes of characters in `allowed` decoded, other escapes upper-cased. */
+function decodeUrlEncodedChars(path: string, allowed: RegExp): string {
+  return path.replace(/%[A-Fa-f0-9]{2}/g, (m) => {
     const ch = rawurldecode(m);
-    return PATH_ALLOWED.test(ch) ? ch : m.toUpperCase();
+    return allowed.test(ch) ? ch : m.toUpperCase();
   });
-  return decoded.replace(PATH_ENCODE, (m) => rawurlencode(m));
+}
+
+/** Uri::encodePath */
+const encodePath = (path: string): string => path.replace(PATH_ENCODE, (m) => rawurlencode(m));
+
+/** Laminas\Uri\Uri::normalizePath: decodes `%2F` (and the other path characters), so an encoded slash is lost. */
+export function normalizePath(path: string): string {
+  return encodePath(decodeUrlEncodedChars(removePathDotSegments(path), PATH_ALLOWED));
+}
+
+/**
+ * Magento\Framework\Oauth\Helper\Uri\Http::normalizePath (2.4.8-beta1): decodes only unreserved characters, so
+ * `%2F` in a segment survives.
+ */
+export function normalizePathKeepingReserved(path: string): string {
+  return encodePath(decodeUrlEncodedChars(removePathDotSegments(path), /[A-Za-z0-9\-_.~]/));
 }
 
 /**
  * AbstractSignature::normaliseBaseSignatureUrl for the URL Magento builds from the request
  * (Oauth\Helper\Request::getRequestUrl: scheme + '://' + raw Host header + request URI).
  */
-export function normaliseBaseSignatureUrl(url: string): string {
+export function normaliseBaseSignatureUrl(url: string, pathNormalizer: (path: string) => string = normalizePath): string {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)/.exec(url);
   if (!m) throw new UnsupportedSignatureUrl('Invalid URL provided; must be an HTTP or HTTPS scheme');
   const scheme = m[1]!.toLowerCase();
@@ -71,7 +86,7 @@ export function normaliseBaseSignatureUrl(url: string): string {
   const host = authority[1]!.toLowerCase();
   const port = authority[2];
   const keepPort = port !== undefined && port !== '' && Number(port) !== Number(DEFAULT_PORTS[scheme]);
-  const path = m[3] ? normalizePath(m[3]) : '';
+  const path = m[3] ? pathNormalizer(m[3]) : '';
   return `${scheme}://${host}${keepPort ? `:${port}` : ''}${host && !path ? '/' : path}`;
 }
 
@@ -79,13 +94,18 @@ export function normaliseBaseSignatureUrl(url: string): string {
 const laminasEncode = rawurlencode;
 
 /** AbstractSignature::getBaseSignatureString */
-export function baseSignatureString(method: string, url: string, params: ReadonlyMap<string, string>): string {
+export function baseSignatureString(
+  method: string,
+  url: string,
+  params: ReadonlyMap<string, string>,
+  pathNormalizer: (path: string) => string = normalizePath,
+): string {
   const encoded = new Map<string, string>();
   for (const [k, v] of params) encoded.set(laminasEncode(k), laminasEncode(v));
   encoded.delete('oauth_signature');
   const sorted = [...encoded].sort((a, b) => strnatcmp(a[0], b[0]));
   const query = sorted.map(([k, v]) => `${k}=${v}`).join('&');
-  return [method.toUpperCase(), laminasEncode(normaliseBaseSignatureUrl(url)), laminasEncode(query)].join('&');
+  return [method.toUpperCase(), laminasEncode(normaliseBaseSignatureUrl(url, pathNormalizer)), laminasEncode(query)].join('&');
 }
 
 /** Laminas Signature\Hmac::sign with the hash from the method name (HMAC-SHA256 -> sha256). */

@@ -3,7 +3,7 @@
 // content type text/html (a frontend action's default).
 import type { Context } from 'koa';
 import { incomingRequest } from './http.js';
-import { OauthServer, PhpTypeError, prepareRequest, requestUrl, tokenEndpointError } from './oauth.js';
+import { OauthServer, PhpTypeError, requestUrl, tokenEndpointError } from './oauth.js';
 import { httpBuildQuery } from './php.js';
 import type { MagentoTables } from './tokens.js';
 
@@ -23,13 +23,14 @@ export function tokenEndpoint(step: Step, o: TokenEndpointOptions) {
     const req = await incomingRequest(ctx, o.offloaderHeader);
     ctx.type = 'text/html; charset=UTF-8';
     try {
-      const params = prepareRequest(req);
+      const verifier = o.oauth.verifierFor(req);
+      const params = verifier.prepare(req);
       const url = requestUrl(req);
       let issued;
       if (step === 'request') {
-        issued = o.oauth.getRequestToken(params, url, req.method);
+        issued = o.oauth.getRequestToken(params, url, req.method, verifier);
       } else {
-        const { consumer, ...pair } = o.oauth.getAccessToken(params, url, req.method);
+        const { consumer, ...pair } = o.oauth.getAccessToken(params, url, req.method, verifier);
         // Controller\Token\Access: after the exchange, the integration becomes Active.
         const integration = o.tables.integrationByConsumerId(consumer.id);
         if (integration) o.tables.setIntegrationStatus(integration.id, 'active');

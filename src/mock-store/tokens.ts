@@ -7,6 +7,7 @@
 //    nonces are silently truncated on insert, and two that share their first 32 characters collide.
 import { randomInt } from 'node:crypto';
 import { oauthError } from './errors.js';
+import type { VerifierName } from './verifiers.js';
 
 export type TokenType = 'verifier' | 'request' | 'access';
 
@@ -55,6 +56,8 @@ export interface IntegrationRow {
   consumerId: number;
   /** ACL resources granted to the integration ('all' = "Resource Access: All"). */
   resources: string[] | 'all';
+  /** The signature verifier this integration's calls are judged by; null = the store's. Not Magento: a test knob. */
+  verifier: VerifierName | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -110,6 +113,11 @@ export class MagentoTables {
 
   listIntegrations(): IntegrationRow[] {
     return [...this.integrations.values()];
+  }
+
+  updateIntegration(id: number, fields: Partial<Pick<IntegrationRow, 'resources' | 'verifier' | 'name' | 'email'>>): void {
+    const row = this.integrations.get(id);
+    if (row) Object.assign(row, fields, { updatedAt: this.now() });
   }
 
   setIntegrationStatus(id: number, status: IntegrationStatus): void {

@@ -4,6 +4,7 @@ import type { ExecutionContext } from 'ava';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMockStore, type MockStore, type MockStoreOptions } from '../../src/mock-store/app.js';
+import type { CallbackFields } from '../../src/mock-store/callback.js';
 import { sign, type SignInput } from './signer.js';
 
 export async function startStore(t: ExecutionContext, options: MockStoreOptions = {}): Promise<MockStore> {
@@ -57,12 +58,8 @@ export function raw(req: RawRequest): Promise<RawResponse> {
 export const json = (r: RawResponse): unknown => JSON.parse(r.body);
 export const form = (body: string): Record<string, string> => Object.fromEntries(new URLSearchParams(body));
 
-export interface Callback {
-  oauth_consumer_key: string;
-  oauth_consumer_secret: string;
-  store_base_url: string;
-  oauth_verifier: string;
-}
+/** The four fields of Magento's callback POST (one type, the mock's). */
+export type Callback = CallbackFields;
 
 export interface Receiver {
   url: string;

@@ -315,6 +315,7 @@ test('GET V1/orders: dates compared as strings (created_at gt "2024-10-25 00:00:
   t.is(res.status, 200, res.body);
   const body = json(res) as { items: { created_at: string }[]; total_count: number };
   t.is(body.total_count, 8);
+  t.is(body.items.length, 8, 'every order after the bound is on the page (an empty page would pass the check below)');
   t.true(body.items.every((o) => o.created_at > '2024-10-25 00:00:00'));
 });
 

@@ -47,43 +47,52 @@ for (const v of vectors) {
     t.is(hmacSignature('HMAC-SHA256', base, v.consumer.secret, v.token?.secret ?? null), v.signature);
   });
 
-  test(`mock accepts ${v.id} replayed over HTTP (Host shop.example.com, offloaded https)`, async (t) => {
-    const store = await startStore(t);
-    const isAccess = v.url.endsWith('/oauth/token/access');
-    const isRequest = v.url.endsWith('/oauth/token/request');
-    store.admin.seed({
-      name: 'vectors',
-      callbackUrl: 'https://connector.example/magento/callback',
-      identityLinkUrl: 'https://connector.example/magento/identity',
-      consumerKey: v.consumer.key,
-      consumerSecret: v.consumer.secret,
-      status: isAccess || isRequest ? 'inactive' : 'active',
-      resources: 'all',
-      tokens: isRequest
-        ? [{ type: 'verifier', token: 'vt0000000000000000000000000000x1', secret: 'vs0000000000000000000000000000x2', verifier: 'vf0000000000000000000000000000h8' }]
-        : [{ type: isAccess ? 'request' : 'access', token: v.token!.key, secret: v.token!.secret, verifier: v.verifier ?? 'vf0000000000000000000000000000h8' }],
+  for (const verifier of ['laminas', 'laminas-double-encoding', 'native'] as const) {
+    // 2.4.8-beta1 double-encodes query values: the space and colons of V2 fail there (magento/magento2#37278).
+    const verifies = !(verifier === 'laminas-double-encoding' && v.id.startsWith('V2'));
+    test(`${verifier} ${verifies ? 'accepts' : 'refuses'} ${v.id} replayed over HTTP (Host shop.example.com, offloaded https)`, async (t) => {
+      const store = await startStore(t, { verifier });
+      const isAccess = v.url.endsWith('/oauth/token/access');
+      const isRequest = v.url.endsWith('/oauth/token/request');
+      store.admin.seed({
+        name: 'vectors',
+        callbackUrl: 'https://connector.example/magento/callback',
+        identityLinkUrl: 'https://connector.example/magento/identity',
+        consumerKey: v.consumer.key,
+        consumerSecret: v.consumer.secret,
+        status: isAccess || isRequest ? 'inactive' : 'active',
+        resources: 'all',
+        tokens: isRequest
+          ? [{ type: 'verifier', token: 'vt0000000000000000000000000000x1', secret: 'vs0000000000000000000000000000x2', verifier: 'vf0000000000000000000000000000h8' }]
+          : [{ type: isAccess ? 'request' : 'access', token: v.token!.key, secret: v.token!.secret, verifier: v.verifier ?? 'vf0000000000000000000000000000h8' }],
+      });
+      const u = new URL(v.url);
+      const res = await raw({
+        method: v.method,
+        url: store.baseUrl,
+        target: v.url.slice(u.origin.length),
+        headers: {
+          Host: u.host,
+          'X-Forwarded-Proto': 'https',
+          Authorization: signVector(v).authorization,
+          ...(v.body ? { 'Content-Type': 'application/json' } : {}),
+        },
+        body: v.body,
+      });
+      if (!verifies) {
+        t.is(res.status, 401);
+        t.deepEqual(JSON.parse(res.body), { message: 'The signature is invalid. Verify and try again.' });
+        return;
+      }
+      t.is(res.status, 200, res.body);
+      if (isAccess || isRequest) {
+        t.regex(res.body, /^oauth_token=[0-9a-z]{32}&oauth_token_secret=[0-9a-z]{32}$/);
+        t.is(form(res.body).oauth_token?.length, 32);
+      } else {
+        t.regex(res.headers['content-type'] ?? '', /^application\/json/);
+      }
     });
-    const u = new URL(v.url);
-    const res = await raw({
-      method: v.method,
-      url: store.baseUrl,
-      target: v.url.slice(u.origin.length),
-      headers: {
-        Host: u.host,
-        'X-Forwarded-Proto': 'https',
-        Authorization: signVector(v).authorization,
-        ...(v.body ? { 'Content-Type': 'application/json' } : {}),
-      },
-      body: v.body,
-    });
-    t.is(res.status, 200, res.body);
-    if (isAccess || isRequest) {
-      t.regex(res.body, /^oauth_token=[0-9a-z]{32}&oauth_token_secret=[0-9a-z]{32}$/);
-      t.is(form(res.body).oauth_token?.length, 32);
-    } else {
-      t.regex(res.headers['content-type'] ?? '', /^application\/json/);
-    }
-  });
+  }
 }
 
 test('the same vector over plain http (no offloader header) is refused: the scheme is signed', async (t) => {
