@@ -1,18 +1,14 @@
 import test from 'ava';
+import { assertReadableName } from '../../src/protocol/parameter-names.js';
+import { compareUtf8, ksortCompare, phpNumericValue, strnatcmp, strnatcmpEncoded } from '../../src/protocol/php-order.js';
 import {
-  assertReadableName,
   buildQueryString,
-  compareUtf8,
   encodeQueryName,
   flattenQuery,
-  ksortCompare,
   parseFormEncoded,
   percentEncode,
-  phpNumericValue,
-  strnatcmp,
-  strnatcmpEncoded,
   type QueryInput,
-} from '../../src/protocol/encoding.js';
+} from '../../src/protocol/query.js';
 import { ProtocolError, QueryError } from '../../src/protocol/errors.js';
 
 const queryError = (t: import('ava').ExecutionContext, fn: () => unknown, code: QueryError['code']): QueryError => {

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { createLogger } from '../../src/log.js';
 import { parseStoreBaseUrl } from '../../src/protocol/store-url.js';
+import { createTransport, type Transport, type TransportOptions } from '../../src/protocol/transport.js';
 import {
-  createTransport,
   EgressDeniedError,
   InvalidRequestError,
   RequestAbortedError,
@@ -14,9 +14,7 @@ import {
   ResponseTooLargeError,
   UpstreamTimeoutError,
   UpstreamUnreachableError,
-  type Transport,
-  type TransportOptions,
-} from '../../src/protocol/transport.js';
+} from '../../src/protocol/transport-errors.js';
 
 // Self-signed, CN/SAN rebind.example: trusted by nobody, so TLS verification must refuse it.
 const TLS_KEY = `-----BEGIN PRIVATE KEY-----
