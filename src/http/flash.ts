@@ -35,7 +35,8 @@ export class FlashMessages {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const sealed = Buffer.concat([cipher.update(JSON.stringify({ flash, expires }), 'utf8'), cipher.final()]);
     const value = Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
-    setCookie(ctx, this.config, FLASH_COOKIE, value, new Date(expires));
+    // A session cookie: its expiry is the sealed one, checked against our clock (a browser's clock may differ).
+    setCookie(ctx, this.config, FLASH_COOKIE, value);
   }
 
   /** The flash for this page, once: it is cleared as it is read. Null when there is none, it expired or was forged. */
