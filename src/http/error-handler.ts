@@ -11,6 +11,8 @@ import { pageTitleOf, statusOf } from './error-status.js';
 import { HttpError, internalError, toConnectorError } from './errors.js';
 import type { Render } from './views.js';
 
+const KEPT_HEADERS = new Set(['x-request-id', 'set-cookie']);
+
 const JSON_PATHS = /^\/(?:api(?:\/|$)|magento\/callback(?:\/|$)|healthz$|readyz$)/;
 
 /** Routes read by programs (JSON errors); everything else is read by people (error pages). */
@@ -85,10 +87,9 @@ export function handleErrors({ logger, render }: ErrorHandlerDeps) {
     } catch (err) {
       if (ctx.headerSent || !ctx.writable) throw err; // too late to answer: Koa's own handler logs it
       error = asConnectorError(ctx, err);
-      // Headers a failed step set for a success (a content type, a cookie) do not belong to the error.
-      const allow = ctx.response.get('Allow');
-      ctx.res.getHeaderNames().filter((name) => name !== 'x-request-id').forEach((name) => ctx.res.removeHeader(name));
-      if (allow && error.code === 'method_not_allowed') ctx.set('Allow', allow);
+      // Headers a step set for the success that did not come (a content type, a redirect) do not belong to the
+      // error; cookies do (a session started before a later step failed stays started, as it is in the database).
+      for (const name of ctx.res.getHeaderNames()) if (!KEPT_HEADERS.has(name)) ctx.res.removeHeader(name);
     }
     // Read what the client is still sending before answering, so it sees the answer rather than a reset.
     if (!(await drainRequest(ctx.req))) ctx.set('Connection', 'close');
