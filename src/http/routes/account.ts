@@ -2,7 +2,7 @@
 // into Magento, API keys. Every form answers with a redirect (POST-redirect-GET): what it did is shown once by the
 // page it redirects to (flash.ts), so a reload repeats nothing.
 import Router from '@koa/router';
-import type { Context, Middleware, ParameterizedContext } from 'koa';
+import type { Middleware, ParameterizedContext } from 'koa';
 import { PASSWORD_MIN } from '../../accounts/passwords.js';
 import type { HttpServices } from '../context.js';
 import { clearCookie, csrfToken, SESSION_COOKIE } from '../cookies.js';
@@ -31,13 +31,12 @@ export function accountRoutes(services: HttpServices, { stores, flash }: Account
   const session = requireSession(accounts);
 
   function page(ctx: ParameterizedContext<SessionState>, template: string, data: Record<string, unknown>, status = 200): void {
-    const c = ctx as Context;
-    sendPage(c, render, template, { csrf: csrfToken(c, config, csrfKey), passwordMin: PASSWORD_MIN, ...data }, status);
+    sendPage(ctx, render, template, { csrf: csrfToken(ctx, config, csrfKey), passwordMin: PASSWORD_MIN, ...data }, status);
   }
 
   /** Answers a form: back to the account page, which shows `notice` (or the new key) once. */
   function backToAccount(ctx: ParameterizedContext<SessionState>, shown: Parameters<FlashMessages['set']>[1]): void {
-    flash.set(ctx as Context, shown);
+    flash.set(ctx, shown);
     ctx.status = 303;
     ctx.redirect(ACCOUNT_PATH);
   }
@@ -57,7 +56,7 @@ export function accountRoutes(services: HttpServices, { stores, flash }: Account
       callbackUrl: `${config.publicUrl}/magento/callback`,
       identityUrl: `${config.publicUrl}/magento/identity`,
       apiUrl: `${config.publicUrl}/api/stores`,
-      ...flash.take(ctx as Context),
+      ...flash.take(ctx),
     });
   };
 
@@ -74,7 +73,7 @@ export function accountRoutes(services: HttpServices, { stores, flash }: Account
   }
   router.post('/account/logout', form, csrf, async (ctx) => {
     await accounts.endSession(ctx.cookies.get(SESSION_COOKIE));
-    clearCookie(ctx as Context, config, SESSION_COOKIE);
+    clearCookie(ctx, config, SESSION_COOKIE);
     ctx.status = 303;
     ctx.redirect(SIGN_IN_PATH);
   });

@@ -2,7 +2,7 @@
 // POST /magento/identity/login and /signup sign the merchant in (or up) and complete the activation. Every failure
 // is the site's error page (error-handler.ts); a refused sign-in shows the forms again with the message.
 import Router from '@koa/router';
-import type { Context, Middleware, ParameterizedContext } from 'koa';
+import type { Middleware, ParameterizedContext } from 'koa';
 import { PASSWORD_MIN } from '../../accounts/passwords.js';
 import { ActivationError, type ActivationService } from '../../activation/service.js';
 import type { HttpServices } from '../context.js';
@@ -21,12 +21,12 @@ export function identityPopupRoutes(services: HttpServices): Router<IdentityStat
 
   function showForms(ctx: ParameterizedContext<IdentityState>, status = 200, refusal?: Refusal): void {
     const { link, binding } = ctx.state;
-    sendPage(ctx as Context, render, 'identity.njk', {
+    sendPage(ctx, render, 'identity.njk', {
       title: 'Connect your store',
       storeUrl: binding.storeBaseUrl,
       consumerKey: link.consumerKey,
       successCallBack: link.successCallBack ?? '',
-      csrf: csrfToken(ctx as Context, config, csrfKey),
+      csrf: csrfToken(ctx, config, csrfKey),
       passwordMin: PASSWORD_MIN,
       ...(refusal && { error: refusal.error, email: refusal.email, form: refusal.kind }),
     }, status);
@@ -58,7 +58,7 @@ export function identityPopupRoutes(services: HttpServices): Router<IdentityStat
     const { link, binding, account } = ctx.state;
     const back = link.successCallBack;
     if (back && new URL(back).host === new URL(binding.storeBaseUrl).host) return ctx.redirect(back);
-    sendPage(ctx as Context, render, 'message.njk', {
+    sendPage(ctx, render, 'message.njk', {
       title: 'Connected',
       message: `Your store is connected to ${account.email}.`,
       ok: true,
