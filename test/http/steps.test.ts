@@ -16,6 +16,7 @@ import { FLASH_LIFE_MS, FlashMessages } from '../../src/http/flash.js';
 import { requestId } from '../../src/http/middleware.js';
 import { checkCsrf } from '../../src/http/steps/check-csrf.js';
 import { readIdentityLink } from '../../src/http/steps/identity-link.js';
+import { loadIdentity } from '../../src/http/steps/load-identity.js';
 import { readForm } from '../../src/http/steps/read-form.js';
 import { requireSession } from '../../src/http/steps/require-session.js';
 import { signInOrUp } from '../../src/http/steps/sign-in-or-up.js';
@@ -94,6 +95,29 @@ forEachBackend((backend, test) => {
     const garbled = await fetch(`${url}/identity?oauth_consumer_key=${key}&success_call_back=javascript%3Aalert(1)`);
     t.is(garbled.status, 400);
     t.regex(await garbled.text(), /<h1>This link is garbled<\/h1>/);
+  });
+
+  test('loadIdentity: the binding of the link\'s consumer key on ctx.state; an unknown one is a 404 page with the fix', async (t) => {
+    const { storage } = await freshStorage(backend, t);
+    const consumerKey = 'abcdef0123456789abcdef0123456789';
+    await storage.bindings.create({
+      id: 'b-1',
+      consumerKey,
+      storeBaseUrl: 'https://shop.example/',
+      state: 'request_token',
+      consumerSecret: 'secret0123456789secret0123456789',
+      verifier: null,
+      callbackAt: new Date(),
+    });
+    const url = await serve(t, (r) => {
+      r.get<IdentityState>('/identity', readIdentityLink('query'), loadIdentity(storage), (ctx) => void (ctx.body = { id: ctx.state.binding.id }));
+    });
+    t.deepEqual(await (await fetch(`${url}/identity?oauth_consumer_key=${consumerKey.toUpperCase()}`)).json(), { id: 'b-1' });
+    const unknown = await fetch(`${url}/identity?oauth_consumer_key=${'0'.repeat(32)}`);
+    t.is(unknown.status, 404);
+    const text = await unknown.text();
+    t.regex(text, /<h1>We do not know this activation yet<\/h1>/);
+    t.regex(text, /<p class="fix"><strong>What to do:<\/strong> In the Magento admin, open System &gt; Extensions &gt; Integrations and click Activate/);
   });
 
   test('signInOrUp and requireSession: a session for the right password; a refusal goes to the route\'s form with its status', async (t) => {
