@@ -6,8 +6,11 @@ import type { IncomingMessage } from 'node:http';
 
 /** At most this much is read and dropped (far above any form or API body we accept). */
 export const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
-/** And for at most this long: a client trickling a body does not hold the answer back for ever. */
-export const DRAIN_MAX_MS = 10_000;
+/**
+ * And for at most this long: a client trickling a body does not hold the answer back for ever. Generous on purpose:
+ * a loaded machine reading a large body slowly is not a reason to reset the connection.
+ */
+export const DRAIN_MAX_MS = 60_000;
 
 /** Resolves true once the body has been read to its end, false when the bound was hit (close the connection). */
 export function drainRequest(req: IncomingMessage, maxBytes = DRAIN_MAX_BYTES, maxMs = DRAIN_MAX_MS): Promise<boolean> {

@@ -2,7 +2,7 @@
 // body over its limit. The connector reads and drops what the client is still sending before it answers, so the
 // client sees the 413/415 rather than a connection reset. Many at once, so a race would show; no timing asserted.
 import { connect } from 'node:net';
-import { forEachBackend } from '../helpers/db.js';
+import test from 'ava';
 import { startConnector } from '../helpers/connector.js';
 
 interface Outcome {
@@ -50,21 +50,24 @@ function post(url: string, body: Buffer, headers: Record<string, string>, chunke
   });
 }
 
-const PARALLEL = 6;
+const PARALLEL = 4;
 const TWO_MIB = Buffer.alloc(2 * 1024 * 1024, 'a');
 // More than the kernel buffers a loopback connection with (a few MiB), so the client is certainly still writing
 // when the server answers: without draining, the close resets the connection every time, not only under load.
 const TWELVE_MIB = Buffer.alloc(12 * 1024 * 1024, 'a');
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-forEachBackend((backend, test) => {
+// Nothing here depends on the database: one backend is enough.
+const backend = 'sqlite';
+
+{
   test('2 MiB and 12 MiB callback bodies, sent many times at once, get 413 body_too_large every time (no reset)', async (t) => {
     const connector = await startConnector(backend, t);
+    const form = (filler: Buffer) => Buffer.concat([Buffer.from('oauth_consumer_key='), filler]);
     const cases = [
-      ...[TWO_MIB, TWELVE_MIB].flatMap((filler) => {
-        const body = Buffer.concat([Buffer.from('oauth_consumer_key='), filler]);
-        return [false, true].map((chunked) => ({ body, chunked }));
-      }),
+      { body: form(TWO_MIB), chunked: false },
+      { body: form(TWO_MIB), chunked: true },
+      { body: form(TWELVE_MIB), chunked: false },
     ];
     const outcomes = await Promise.all(
       cases.flatMap(({ body, chunked }) => Array.from({ length: PARALLEL }, () => post(`${connector.url}/magento/callback`, body, FORM, chunked))),
@@ -114,4 +117,4 @@ forEachBackend((backend, test) => {
       t.is(outcome.code, 'unauthorized', `#${i}`);
     }
   });
-});
+}
