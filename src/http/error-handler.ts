@@ -7,7 +7,7 @@ import type { Context, Next } from 'koa';
 import type { ConnectorError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { drainRequest } from './drain.js';
-import { pageTitleOf, statusOf } from './error-status.js';
+import { hasStatus, pageTitleOf, statusOf } from './error-status.js';
 import { HttpError, internalError, toConnectorError } from './errors.js';
 import type { Render } from './views.js';
 
@@ -46,7 +46,12 @@ export function handleErrors({ logger, render }: ErrorHandlerDeps) {
       logger.error({ err, requestId: ctx.state.requestId }, 'unhandled error');
       return internalError(ctx.state.requestId);
     }
-    if (statusOf(known.code) >= 500) logger.warn({ requestId: ctx.state.requestId, err: known.message, code: known.code }, known.code);
+    if (!hasStatus(known.code)) {
+      // A layer raised a code the table does not know: answered as a 500, and loud, so it gets its row.
+      logger.error({ requestId: ctx.state.requestId, err: known.message, code: known.code }, 'no HTTP status for this error code (error-status.ts)');
+    } else if (statusOf(known.code) >= 500) {
+      logger.warn({ requestId: ctx.state.requestId, err: known.message, code: known.code }, known.code);
+    }
     return known;
   }
 

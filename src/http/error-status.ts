@@ -105,8 +105,13 @@ export const ERROR_STATUS = {
   unexpected_store_response: 502,
 } as const satisfies Record<ErrorCode, number>;
 
+export function hasStatus(code: string): boolean {
+  return Object.hasOwn(ERROR_STATUS, code);
+}
+
+/** The status for a code; 500 for a code nobody gave one (the handler logs that as an error). */
 export function statusOf(code: string): number {
-  return (ERROR_STATUS as Record<string, number>)[code] ?? 500;
+  return hasStatus(code) ? (ERROR_STATUS as Record<string, number>)[code]! : 500;
 }
 
 /** The heading of the error page for a code; the status decides when the code has none of its own. */

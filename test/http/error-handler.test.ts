@@ -35,6 +35,7 @@ const THROWN: Record<string, () => unknown> = {
   storage: () => new StorageUnavailableError('database unavailable: down'),
   parser: () => Object.assign(new Error('request entity too large'), { status: 413, expose: true }),
   bug: () => new TypeError('undefined is not a function (secret detail)'),
+  unmapped: () => new ConnectorError('brand_new_code', 'A code without a status.'),
 };
 
 /** The status, code and headers each thrown error answers with. */
@@ -51,6 +52,7 @@ const EXPECTED: Record<string, [number, string, Record<string, string>?]> = {
   storage: [503, 'database_unavailable', { 'retry-after': '5' }],
   parser: [413, 'body_too_large'],
   bug: [500, 'internal_error'],
+  unmapped: [500, 'brand_new_code'],
 };
 
 async function app(t: ExecutionContext) {
@@ -110,6 +112,7 @@ test('/api and the callback: each thrown error is its code\'s status, in the JSO
     }
   }
   t.regex(logs(), /unhandled error/);
+  t.regex(logs(), /"code":"brand_new_code".*no HTTP status for this error code/);
   t.regex(logs(), /secret detail/);
   const wrongMethod = await fetch(`${url}/magento/callback`);
   t.is(wrongMethod.status, 405);
