@@ -4,20 +4,17 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Durations, Limits } from '../config.js';
+import { ConnectorError } from '../errors.js';
 import type { Account, ApiKey, Storage } from '../storage/types.js';
 import { decoyHash, hashPassword, PASSWORD_MAX, PASSWORD_MIN, verifyPassword } from './passwords.js';
 import { newApiKey, randomToken, sha256 } from './tokens.js';
 
 export type AccountErrorCode = 'invalid_email' | 'invalid_password' | 'email_taken' | 'bad_credentials' | 'throttled';
 
-export class AccountError extends Error {
-  constructor(
-    readonly code: AccountErrorCode,
-    message: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-    this.name = 'AccountError';
+/** A sign-in or sign-up the forms show again with this message (and, when throttled, when to try again). */
+export class AccountError extends ConnectorError<AccountErrorCode> {
+  constructor(code: AccountErrorCode, message: string, retryAfterSeconds?: number) {
+    super(code, message, { retryAfterSeconds });
   }
 }
 
@@ -154,6 +151,24 @@ export class Accounts {
       hash,
     });
     return { key, record };
+  }
+
+  /** The account's keys, newest first as storage lists them; revoked ones included (the page shows them as such). */
+  listApiKeys(accountId: string): Promise<ApiKey[]> {
+    return this.o.storage.apiKeys.listByAccount(accountId);
+  }
+
+  /**
+   * Revokes one of the account's keys. Returns the key as it was (its `hash` is what an API-key cache must evict),
+   * or null when the account has no such live key: another account's key is "none", never "forbidden".
+   */
+  async revokeApiKey(accountId: string, keyId: string): Promise<ApiKey | null> {
+    const { storage, clock } = this.o;
+    // The hash is not the revoke's to return (storage answers yes/no), so the key is found first; both are scoped
+    // to the account, and the conditional revoke decides.
+    const key = (await storage.apiKeys.listByAccount(accountId)).find((k) => k.id === keyId && k.revokedAt === null);
+    if (!key) return null;
+    return (await storage.apiKeys.revoke(keyId, accountId, clock.now())) ? key : null;
   }
 
   touchApiKey(id: string): Promise<void> {

@@ -1,24 +1,39 @@
-// The Koa app: a tiny core of one-job middleware, then the route groups.
+// The Koa app: a tiny core of one-job middleware, the one error handler, then the route groups.
 import Koa from 'koa';
 import type { HttpServices } from './context.js';
-import { jsonErrors } from './errors.js';
+import { handleErrors } from './error-handler.js';
+import { FlashMessages } from './flash.js';
 import { accessLog, requestId, securityHeaders } from './middleware.js';
 import { accountRoutes } from './routes/account.js';
 import { apiRoutes } from './routes/api.js';
-import { magentoRoutes } from './routes/magento.js';
+import { assetRoutes } from './routes/assets.js';
+import { identityPopupRoutes } from './routes/identity-popup.js';
+import { magentoCallbackRoutes } from './routes/magento-callback.js';
 import { opsRoutes } from './routes/ops.js';
+import { storeDirectory } from './store-directory.js';
 
-export function createHttpApp(s: HttpServices): Koa {
-  const app = new Koa({ proxy: s.config.trustProxy });
-  app.silent = true; // errors are logged by jsonErrors, with the request id
+export function createHttpApp(services: HttpServices): Koa {
+  const app = new Koa({ proxy: services.config.trustProxy });
+  app.silent = true; // errors are logged by handleErrors, with the request id
   app.use(requestId);
-  app.use(accessLog(s.logger));
+  app.use(accessLog(services.logger));
   app.use(securityHeaders);
-  app.use(jsonErrors(s.logger));
+  app.use(handleErrors(services));
+  const stores = storeDirectory(services);
+  // The flash key is derived from the CSRF key (itself derived from the secrets key): every instance opens it.
+  const flash = new FlashMessages(services.csrfKey, services.config, services.clock);
   // The API first: it carries the traffic, and each router matches the path against all of its routes.
-  for (const router of [apiRoutes(s), opsRoutes(s), magentoRoutes(s), accountRoutes(s)]) {
-    app.use(router.routes());
-    app.use(router.allowedMethods());
+  const routers = [
+    apiRoutes(services, stores),
+    opsRoutes(services),
+    magentoCallbackRoutes(services),
+    identityPopupRoutes(services),
+    accountRoutes(services, { stores, flash }),
+    assetRoutes(),
+  ];
+  for (const router of routers) {
+    app.use(router.routes() as Koa.Middleware);
+    app.use(router.allowedMethods() as Koa.Middleware);
   }
   return app;
 }

@@ -1,35 +1,37 @@
-// API-key authentication for the CRM-facing API. Keys are looked up by their SHA-256; a per-instance cache spares
-// the database on the hot path, and its short TTL bounds how long a key revoked elsewhere keeps working here (and
-// how stale a key's "last used" time may be).
-import type { Context, Next } from 'koa';
+// API-key authentication for the CRM-facing API. Keys are looked up by their SHA-256; a per-instance LRU cache
+// spares the database on the hot path, and its short TTL bounds how long a key revoked elsewhere keeps working here
+// (and how stale a key's "last used" time may be). The cache's clock is the injected one, so tests move its time.
+import type { Middleware } from 'koa';
+import { LRUCache } from 'lru-cache';
 import type { Accounts } from '../accounts/accounts.js';
 import { sha256 } from '../accounts/tokens.js';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../storage/types.js';
-import { ConnectorError } from './errors.js';
+import { HttpError } from './errors.js';
+import type { BaseState } from './state.js';
 
 export class ApiKeyCache {
-  private readonly entries = new Map<string, { key: ApiKey; until: number }>();
+  private readonly entries: LRUCache<string, ApiKey>;
+
   constructor(
     private readonly accounts: Accounts,
-    private readonly clock: Clock,
-    private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-  ) {}
+    clock: Clock,
+    ttlMs: number,
+    maxEntries = 10_000,
+  ) {
+    // ttlResolution 0: every lookup reads the clock, so a moved test clock takes effect at once.
+    this.entries = new LRUCache({ max: maxEntries, ttl: ttlMs, ttlResolution: 0, perf: { now: () => clock.now().getTime() } });
+  }
 
   async authenticate(value: string): Promise<ApiKey | null> {
     const hash = sha256(value);
-    const now = this.clock.now().getTime();
     const hit = this.entries.get(hash);
-    if (hit && hit.until > now) return hit.key;
+    if (hit) return hit;
     const key = await this.accounts.authenticateApiKey(value);
     if (key) {
       // "Last used" for the account page, written at most once per TTL per instance: off the request's path.
       this.accounts.touchApiKey(key.id).catch(() => {});
-      if (this.entries.size >= this.maxEntries) this.entries.clear();
-      this.entries.set(hash, { key, until: now + this.ttlMs });
-    } else {
-      this.entries.delete(hash);
+      this.entries.set(hash, key);
     }
     return key;
   }
@@ -38,18 +40,21 @@ export class ApiKeyCache {
   forget(keyHash: string): void {
     this.entries.delete(keyHash);
   }
+
+  /** How many keys this instance holds (tests: the bound is `maxEntries`). */
+  get size(): number {
+    return this.entries.size;
+  }
 }
 
-const unauthorized = (message: string) =>
-  new ConnectorError(401, 'unauthorized', message, { 'WWW-Authenticate': 'Bearer realm="magento-connector"' });
+const BEARER = { 'WWW-Authenticate': 'Bearer realm="magento-connector"' };
 
-export function requireApiKey(cache: ApiKeyCache) {
-  return async function requireApiKey(ctx: Context, next: Next): Promise<void> {
-    const header = ctx.get('Authorization');
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw unauthorized('Send your API key as "Authorization: Bearer <key>".');
+export function requireApiKey(cache: ApiKeyCache): Middleware<BaseState & { apiKey: ApiKey; accountId: string }> {
+  return async function requireApiKey(ctx, next) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('Authorization'));
+    if (!match) throw new HttpError('unauthorized', 'Send your API key as "Authorization: Bearer <key>".', { headers: BEARER });
     const key = await cache.authenticate(match[1]!);
-    if (!key) throw unauthorized('This API key is not valid (wrong, or revoked).');
+    if (!key) throw new HttpError('unauthorized', 'This API key is not valid (wrong, or revoked).', { headers: BEARER });
     ctx.state.apiKey = key;
     ctx.state.accountId = key.accountId;
     await next();

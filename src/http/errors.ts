@@ -1,83 +1,76 @@
-// Errors the connector itself answers with. Every one maps to one response shape: the status, the header
-// `X-Connector-Error: <code>` and the body {"error": {"code", "message"}}, so a caller can always tell our errors
-// from Magento's (which pass through the proxy untouched and never carry the header).
-import type { Context, Next } from 'koa';
-import type { AccountError } from '../accounts/accounts.js';
-import type { Logger } from '../log.js';
+// The HTTP layer's own errors (a missing API key, an unknown route, a form that failed its CSRF check...) and the
+// one adapter that turns whatever a step throws into a ConnectorError. How an error is shown is decided elsewhere:
+// its status by ERROR_STATUS (error-status.ts), its rendering by handleErrors (error-handler.ts).
+import { CallbackInputError } from '../activation/callback.js';
+import { ActivationError } from '../activation/service.js';
+import { CallError } from '../calls/errors.js';
+import { ConnectorError, type ConnectorErrorOptions } from '../errors.js';
 import { StorageUnavailableError } from '../storage/errors.js';
 
-export class ConnectorError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-    this.name = 'ConnectorError';
+export type HttpErrorCode =
+  | 'unauthorized'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'bad_request'
+  | 'csrf_failed'
+  | 'session_required'
+  | 'identity_link_incomplete'
+  | 'identity_link_garbled'
+  | 'api_key_not_found'
+  | 'database_unavailable'
+  | 'internal_error';
+
+export interface HttpErrorOptions extends ConnectorErrorOptions {
+  /** Response headers that belong to this answer (WWW-Authenticate, Allow). */
+  headers?: Record<string, string>;
+}
+
+export class HttpError extends ConnectorError<HttpErrorCode> {
+  readonly headers: Record<string, string>;
+  constructor(code: HttpErrorCode, message: string, options: HttpErrorOptions = {}) {
+    super(code, message, options);
+    this.headers = options.headers ?? {};
   }
 }
 
-export function sendError(ctx: Context, err: ConnectorError): void {
-  ctx.status = err.status;
-  for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
-  ctx.set('X-Connector-Error', err.code);
-  ctx.body = { error: { code: err.code, message: err.message } };
-}
+export const internalError = (requestId: string) =>
+  new HttpError('internal_error', `Something went wrong on our side (request ${requestId}).`);
 
-interface HttpishError {
+const DATABASE_UNAVAILABLE = 'The connector cannot reach its database right now. Try again in a moment.';
+
+interface StatusCarrier {
   status?: number;
   statusCode?: number;
   expose?: boolean;
-  type?: string;
   message?: string;
 }
 
 /**
- * Errors thrown by body parsers and Koa itself (413, 415, 400) carry a status; keep it, with a clear message. A
- * database outage is a 503 that says so.
+ * What was thrown, as a ConnectorError; null for what nobody raised on purpose (a bug: the handler answers 500 and
+ * logs it). Body parsers and Koa throw errors with a 4xx `status` (413, 415, 400): they keep it, with our code.
+ *
+ * TEMPORARY adapter: the classes below that do not extend ConnectorError yet (CallError, ActivationError,
+ * CallbackInputError, StorageUnavailableError) are being moved under it
+ * in their own folders; once they are, their branches here go and `instanceof ConnectorError` covers them.
  */
-export function fromHttpish(err: unknown): ConnectorError | null {
+export function toConnectorError(err: unknown): ConnectorError | null {
   if (err instanceof ConnectorError) return err;
   if (err instanceof StorageUnavailableError) {
-    return new ConnectorError(503, 'database_unavailable', 'The connector cannot reach its database right now. Try again in a moment.', {
-      'Retry-After': '5',
-    });
+    return new HttpError('database_unavailable', DATABASE_UNAVAILABLE, { retryAfterSeconds: 5, cause: err });
   }
-  const e = err as HttpishError | null;
+  if (err instanceof ActivationError) return new ConnectorError(err.code, err.message, { fix: err.fixText, cause: err });
+  if (err instanceof CallError) {
+    // A full per-store queue clears in a moment: say when to come back.
+    return new ConnectorError(err.code, err.message, { retryAfterSeconds: err.code === 'store_busy' ? 1 : undefined, cause: err });
+  }
+  if (err instanceof CallbackInputError) return new ConnectorError('invalid_callback', err.message, { cause: err });
+  const e = err as StatusCarrier | null;
   const status = e?.status ?? e?.statusCode;
   // Only client errors keep their own status: anything else unknown is a 500 of ours.
   if (!status || status < 400 || status >= 500) return null;
-  if (status === 413) return new ConnectorError(413, 'body_too_large', 'The request body is too large.');
-  if (status === 415) return new ConnectorError(415, 'unsupported_media_type', e?.message ?? 'Unsupported content type.');
-  return new ConnectorError(status, 'bad_request', e?.expose && e.message ? e.message : 'The request could not be read.');
+  if (status === 413) return new HttpError('body_too_large', 'The request body is too large.', { cause: err });
+  if (status === 415) return new HttpError('unsupported_media_type', e?.message ?? 'Unsupported content type.', { cause: err });
+  return new HttpError('bad_request', e?.expose && e.message ? e.message : 'The request could not be read.', { cause: err });
 }
-
-/**
- * The outermost error handler for JSON routes: ConnectorErrors and parser errors become our error shape; anything
- * else is logged with the request id and answered 500 without details.
- */
-export function jsonErrors(logger: Logger) {
-  return async function jsonErrors(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-    } catch (err) {
-      const known = fromHttpish(err);
-      if (known) {
-        if (known.status >= 500) logger.warn({ requestId: ctx.state.requestId, err: (err as Error).message }, known.code);
-        return sendError(ctx, known);
-      }
-      logger.error({ err, requestId: ctx.state.requestId }, 'unhandled error');
-      sendError(ctx, new ConnectorError(500, 'internal_error', `Something went wrong on our side (request ${ctx.state.requestId}).`));
-    }
-  };
-}
-
-/** How the sign-in and sign-up forms (popup and account page) answer each account error. */
-export const ACCOUNT_ERROR_STATUS: Record<AccountError['code'], number> = {
-  invalid_email: 400,
-  invalid_password: 400,
-  email_taken: 409,
-  bad_credentials: 401,
-  throttled: 429,
-};

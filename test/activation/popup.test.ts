@@ -83,7 +83,8 @@ forEachBackend((backend, test) => {
         emails.push(email);
         const sent: Record<string, string> = { ...fields, email, password: PASSWORD };
         if (attack === 'no csrf field') delete sent.csrf;
-        if (attack === 'wrong csrf') sent.csrf = `${fields.csrf!.slice(0, -2)}AA`;
+        // The real token with its last character changed, so it can never equal the real one.
+        if (attack === 'wrong csrf') sent.csrf = fields.csrf!.slice(0, -1) + (fields.csrf!.endsWith('A') ? 'B' : 'A');
         if (attack === 'csrf from another browser') sent.csrf = hiddenFields((await new Browser().get(popupUrl)).text).csrf!;
         if (attack === 'no csrf cookie') browser.cookies.delete('mc_csrf');
         const res = await browser.post(`${connector.url}/magento/identity/${form}`, sent);

@@ -89,15 +89,63 @@ browserSuite((test) => {
       t.is(await page.locator('#callback-url').inputValue(), `${connector.url}/magento/callback`);
       t.is(await page.locator('#identity-url').inputValue(), `${connector.url}/magento/identity`);
 
+      t.is(await page.getByRole('button', { name: 'Close this window' }).count(), 0, 'no popup button on the account page');
+
       await page.locator('#key-name').fill('CRM sync');
-      await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Create API key' }).click()]);
+      await Promise.all([page.waitForURL(`${connector.url}/account`), page.getByRole('button', { name: 'Create API key' }).click()]);
       t.regex((await page.locator('#new-key').textContent()) ?? '', /\S{20,}/);
+      const keyRows = () => page.locator('table.keys tbody tr').count();
+      t.is(await keyRows(), 1);
       await screenshot(page, 'account-1024x768');
       await assertUsable(t, page, 'the account page at 1024x768', '#key-name');
 
       await page.setViewportSize(PHONE);
       await screenshot(page, 'account-375x667');
       await assertUsable(t, page, 'the account page at 375x667', '#callback-url');
+      await page.setViewportSize(DESKTOP);
+
+      // A reload after creating a key shows the page again, without the key, and creates no other key.
+      await page.reload();
+      t.is(await page.locator('#new-key').count(), 0, 'the key is shown once');
+      t.is(await keyRows(), 1, 'the reload created no key');
+
+      // Disconnecting the store: a confirmation first, then the page without it.
+      await Promise.all([page.waitForEvent('load'), storeRow.getByRole('link', { name: /Disconnect/ }).click()]);
+      t.is(await page.getByRole('heading', { level: 1 }).textContent(), 'Disconnect this store?');
+      await screenshot(page, 'disconnect-1024x768');
+      await Promise.all([page.waitForURL(`${connector.url}/account`), page.getByRole('button', { name: 'Disconnect the store' }).click()]);
+      t.regex((await page.getByRole('status').first().textContent()) ?? '', /is disconnected/);
+      t.is(await page.locator('table.stores').count(), 0);
+      t.regex((await page.locator('#stores-title + p').textContent()) ?? '', /No store is connected yet/);
+    });
+
+    test(`[${backend}] "Close this window" only in a popup Magento opened`, async (t) => {
+      const connector = await startConnector(backend, t);
+      const page = await t.context.newPage(DESKTOP);
+      // The popup's error page opened straight in a tab: no opener, so nothing to close.
+      const response = await page.goto(`${connector.url}/magento/identity`);
+      t.is(response?.status(), 400);
+      t.is(await page.getByRole('heading', { level: 1 }).textContent(), 'This link is incomplete');
+      t.false(await page.getByRole('button', { name: 'Close this window' }).isVisible(), 'hidden without an opener');
+      // The same page opened by another window, as the Magento admin opens it: the button shows and works.
+      const [popup] = await Promise.all([
+        page.waitForEvent('popup'),
+        page.evaluate((url) => void window.open(url, 'identity', 'width=680,height=510'), `${connector.url}/magento/identity`),
+      ]);
+      await popup.waitForLoadState();
+      const close = popup.getByRole('button', { name: 'Close this window' });
+      t.true(await close.isVisible());
+      // The click closes the page under it; only the close event tells it worked.
+      await Promise.all([popup.waitForEvent('close'), close.click({ noWaitAfter: true }).catch(() => {})]);
+      t.true(popup.isClosed());
+      // Pages outside the popup never offer it, opened by another window or not.
+      for (const path of ['/account/login', '/nothing/here', '/account/api-keys']) {
+        await page.goto(`${connector.url}${path}`);
+        t.is(await page.getByRole('button', { name: 'Close this window' }).count(), 0, path);
+        t.regex((await page.locator('body').textContent()) ?? '', /\S/, `${path}: a page`);
+      }
+      t.is((await page.goto(`${connector.url}/account/api-keys`))?.status(), 405);
+      t.regex(await page.content(), /This address is for a form/);
     });
 
     test(`[${backend}] the sign-in page on a phone`, async (t) => {

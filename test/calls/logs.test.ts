@@ -23,7 +23,8 @@ forEachBackend((backend, test) => {
     const active = await waitForState(connector, consumerKey, 'active');
 
     const page = await browser.get(`${connector.url}/account`);
-    const created = await browser.post(`${connector.url}/account/api-keys`, { csrf: hiddenFields(page.text).csrf!, name: 'logs' });
+    await browser.post(`${connector.url}/account/api-keys`, { csrf: hiddenFields(page.text).csrf!, name: 'logs' });
+    const created = await browser.get(`${connector.url}/account`); // the new key is shown after the redirect
     const apiKey = /<code id="new-key">([^<]+)<\/code>/.exec(created.text)![1]!;
     const rest = `${connector.url}/api/stores/${active.id}/rest/`;
 

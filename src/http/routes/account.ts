@@ -1,108 +1,106 @@
-// The merchant's account page (browser session): connected stores, the two URLs to paste into Magento, API keys.
+// The merchant's account pages (browser session): connected stores (and disconnecting one), the two URLs to paste
+// into Magento, API keys. Every form answers with a redirect (POST-redirect-GET): what it did is shown once by the
+// page it redirects to (flash.ts), so a reload repeats nothing.
 import Router from '@koa/router';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { Context, Next } from 'koa';
+import type { Middleware, ParameterizedContext } from 'koa';
 import { PASSWORD_MIN } from '../../accounts/passwords.js';
-import type { Account } from '../../storage/types.js';
 import type { HttpServices } from '../context.js';
-import { clearCookie, csrfToken, csrfValid, SESSION_COOKIE } from '../cookies.js';
-import { field, readForm } from '../form.js';
-import { signInOrUp, type FormKind } from '../sign-in.js';
-import { storeView } from './api.js';
+import { clearCookie, csrfToken, SESSION_COOKIE } from '../cookies.js';
+import { HttpError } from '../errors.js';
+import type { FlashMessages } from '../flash.js';
+import { sendPage } from '../pages.js';
+import type { SessionState } from '../state.js';
+import { checkCsrf } from '../steps/check-csrf.js';
+import { field, readForm } from '../steps/read-form.js';
+import { requireSession, SIGN_IN_PATH } from '../steps/require-session.js';
+import { signInOrUp, type FormKind, type Refusal } from '../steps/sign-in-or-up.js';
+import type { StoreDirectory } from '../store-directory.js';
 
-// The pages' only scripts (the CSP allows scripts from our origin, none inline), read once.
-const ASSETS = new Map(
-  ['copy.js', 'popup.js'].map((name) => [name, readFileSync(fileURLToPath(new URL(`../../../views/assets/${name}`, import.meta.url)))]),
-);
+export const ACCOUNT_PATH = '/account';
 
+export interface AccountRouteDeps {
+  stores: StoreDirectory;
+  flash: FlashMessages;
+}
 
-export function accountRoutes(s: HttpServices): Router {
-  const router = new Router();
-  const form = readForm(s.config.limits.callbackBodyBytes);
+export function accountRoutes(services: HttpServices, { stores, flash }: AccountRouteDeps): Router<SessionState> {
+  const { config, render, csrfKey, accounts, keys } = services;
+  const router = new Router<SessionState>();
+  const form = readForm(config.limits.callbackBodyBytes);
+  const csrf = checkCsrf(csrfKey);
+  const session = requireSession(accounts);
 
-  function page(ctx: Context, status: number, template: string, data: Record<string, unknown>): void {
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = s.render(template, { csrf: csrfToken(ctx, s.config, s.csrfKey), passwordMin: PASSWORD_MIN, ...data });
+  function page(ctx: ParameterizedContext<SessionState>, template: string, data: Record<string, unknown>, status = 200): void {
+    sendPage(ctx, render, template, { csrf: csrfToken(ctx, config, csrfKey), passwordMin: PASSWORD_MIN, ...data }, status);
   }
 
-  async function checkCsrf(ctx: Context, next: Next): Promise<void> {
-    if (!csrfValid(ctx, s.csrfKey, field(ctx.state.form, 'csrf'))) {
-      return page(ctx, 403, 'account-login.njk', { title: 'Sign in', error: 'This form expired. Please try again.' });
-    }
-    await next();
+  /** Answers a form: back to the account page, which shows `notice` (or the new key) once. */
+  function backToAccount(ctx: ParameterizedContext<SessionState>, shown: Parameters<FlashMessages['set']>[1]): void {
+    flash.set(ctx, shown);
+    ctx.status = 303;
+    ctx.redirect(ACCOUNT_PATH);
   }
 
-  async function requireSession(ctx: Context, next: Next): Promise<void> {
-    const account = await s.accounts.sessionAccount(ctx.cookies.get(SESSION_COOKIE));
-    if (!account) {
-      if (ctx.method === 'GET') return ctx.redirect('/account/login');
-      return page(ctx, 401, 'account-login.njk', { title: 'Sign in', error: 'Your session has ended. Sign in again.' });
-    }
-    ctx.state.account = account;
-    await next();
-  }
+  const showLogin = (ctx: ParameterizedContext<SessionState>, refusal?: Refusal) =>
+    page(ctx, 'account-login.njk', { title: 'Sign in', ...(refusal && { error: refusal.error, email: refusal.email, form: refusal.kind }) }, refusal?.status);
 
-  async function showAccount(ctx: Context, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
-    const account = ctx.state.account as Account;
-    const [bindings, keys] = await Promise.all([
-      s.storage.bindings.listByAccount(account.id),
-      s.storage.apiKeys.listByAccount(account.id),
-    ]);
-    page(ctx, status, 'account.njk', {
+  const showAccount: Middleware<SessionState> = async function showAccount(ctx) {
+    const { account } = ctx.state;
+    const [storeList, keyList] = await Promise.all([stores.list(account.id), accounts.listApiKeys(account.id)]);
+    page(ctx, 'account.njk', {
       title: 'Your stores',
       mainClass: 'wide',
       email: account.email,
-      stores: bindings.map(storeView),
-      keys: keys.map((k) => ({ ...k, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })),
-      callbackUrl: `${s.config.publicUrl}/magento/callback`,
-      identityUrl: `${s.config.publicUrl}/magento/identity`,
-      apiUrl: `${s.config.publicUrl}/api/stores`,
-      ...extra,
+      stores: storeList,
+      keys: keyList.map((k) => ({ ...k, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })),
+      callbackUrl: `${config.publicUrl}/magento/callback`,
+      identityUrl: `${config.publicUrl}/magento/identity`,
+      apiUrl: `${config.publicUrl}/api/stores`,
+      ...flash.take(ctx),
     });
-  }
+  };
 
-  function authenticate(kind: FormKind) {
-    return async function authenticate(ctx: Context): Promise<void> {
-      const result = await signInOrUp(s, ctx, kind);
-      if (result.ok) return ctx.redirect('/account');
-      page(ctx, result.status, 'account-login.njk', { title: 'Sign in', error: result.error, email: result.email, form: kind });
-    };
-  }
+  const signedIn: Middleware<SessionState> = (ctx) => ctx.redirect(ACCOUNT_PATH);
 
-  router.get('/', (ctx) => ctx.redirect('/account'));
-  router.get('/assets/:name', (ctx) => {
-    const body = ASSETS.get(ctx.params.name!);
-    if (!body) return; // falls through to 404
-    ctx.type = 'application/javascript';
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = body;
-  });
-  router.get('/account/login', async (ctx) => {
+  router.get('/', (ctx) => ctx.redirect(ACCOUNT_PATH));
+  router.get(SIGN_IN_PATH, async (ctx) => {
     // Already signed in: straight to the account page.
-    if (await s.accounts.sessionAccount(ctx.cookies.get(SESSION_COOKIE))) return ctx.redirect('/account');
-    page(ctx, 200, 'account-login.njk', { title: 'Sign in' });
+    if (await accounts.sessionAccount(ctx.cookies.get(SESSION_COOKIE))) return ctx.redirect(ACCOUNT_PATH);
+    showLogin(ctx);
   });
-  router.post('/account/login', form, checkCsrf, authenticate('login'));
-  router.post('/account/signup', form, checkCsrf, authenticate('signup'));
-  router.post('/account/logout', form, checkCsrf, async (ctx) => {
-    await s.accounts.endSession(ctx.cookies.get(SESSION_COOKIE));
-    clearCookie(ctx, s.config, SESSION_COOKIE);
-    ctx.redirect('/account/login');
+  for (const kind of ['login', 'signup'] as const satisfies FormKind[]) {
+    router.post(`/account/${kind}`, form, csrf, signInOrUp<SessionState>(services, kind, showLogin), signedIn);
+  }
+  router.post('/account/logout', form, csrf, async (ctx) => {
+    await accounts.endSession(ctx.cookies.get(SESSION_COOKIE));
+    clearCookie(ctx, config, SESSION_COOKIE);
+    ctx.status = 303;
+    ctx.redirect(SIGN_IN_PATH);
   });
-  router.get('/account', requireSession, (ctx) => showAccount(ctx));
-  router.post('/account/api-keys', form, checkCsrf, requireSession, async (ctx) => {
-    const { key } = await s.accounts.createApiKey((ctx.state.account as Account).id, field(ctx.state.form, 'name'));
-    await showAccount(ctx, { newKey: key }, 201);
+
+  router.get(ACCOUNT_PATH, session, showAccount);
+
+  router.post('/account/api-keys', form, csrf, session, async (ctx) => {
+    const { key } = await accounts.createApiKey(ctx.state.account.id, field(ctx.state.form, 'name'));
+    backToAccount(ctx, { newKey: key });
   });
-  router.post('/account/api-keys/:id/revoke', form, checkCsrf, requireSession, async (ctx) => {
-    const account = ctx.state.account as Account;
-    const revoked = await s.storage.apiKeys.revoke(ctx.params.id!, account.id, s.clock.now());
-    const key = (await s.storage.apiKeys.listByAccount(account.id)).find((k) => k.id === ctx.params.id);
-    if (key) s.keys.forget(key.hash); // at once here; other instances within their cache TTL
-    await showAccount(ctx, { notice: revoked ? 'The key is revoked: it stops working everywhere within a few seconds.' : 'No such key.' }, revoked ? 200 : 404);
+
+  router.post('/account/api-keys/:id/revoke', form, csrf, session, async (ctx) => {
+    const revoked = await accounts.revokeApiKey(ctx.state.account.id, ctx.params.id!);
+    if (!revoked) throw new HttpError('api_key_not_found', 'Your account has no such key (or it is revoked already).');
+    keys.forget(revoked.hash); // at once here; other instances within their cache TTL
+    backToAccount(ctx, { notice: 'The key is revoked: it stops working everywhere within a few seconds.' });
+  });
+
+  // Disconnecting a store: a confirmation page, then the same deletion as DELETE /api/stores/:id.
+  router.get('/account/stores/:id/disconnect', session, async (ctx) => {
+    const store = await stores.get(ctx.state.account.id, ctx.params.id!);
+    page(ctx, 'disconnect.njk', { title: 'Disconnect this store?', store });
+  });
+  router.post('/account/stores/:id/disconnect', form, csrf, session, async (ctx) => {
+    const store = await stores.get(ctx.state.account.id, ctx.params.id!);
+    await stores.delete(ctx.state.account.id, store.id);
+    backToAccount(ctx, { notice: `${store.storeBaseUrl} is disconnected: its tokens are deleted and calls to it stop within a few seconds.` });
   });
   return router;
 }

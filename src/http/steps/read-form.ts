@@ -1,9 +1,10 @@
 // Reading url-encoded forms strictly: koa-body reads the body as text within the size limit (its own form parser,
 // qs, is not used: it would merge or nest fields), then URLSearchParams parses it once, so a repeated field shows up
 // as an array (and is refused) rather than being silently merged.
-import type { Context, Next } from 'koa';
+import type { Middleware } from 'koa';
 import { koaBody } from 'koa-body';
-import { ConnectorError } from './errors.js';
+import { HttpError } from '../errors.js';
+import type { FormState } from '../state.js';
 
 export type FormFields = Record<string, string | string[]>;
 
@@ -17,7 +18,7 @@ export function parseFormFields(raw: string): FormFields {
 }
 
 /** Accepts only application/x-www-form-urlencoded bodies up to `limitBytes`; puts the fields in ctx.state.form. */
-export function readForm(limitBytes: number) {
+export function readForm(limitBytes: number): Middleware<FormState> {
   const parse = koaBody({
     urlencoded: false,
     json: false,
@@ -27,13 +28,9 @@ export function readForm(limitBytes: number) {
     textLimit: limitBytes,
     patchNode: false,
   });
-  return async function readForm(ctx: Context, next: Next): Promise<void> {
+  return async function readForm(ctx, next) {
     if (!ctx.is('application/x-www-form-urlencoded')) {
-      throw new ConnectorError(
-        415,
-        'unsupported_media_type',
-        'Send the form as application/x-www-form-urlencoded.',
-      );
+      throw new HttpError('unsupported_media_type', 'Send the form as application/x-www-form-urlencoded.');
     }
     await parse(ctx, async () => {
       const body = ctx.request.body;

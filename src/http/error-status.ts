@@ -1,0 +1,122 @@
+// The one table from error code to HTTP status, for every code the connector's layers raise. Adding a code to any
+// layer's code union without a status here is a compile error (`satisfies`), so no error falls through to a 500 by
+// omission. Page titles for the browser routes sit beside it.
+import type { AccountErrorCode } from '../accounts/accounts.js';
+import type { ActivationErrorCode } from '../activation/service.js';
+import type { CallErrorCode } from '../calls/errors.js';
+import type { QueryErrorCode, SigningErrorCode } from '../protocol/errors.js';
+import type { TransportErrorCode } from '../protocol/transport-errors.js';
+import type { HttpErrorCode } from './errors.js';
+
+/** Codes whose classes carry `code: string` today (protocol/magento-errors.ts, activation/callback.ts). */
+type OtherErrorCode = 'magento_oauth_problem' | 'unexpected_store_response' | 'invalid_callback' | 'invalid_path';
+
+export type ErrorCode =
+  | HttpErrorCode
+  | AccountErrorCode
+  | ActivationErrorCode
+  | CallErrorCode
+  | SigningErrorCode
+  | QueryErrorCode
+  | TransportErrorCode
+  | OtherErrorCode;
+
+export const ERROR_STATUS = {
+  // the HTTP layer: requests we cannot read or route
+  bad_request: 400,
+  unauthorized: 401,
+  csrf_failed: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+  session_required: 401,
+  identity_link_incomplete: 400,
+  identity_link_garbled: 400,
+  api_key_not_found: 404,
+  internal_error: 500,
+  // storage
+  database_unavailable: 503,
+  // accounts (the sign-in and sign-up forms)
+  invalid_email: 400,
+  invalid_password: 400,
+  email_taken: 409,
+  bad_credentials: 401,
+  throttled: 429,
+  // activation: the callback and the popup
+  invalid_callback: 400,
+  callback_conflict: 409,
+  unknown_activation: 404,
+  owned_by_other_account: 409,
+  activation_failed: 409,
+  still_connecting: 504,
+  // calls to a store on an account's behalf (the proxy)
+  store_not_found: 404,
+  store_not_active: 409,
+  store_revoked: 409,
+  store_busy: 503,
+  request_refused: 400,
+  store_unreachable: 502,
+  store_timeout: 504,
+  response_too_large: 502,
+  magento_error: 502,
+  // the protocol layer, should one reach HTTP untranslated: our request could not be signed or read ...
+  ambiguous_parameter_order: 400,
+  ambiguous_path: 400,
+  invalid_url: 400,
+  invalid_method: 400,
+  invalid_credentials: 400,
+  invalid_nonce: 400,
+  invalid_timestamp: 400,
+  form_body_not_structured: 400,
+  invalid_profile: 400,
+  invalid_path: 400,
+  duplicate_parameter: 400,
+  parameter_without_value: 400,
+  malformed_percent_encoding: 400,
+  invalid_unicode: 400,
+  invalid_parameter_name: 400,
+  reserved_parameter_name: 400,
+  unsupported_value: 400,
+  request_too_large: 413,
+  invalid_request: 400,
+  // ... or the store did not answer as Magento does
+  egress_denied: 502,
+  upstream_timeout: 504,
+  upstream_unreachable: 502,
+  request_aborted: 499,
+  magento_oauth_problem: 502,
+  unexpected_store_response: 502,
+} as const satisfies Record<ErrorCode, number>;
+
+export function hasStatus(code: string): boolean {
+  return Object.hasOwn(ERROR_STATUS, code);
+}
+
+/** The status for a code; 500 for a code nobody gave one (the handler logs that as an error). */
+export function statusOf(code: string): number {
+  return hasStatus(code) ? (ERROR_STATUS as Record<string, number>)[code]! : 500;
+}
+
+/** The heading of the error page for a code; the status decides when the code has none of its own. */
+const PAGE_TITLE: Partial<Record<ErrorCode, string>> = {
+  identity_link_incomplete: 'This link is incomplete',
+  identity_link_garbled: 'This link is garbled',
+  csrf_failed: 'Please try again',
+  session_required: 'Please sign in again',
+  unknown_activation: 'We do not know this activation yet',
+  owned_by_other_account: 'This store belongs to another account',
+  still_connecting: 'Still connecting',
+  callback_conflict: 'This activation was refused',
+  activation_failed: 'The store could not be connected',
+  store_not_found: 'No such store',
+  api_key_not_found: 'No such key',
+  not_found: 'There is no such page',
+  method_not_allowed: 'This address is for a form',
+  database_unavailable: 'We are having trouble right now',
+  internal_error: 'Something went wrong',
+};
+
+export function pageTitleOf(code: string): string {
+  return (PAGE_TITLE as Record<string, string>)[code] ?? 'Something is not right';
+}

@@ -1,0 +1,22 @@
+// The pages' only scripts (the CSP allows scripts from our origin, none inline), read once. An unknown name falls
+// through to the error handler's 404 page.
+import Router from '@koa/router';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BaseState } from '../state.js';
+
+const ASSETS = new Map(
+  ['copy.js', 'popup.js'].map((name) => [name, readFileSync(fileURLToPath(new URL(`../../../views/assets/${name}`, import.meta.url)))]),
+);
+
+export function assetRoutes(): Router<BaseState> {
+  const router = new Router<BaseState>();
+  router.get('/assets/:name', (ctx) => {
+    const body = ASSETS.get(ctx.params.name!);
+    if (!body) return;
+    ctx.type = 'application/javascript';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = body;
+  });
+  return router;
+}

@@ -1,0 +1,87 @@
+// The Identity Link popup: GET /magento/identity shows the sign-in and sign-up forms for the activation in the link;
+// POST /magento/identity/login and /signup sign the merchant in (or up) and complete the activation. Every failure
+// is the site's error page (error-handler.ts); a refused sign-in shows the forms again with the message.
+import Router from '@koa/router';
+import type { Middleware, ParameterizedContext } from 'koa';
+import { PASSWORD_MIN } from '../../accounts/passwords.js';
+import { ActivationError, type ActivationService } from '../../activation/service.js';
+import type { HttpServices } from '../context.js';
+import { csrfToken } from '../cookies.js';
+import { sendPage } from '../pages.js';
+import type { IdentityState } from '../state.js';
+import { checkCsrf } from '../steps/check-csrf.js';
+import { readIdentityLink } from '../steps/identity-link.js';
+import { loadIdentity } from '../steps/load-identity.js';
+import { readForm } from '../steps/read-form.js';
+import { signInOrUp, type FormKind, type Refusal } from '../steps/sign-in-or-up.js';
+
+export function identityPopupRoutes(services: HttpServices): Router<IdentityState> {
+  const { config, render, csrfKey, storage, activation } = services;
+  const router = new Router<IdentityState>();
+
+  function showForms(ctx: ParameterizedContext<IdentityState>, status = 200, refusal?: Refusal): void {
+    const { link, binding } = ctx.state;
+    sendPage(ctx, render, 'identity.njk', {
+      title: 'Connect your store',
+      storeUrl: binding.storeBaseUrl,
+      consumerKey: link.consumerKey,
+      successCallBack: link.successCallBack ?? '',
+      csrf: csrfToken(ctx, config, csrfKey),
+      passwordMin: PASSWORD_MIN,
+      ...(refusal && { error: refusal.error, email: refusal.email, form: refusal.kind }),
+    }, status);
+  }
+
+  /**
+   * A failed or revoked binding with nothing in progress cannot be finished by signing in: say so at once, with the
+   * fix, instead of showing forms that would only lead to the same page. (The activation service's rule to own: it
+   * is moving into its identity-page operation.)
+   */
+  const showIdentity: Middleware<IdentityState> = function showIdentity(ctx) {
+    const b = ctx.state.binding;
+    if ((b.state === 'failed' || b.state === 'revoked') && !b.verifier && !b.requestToken) {
+      const fix = b.fix ?? (b.state === 'revoked' ? 'reauthorize' : 'activate_again');
+      throw new ActivationError('activation_failed', b.lastError ?? 'This activation can no longer be completed.', fix, b);
+    }
+    showForms(ctx);
+  };
+
+  function completeActivation(activation: ActivationService): Middleware<IdentityState> {
+    return async function completeActivation(ctx, next) {
+      ctx.state.binding = await activation.completeForAccount(ctx.state.link.consumerKey, ctx.state.account.id);
+      await next();
+    };
+  }
+
+  /** Back to Magento (which closes the popup) only when success_call_back is on the store's own host. */
+  const finish: Middleware<IdentityState> = function finish(ctx) {
+    const { link, binding, account } = ctx.state;
+    const back = link.successCallBack;
+    if (back && new URL(back).host === new URL(binding.storeBaseUrl).host) return ctx.redirect(back);
+    sendPage(ctx, render, 'message.njk', {
+      title: 'Connected',
+      message: `Your store is connected to ${account.email}.`,
+      ok: true,
+      storeUrl: binding.storeBaseUrl,
+      closeHint: true,
+      popup: true,
+    });
+  };
+
+  router.get('/magento/identity', readIdentityLink('query'), loadIdentity(storage), showIdentity);
+
+  const form = readForm(config.limits.callbackBodyBytes);
+  for (const kind of ['login', 'signup'] as const satisfies FormKind[]) {
+    router.post(
+      `/magento/identity/${kind}`,
+      form,
+      checkCsrf(csrfKey),
+      readIdentityLink('form'),
+      loadIdentity(storage),
+      signInOrUp<IdentityState>(services, kind, (ctx, refusal) => showForms(ctx, refusal.status, refusal)),
+      completeActivation(activation),
+      finish,
+    );
+  }
+  return router;
+}

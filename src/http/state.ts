@@ -1,0 +1,44 @@
+// What the steps leave on ctx.state, per kind of route. Each router is typed with its state (Router<State>), and each
+// step with the part it reads or writes, so a step that needs `form` cannot be mounted before `readForm`.
+import type { CallbackInput } from '../activation/callback.js';
+import type { ActivationService } from '../activation/service.js';
+import type { QueryPair } from '../protocol/query.js';
+import type { Account, ApiKey, Binding } from '../storage/types.js';
+import type { FormFields } from './steps/read-form.js';
+
+export interface BaseState {
+  /** Set by the requestId middleware for every request. */
+  requestId: string;
+}
+
+export interface FormState extends BaseState {
+  form: FormFields;
+}
+
+/** The Identity Link's two parameters, from the popup's query or its forms' hidden fields. */
+export interface IdentityLink {
+  consumerKey: string;
+  successCallBack: string | null;
+}
+
+export interface IdentityState extends FormState {
+  link: IdentityLink;
+  binding: Binding;
+  account: Account;
+}
+
+export interface CallbackState extends FormState {
+  callback: CallbackInput;
+  recorded: Awaited<ReturnType<ActivationService['receiveCallback']>>;
+}
+
+export interface SessionState extends FormState {
+  account: Account;
+}
+
+export interface ApiState extends BaseState {
+  apiKey: ApiKey;
+  accountId: string;
+  queryPairs: QueryPair[];
+  rawBody: Buffer | undefined;
+}
