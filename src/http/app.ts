@@ -7,6 +7,8 @@ import { accountRoutes } from './routes/account.js';
 import { apiRoutes } from './routes/api.js';
 import { magentoRoutes } from './routes/magento.js';
 import { opsRoutes } from './routes/ops.js';
+import { oidcRoutes } from './routes/oidc.js';
+import { passwordRoutes } from './routes/password.js';
 
 export function createHttpApp(s: HttpServices): Koa {
   const app = new Koa({ proxy: s.config.trustProxy });
@@ -16,7 +18,9 @@ export function createHttpApp(s: HttpServices): Koa {
   app.use(securityHeaders);
   app.use(jsonErrors(s.logger));
   // The API first: it carries the traffic, and each router matches the path against all of its routes.
-  for (const router of [apiRoutes(s), opsRoutes(s), magentoRoutes(s), accountRoutes(s)]) {
+  // issue 14: the identity routers come before magento/account: with LOCAL_ACCOUNTS=false passwordRoutes answers
+  // their email+password forms with 404.
+  for (const router of [apiRoutes(s), opsRoutes(s), oidcRoutes(s), passwordRoutes(s), magentoRoutes(s), accountRoutes(s)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
