@@ -117,12 +117,21 @@ export class OidcClient {
       );
     }
     const code = e.code ?? '';
+    // oauth4webapi names the claim that failed (aud, iss, nonce, exp...): worth telling an administrator.
+    let detail = e.message ?? code;
+    for (let c: unknown = err, depth = 0; c && typeof c === 'object' && depth < 4; c = (c as { cause?: unknown }).cause, depth++) {
+      const claim = (c as { claim?: unknown }).claim;
+      if (typeof claim === 'string') {
+        detail = `the "${claim}" claim is not what we expected`;
+        break;
+      }
+    }
     if (during === 'token' && /^OAUTH_(JWT_|INVALID_RESPONSE|JSON_ATTRIBUTE|UNSUPPORTED_JWS|JWS_|RESPONSE_BODY|JWT_USERINFO)|ERR_JOSE|JWS/.test(code + (e.name ?? ''))) {
-      return new IdentityError('id_token_invalid', `The answer from ${name} did not pass our checks (${e.message ?? code}), so you are not signed in. Start the sign-in again; if it keeps failing, tell your administrator.`, { cause: err });
+      return new IdentityError('id_token_invalid', `The answer from ${name} did not pass our checks (${detail}), so you are not signed in. Start the sign-in again; if it keeps failing, tell your administrator.`, { cause: err });
     }
     if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.name === 'TypeError' || /fetch failed|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|timeout/i.test(`${e.message} ${(e.cause as Error | undefined)?.message ?? ''}`) || during === 'discovery') {
       return new IdentityError('provider_unreachable', `We could not reach ${name} right now, so nothing was changed. Try again in a few minutes; if it keeps failing, tell your administrator.`, { cause: err });
     }
-    return new IdentityError('id_token_invalid', `The answer from ${name} did not pass our checks (${e.message ?? code}), so you are not signed in. Start the sign-in again.`, { cause: err });
+    return new IdentityError('id_token_invalid', `The answer from ${name} did not pass our checks (${detail}), so you are not signed in. Start the sign-in again.`, { cause: err });
   }
 }
