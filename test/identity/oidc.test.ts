@@ -183,6 +183,23 @@ forEachBackend((backend, test) => {
     t.regex(replay.text, /cannot be finished here/);
   });
 
+  test('the merchant cancels at the provider (error=access_denied): a page says so, with a way back; nothing is written', async (t) => {
+    const { mock, connector } = await setUp(t, backend);
+    const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    await waitForState(connector, consumerKey, 'request_token');
+    const browser = new Browser();
+    const callback = await signInAtProvider(browser, await startInPopup(browser, connector, popupUrl), connector.url, ALICE.login);
+    const cancelled = new URL(callback);
+    cancelled.searchParams.delete('code');
+    cancelled.searchParams.set('error', 'access_denied');
+    const res = await browser.get(cancelled.href);
+    t.is(res.status, 400);
+    t.regex(res.text, /cancelled or refused/);
+    t.regex(res.text, /href="\/magento\/identity\?oauth_consumer_key=/);
+    t.falsy(browser.cookies.get('mc_session'));
+    t.is((await connector.binding(consumerKey))?.state, 'request_token');
+  });
+
   test('a reused code (the callback replayed with a copy of its flow cookie) and an expired code: the provider refuses, a page says so, no session', async (t) => {
     const { idp, connector } = await setUp(t, backend);
     // Reused: the callback replayed together with a copy of its flow cookie (a copied cookie, a double submit).

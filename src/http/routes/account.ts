@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context, Next } from 'koa';
 import { PASSWORD_MIN } from '../../accounts/passwords.js';
+import { NO_PASSWORD } from '../../identity/linking.js';
 import type { Account } from '../../storage/types.js';
 import type { HttpServices } from '../context.js';
 import { clearCookie, csrfToken, csrfValid, SESSION_COOKIE } from '../cookies.js';
@@ -60,6 +61,7 @@ export function accountRoutes(s: HttpServices): Router {
       callbackUrl: `${s.config.publicUrl}/magento/callback`,
       identityUrl: `${s.config.publicUrl}/magento/identity`,
       apiUrl: `${s.config.publicUrl}/api/stores`,
+      hasPassword: account.passwordHash !== NO_PASSWORD, // issue 14: the change-password panel
       ...extra,
     });
   }
