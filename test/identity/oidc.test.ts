@@ -89,7 +89,10 @@ forEachBackend((backend, test) => {
     const done = await first.get((await signInAtProvider(first, await startOnAccountPage(first, connector), connector.url, ALICE.login)).href);
     t.is(done.status, 302, done.text.slice(0, 300));
     t.is(done.location, '/account');
-    t.is((await first.get(`${connector.url}/account`)).status, 200);
+    const accountPage = await first.get(`${connector.url}/account`);
+    t.is(accountPage.status, 200);
+    t.regex(accountPage.text, /You sign in with Acme CRM and have no password here/);
+    t.notRegex(accountPage.text, /name="current"/);
     const account = await accounts(connector, 'alice@example.com');
 
     // A second sign-in (new browser) finds the same account by (issuer, sub), even after the email changed there.
