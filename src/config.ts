@@ -176,6 +176,8 @@ export interface IdentityConfig {
   resetLinkLifeMs: number;
   /** How long the browser may take for the round trip to the provider and back. */
   oidcRoundTripMs: number;
+  /** Each call to the provider (discovery, JWKS, token endpoint). */
+  oidcTimeoutMs: number;
   /** Reset requests per email and per client address per throttling window. */
   resetRequestsPerEmail: number;
   resetRequestsPerAddress: number;
@@ -205,6 +207,7 @@ export function loadIdentityConfig(env: NodeJS.ProcessEnv, publicUrl: string): I
     mailFrom: e.MAIL_FROM?.trim() || `Magento Connector <no-reply@${host}>`,
     resetLinkLifeMs: 30 * 60_000,
     oidcRoundTripMs: 10 * 60_000,
+    oidcTimeoutMs: 10_000,
     resetRequestsPerEmail: 3,
     resetRequestsPerAddress: 20,
     passwordChangeFailures: 5,

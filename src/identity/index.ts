@@ -28,7 +28,7 @@ export function createIdentityServices(o: { config: Config; storage: Storage; cl
   const id = config.identity;
   const mailer = createMailer({ smtpUrl: id.smtpUrl, from: id.mailFrom, dataDir: config.dataDir, logger });
   const oidc = id.oidc
-    ? new OidcClient({ config: id.oidc, logger, redirectUri: () => `${config.publicUrl}${OIDC_CALLBACK_PATH}`, timeoutSeconds: Math.ceil(config.limits.tokenCallTimeoutMs / 1000) })
+    ? new OidcClient({ config: id.oidc, logger, redirectUri: () => `${config.publicUrl}${OIDC_CALLBACK_PATH}`, timeoutSeconds: Math.ceil(id.oidcTimeoutMs / 1000) })
     : null;
   const resets = new PasswordResets({
     storage,
