@@ -11,6 +11,7 @@ import { createHttpApp } from './http/app.js';
 import { ApiKeyCache } from './http/auth.js';
 import type { HttpServices } from './http/context.js';
 import { createRenderer } from './http/views.js';
+import { createIdentityServices } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createRestClient } from './protocol/rest-client.js';
 import { createTokenEndpoints, type TokenEndpoints } from './protocol/token-endpoints.js';
@@ -59,6 +60,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     },
   });
   const calls = new StoreCalls({ storage, activation, rest, clock, limits, logger });
+  const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') }); // issue 14
   return {
     config,
     clock,
@@ -69,10 +71,12 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     calls,
     keys: new ApiKeyCache(accounts, clock, limits.cacheTtlMs),
     client: (accountId) => new ConnectorClient(calls, accountId),
-    render: createRenderer(),
+    identity,
+    render: createRenderer({ identity: { localAccounts: identity.localAccounts, oidcName: identity.oidc?.name ?? null } }),
     csrfKey: sealer.deriveKey('csrf'),
     async close() {
       await activation.drain();
+      await identity.close();
       transport.close();
       await storage.close();
     },
@@ -110,7 +114,10 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   const loop = setInterval(() => {
     if (stopping) return;
     services.activation.resumeDue().catch(warn('resuming due activations failed'));
-    if (++ticks % 300 === 0) services.accounts.housekeeping().catch(warn('housekeeping failed')); // every 5 minutes
+    if (++ticks % 300 === 0) {
+      services.accounts.housekeeping().catch(warn('housekeeping failed')); // every 5 minutes
+      services.identity.resets.deleteExpired().catch(warn('housekeeping failed')); // issue 14: expired reset links
+    }
   }, resumeEveryMs);
   loop.unref();
   return {

@@ -66,6 +66,8 @@ export interface Config {
   dataDir: string;
   durations: Durations;
   limits: Limits;
+  /** Sign-in with an OpenID provider, local accounts, password resets and mail (issue 14). */
+  identity: IdentityConfig;
 }
 
 export const DEFAULT_DURATIONS: Durations = {
@@ -110,6 +112,7 @@ export function checkConfig(config: Config): Config {
   if (!(limits.backgroundConcurrency >= 1) || !(limits.perStoreConcurrency >= 1)) {
     throw new ConfigError('backgroundConcurrency and perStoreConcurrency must be at least 1');
   }
+  checkIdentityConfig(config.identity);
   return config;
 }
 
@@ -132,6 +135,97 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: e.DATA_DIR,
     durations: { ...DEFAULT_DURATIONS },
     limits: { ...DEFAULT_LIMITS },
+    identity: loadIdentityConfig(env, publicUrl),
     ...overrides,
   };
 }
+
+// ---- identity (issue 14): OpenID Connect, local accounts, password resets, mail ------------------------------------
+// One block on purpose: OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_NAME, OIDC_ALLOW_HTTP, LOCAL_ACCOUNTS,
+// SMTP_URL, MAIL_FROM. Read by loadConfig (identity: loadIdentityConfig(env, publicUrl)), checked by checkConfig.
+
+const IdentityEnvSchema = z.object({
+  OIDC_ISSUER: z.string().url().optional().or(z.literal('')),
+  OIDC_CLIENT_ID: z.string().max(500).optional(),
+  OIDC_CLIENT_SECRET: z.string().max(2000).optional(),
+  OIDC_NAME: z.string().max(60).optional(),
+  /** An http:// issuer is refused unless this is true (a provider on the same laptop, tests). */
+  OIDC_ALLOW_HTTP: bool.default(false),
+  LOCAL_ACCOUNTS: bool.default(true),
+  SMTP_URL: z.string().url().optional().or(z.literal('')),
+  MAIL_FROM: z.string().max(300).optional(),
+});
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** The button's words: "Sign in with <name>". */
+  name: string;
+  allowHttp: boolean;
+}
+
+export interface IdentityConfig {
+  localAccounts: boolean;
+  /** null when OIDC_ISSUER is not set. */
+  oidc: OidcConfig | null;
+  /** Without it, mails are written to $DATA_DIR/outbox/ and their links logged. */
+  smtpUrl: string | null;
+  mailFrom: string;
+  /** A password-reset link's life (30 minutes). */
+  resetLinkLifeMs: number;
+  /** How long the browser may take for the round trip to the provider and back. */
+  oidcRoundTripMs: number;
+  /** Each call to the provider (discovery, JWKS, token endpoint). */
+  oidcTimeoutMs: number;
+  /** Reset requests per email and per client address per throttling window. */
+  resetRequestsPerEmail: number;
+  resetRequestsPerAddress: number;
+  /** Wrong current passwords on the change-password form per account per throttling window. */
+  passwordChangeFailures: number;
+}
+
+export function loadIdentityConfig(env: NodeJS.ProcessEnv, publicUrl: string): IdentityConfig {
+  const parsed = IdentityEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid environment: ${problems}`);
+  }
+  const e = parsed.data;
+  const id = e.OIDC_CLIENT_ID?.trim() ?? '';
+  const secret = e.OIDC_CLIENT_SECRET ?? '';
+  if (!e.OIDC_ISSUER && (id || secret)) {
+    throw new ConfigError('OIDC_CLIENT_ID or OIDC_CLIENT_SECRET is set without OIDC_ISSUER: set the issuer too, or neither');
+  }
+  const host = URL.canParse(publicUrl) ? new URL(publicUrl).hostname : 'localhost';
+  return {
+    localAccounts: e.LOCAL_ACCOUNTS,
+    oidc: e.OIDC_ISSUER
+      ? { issuer: e.OIDC_ISSUER, clientId: id, clientSecret: secret, name: e.OIDC_NAME?.trim() || 'your company account', allowHttp: e.OIDC_ALLOW_HTTP }
+      : null,
+    smtpUrl: e.SMTP_URL || null,
+    mailFrom: e.MAIL_FROM?.trim() || `Magento Connector <no-reply@${host}>`,
+    resetLinkLifeMs: 30 * 60_000,
+    oidcRoundTripMs: 10 * 60_000,
+    oidcTimeoutMs: 10_000,
+    resetRequestsPerEmail: 3,
+    resetRequestsPerAddress: 20,
+    passwordChangeFailures: 5,
+  };
+}
+
+export function checkIdentityConfig(identity: IdentityConfig): void {
+  const { oidc } = identity;
+  if (!identity.localAccounts && !oidc) {
+    throw new ConfigError('LOCAL_ACCOUNTS=false needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET: otherwise nobody can sign in');
+  }
+  if (!oidc) return;
+  if (!oidc.clientId || !oidc.clientSecret) {
+    throw new ConfigError('OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set too (register the connector as a client at the provider)');
+  }
+  const issuer = new URL(oidc.issuer);
+  if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && oidc.allowHttp)) {
+    throw new ConfigError(`OIDC_ISSUER must be an https:// URL (${issuer.protocol} given; OIDC_ALLOW_HTTP=true allows http:// for a local provider)`);
+  }
+}
+// ---- end of identity block -------------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ import { identityPopupRoutes } from './routes/identity-popup.js';
 import { magentoCallbackRoutes } from './routes/magento-callback.js';
 import { opsRoutes } from './routes/ops.js';
 import { storeDirectory } from './store-directory.js';
+import { oidcRoutes } from './routes/oidc.js';
+import { passwordRoutes } from './routes/password.js';
 
 export function createHttpApp(services: HttpServices): Koa {
   const app = new Koa({ proxy: services.config.trustProxy });
@@ -27,6 +29,10 @@ export function createHttpApp(services: HttpServices): Koa {
     apiRoutes(services, stores),
     opsRoutes(services),
     magentoCallbackRoutes(services),
+    // The identity routers come before the popup and account routers: with LOCAL_ACCOUNTS=false passwordRoutes
+    // answers their email+password forms with 404.
+    oidcRoutes(services),
+    passwordRoutes(services),
     identityPopupRoutes(services),
     accountRoutes(services, { stores, flash }),
     assetRoutes(),

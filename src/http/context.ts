@@ -6,6 +6,7 @@ import type { ActivationService } from '../activation/service.js';
 import type { StoreCalls } from '../calls/store-calls.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import type { IdentityServices } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import type { Storage } from '../storage/types.js';
 import type { ApiKeyCache } from './auth.js';
@@ -21,6 +22,8 @@ export interface HttpServices {
   /** Signed calls to stores on an account's behalf (the proxy and the TypeScript client). */
   calls: StoreCalls;
   keys: ApiKeyCache;
+  /** Sign-in with an OpenID provider, password resets and changes, mail (issue 14). */
+  identity: IdentityServices;
   render: Render;
   /** HMAC key for CSRF tokens, derived from the secrets key so every instance shares it. */
   csrfKey: Buffer;

@@ -6,10 +6,12 @@ const viewsDir = fileURLToPath(new URL('../../views', import.meta.url));
 
 export type Render = (template: string, data?: Record<string, unknown>) => string;
 
-export function createRenderer(): Render {
+/** `globals` are visible to every template (e.g. `identity`: which sign-in methods the forms offer). */
+export function createRenderer(globals: Record<string, unknown> = {}): Render {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(viewsDir), {
     autoescape: true,
     throwOnUndefined: false,
   });
+  for (const [name, value] of Object.entries(globals)) env.addGlobal(name, value);
   return (template, data = {}) => env.render(template, data);
 }

@@ -4,6 +4,7 @@
 import type { Sealer } from '../secrets/sealer.js';
 import type { Binding as BindingRow, PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { isNotFound, isUniqueViolation, StorageError, toStorageError } from './errors.js';
+import { createCredentialRepository, createIdentityRepository, createPasswordResetRepository } from './identities.js';
 import {
   BINDING_STATES,
   type Account,
@@ -307,6 +308,10 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     apiKeys: guarded(apiKeys),
     sessions: guarded(sessions),
     throttles: guarded(throttles),
+    // issue 14 (identities.ts)
+    identities: guarded(createIdentityRepository(db)),
+    passwordResets: guarded(createPasswordResetRepository(db)),
+    credentials: guarded(createCredentialRepository(db)),
     async ping() {
       try {
         await db.$queryRawUnsafe('SELECT 1');

@@ -2,6 +2,7 @@
 // (prisma-storage.ts) seals secrets on the way in and opens them on the way out, so no caller can store a secret
 // in clear by mistake. Every state change that two instances could race on is `bindings.update(id, version, patch)`,
 // a conditional update that succeeds for exactly one writer.
+import type { CredentialRepository, IdentityRepository, PasswordResetRepository } from './identity-types.js';
 
 export const BINDING_STATES = ['pending', 'request_token', 'active', 'failed', 'revoked'] as const;
 export type BindingState = (typeof BINDING_STATES)[number];
@@ -144,6 +145,10 @@ export interface Storage {
   apiKeys: ApiKeyRepository;
   sessions: SessionRepository;
   throttles: ThrottleRepository;
+  // issue 14: sign-in with an OpenID provider, password resets and changes (identity-types.ts)
+  identities: IdentityRepository;
+  passwordResets: PasswordResetRepository;
+  credentials: CredentialRepository;
   /** Throws when the database cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -48,6 +48,8 @@ export interface ConnectorOptions {
   overrides?: ServiceOverrides;
   /** ALLOW_PRIVATE_STORE_URLS (default true: the mock store listens on 127.0.0.1 over http). */
   allowPrivate?: boolean;
+  /** More environment for loadConfig (e.g. OIDC_ISSUER, SMTP_URL, LOCAL_ACCOUNTS). */
+  env?: Record<string, string>;
 }
 
 export const testSecretsKey = (): string => `t1:${randomBytes(32).toString('base64')}`;
@@ -57,7 +59,7 @@ export async function startConnector(backend: Backend, t: ExecutionContext, opti
   const databaseUrl = options.databaseUrl ?? database!.url;
   const dataDir = mkdtempSync(join(tmpdir(), 'connector-test-'));
   const config = loadConfig(
-    { PORT: '0', DATABASE_URL: databaseUrl, SECRETS_KEY: options.secretsKey ?? testSecretsKey(), ALLOW_PRIVATE_STORE_URLS: String(options.allowPrivate ?? true), LOG_LEVEL: 'debug', DATA_DIR: dataDir },
+    { PORT: '0', DATABASE_URL: databaseUrl, SECRETS_KEY: options.secretsKey ?? testSecretsKey(), ALLOW_PRIVATE_STORE_URLS: String(options.allowPrivate ?? true), LOG_LEVEL: 'debug', DATA_DIR: dataDir, ...options.env },
     {},
   );
   config.durations = { ...TEST_DURATIONS, ...options.durations };

@@ -4,6 +4,7 @@
 import Router from '@koa/router';
 import type { Middleware, ParameterizedContext } from 'koa';
 import { PASSWORD_MIN } from '../../accounts/passwords.js';
+import { NO_PASSWORD } from '../../identity/linking.js';
 import type { HttpServices } from '../context.js';
 import { clearCookie, csrfToken, SESSION_COOKIE } from '../cookies.js';
 import { HttpError } from '../errors.js';
@@ -56,6 +57,7 @@ export function accountRoutes(services: HttpServices, { stores, flash }: Account
       callbackUrl: `${config.publicUrl}/magento/callback`,
       identityUrl: `${config.publicUrl}/magento/identity`,
       apiUrl: `${config.publicUrl}/api/stores`,
+      hasPassword: account.passwordHash !== NO_PASSWORD, // the change-password panel
       ...flash.take(ctx),
     });
   };
