@@ -26,41 +26,20 @@ try {
 }
 
 const logger: Logger = createLogger(config.logLevel, undefined, config.logFormat);
-let running: RunningServer;
-try {
-  if (!(await schemaIsCurrent(config.databaseUrl))) {
-    logger.info('applying database migrations');
-    await migrate(config.databaseUrl);
-  }
-  running = await startServer(config, { logger });
-} catch (err) {
-  if (err instanceof SecretsKeyError) fail(`cannot start: ${err.message}`, 2);
-  if (err instanceof MigrationError) fail(`cannot start: ${err.message}`, 1);
-  if (isConnectorError(err) || err instanceof StorageError) fail(`cannot start: ${err.message}`, 1);
-  logger.fatal({ err }, 'cannot start');
-  fail('cannot start (see the error above)', 1);
-}
-
-const address = running.server.address();
-logger.info(
-  {
-    host: config.host,
-    port: typeof address === 'object' && address ? address.port : config.port,
-    database: running.services.storage.provider,
-    callbackUrl: `${config.publicUrl}/magento/callback`,
-    identityLinkUrl: `${config.publicUrl}/magento/identity`,
-  },
-  `connector listening on ${config.publicUrl}`,
-);
-
-let stopping = false;
+// Signals are handled from the first moment: one arriving during start-up stops the server once it is up (a
+// process manager may give up on a slow start), and no SIGTERM ever meets Node's default of dying on the spot.
+let running: RunningServer | undefined;
+let stopSignal: string | undefined;
 const shutdown = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
+  if (stopSignal) return;
+  stopSignal = signal;
   logger.info({ signal }, 'shutting down');
   // Requests get shutdownGraceMs; background work and the database a few seconds more, then we exit regardless.
   setTimeout(() => fail(`shutdown took longer than ${config.shutdownGraceMs + 5_000} ms: exiting anyway`, 1), config.shutdownGraceMs + 5_000).unref();
-  running.stop().then(
+  if (running) stop(running);
+};
+const stop = (server: RunningServer) =>
+  server.stop().then(
     () => {
       logger.info('stopped');
       process.exit(0);
@@ -70,6 +49,33 @@ const shutdown = (signal: string) => {
       process.exit(1);
     },
   );
-};
 process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+try {
+  if (!(await schemaIsCurrent(config.databaseUrl))) {
+    logger.info('applying database migrations');
+    await migrate(config.databaseUrl);
+  }
+  running = await startServer(config, { logger });
+  if (stopSignal) await stop(running);
+} catch (err) {
+  if (err instanceof SecretsKeyError) fail(`cannot start: ${err.message}`, 2);
+  if (err instanceof MigrationError) fail(`cannot start: ${err.message}`, 1);
+  if (isConnectorError(err) || err instanceof StorageError) fail(`cannot start: ${err.message}`, 1);
+  logger.fatal({ err }, 'cannot start');
+  fail('cannot start (see the error above)', 1);
+}
+
+const address = running!.server.address();
+logger.info(
+  {
+    host: config.host,
+    port: typeof address === 'object' && address ? address.port : config.port,
+    database: running!.services.storage.provider,
+    callbackUrl: `${config.publicUrl}/magento/callback`,
+    identityLinkUrl: `${config.publicUrl}/magento/identity`,
+  },
+  `connector listening on ${config.publicUrl}`,
+);
+
