@@ -31,6 +31,9 @@ const EnvSchema = z.object({
 
 
 
+/** The environment variables the connector reads (.env.example and the README's table document each). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+
 export interface Durations {
   /** Magento's oauth/consumer/expiration_period: the request-token call must come this soon after the callback. */
   magentoWindowMs: number;
