@@ -145,7 +145,8 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   }, resumeEveryMs);
   loop.unref();
   return {
-    url: `http://127.0.0.1:${port}`,
+    // Where this machine reaches it: loopback when listening on every interface.
+    url: `http://${['0.0.0.0', '::', '127.0.0.1'].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     server,
     services,
     /**
