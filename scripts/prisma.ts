@@ -56,9 +56,21 @@ const result = spawnSync(
   ],
   { stdio: interactive ? 'inherit' : ['inherit', 'pipe', 'pipe'], env, maxBuffer: 64 * 1024 * 1024 },
 );
+// Prisma's wasm engine cannot name SQLite's "database is locked" (SQLITE_BUSY once the busy timeout ran out): it
+// prints a stack about an unknown variant `SocketTimeout`. Migrations need the file to themselves.
+const BUSY = /unknown variant `SocketTimeout`/;
 if (!interactive) {
-  process.stdout.write(quiet(result.stdout?.toString('utf8') ?? ''));
-  process.stderr.write(quiet(result.stderr?.toString('utf8') ?? ''));
+  const stdout = quiet(result.stdout?.toString('utf8') ?? '');
+  const stderr = quiet(result.stderr?.toString('utf8') ?? '');
+  process.stdout.write(stdout);
+  if (result.status !== 0 && provider === 'sqlite' && BUSY.test(stderr + stdout)) {
+    process.stderr.write(
+      `the SQLite database ${sqliteFileFromUrl(databaseUrl)} is busy: another process holds it (a running server?). ` +
+        'Stop the servers that use it, then run npm run db:migrate again (npm start applies migrations itself).\n',
+    );
+  } else {
+    process.stderr.write(stderr);
+  }
 }
 if (result.error) console.error(`could not run Prisma's CLI: ${result.error.message}`);
 process.exit(result.status ?? 1);
