@@ -156,10 +156,15 @@ forEachBackend((backend, test) => {
     // few milliseconds, so the CLI's writes meet the server's.
     let writing = true;
     let callbacks = 0;
+    let lost = 0; // a reused keep-alive connection the server closed meanwhile (undici), on a loaded machine
     const load = (async () => {
       for (let n = 0; writing; n++) {
-        const answer = await fetch(`${server.url}/magento/callback`, { method: 'POST', body: callbackForm(n) });
-        if (answer.ok) callbacks++;
+        try {
+          const answer = await fetch(`${server.url}/magento/callback`, { method: 'POST', body: callbackForm(n) });
+          if (answer.ok) callbacks++;
+        } catch {
+          lost++;
+        }
       }
     })();
     try {
@@ -189,8 +194,8 @@ forEachBackend((backend, test) => {
       await load;
     }
     t.true(callbacks > 0, 'the server was writing meanwhile');
-    const stored = await cli.run(['stores', 'list', '--json']);
-    t.is((JSON.parse(stored.stdout) as unknown[]).length, callbacks, 'every callback the server took is listed');
+    const stored = (JSON.parse((await cli.run(['stores', 'list', '--json'])).stdout) as unknown[]).length;
+    t.true(stored >= callbacks && stored <= callbacks + lost, `every callback the server answered is listed (${stored}, ${callbacks} + ${lost} lost)`);
   });
 
   test('a database without the migrations: refused with the command to run, and left as it was', async (t) => {
