@@ -33,10 +33,10 @@ let stopSignal: string | undefined;
 const shutdown = (signal: string) => {
   if (stopSignal) return;
   stopSignal = signal;
-  logger.info({ signal }, 'shutting down');
   // Requests get shutdownGraceMs; background work and the database a few seconds more, then we exit regardless.
   setTimeout(() => fail(`shutdown took longer than ${config.shutdownGraceMs + 5_000} ms: exiting anyway`, 1), config.shutdownGraceMs + 5_000).unref();
-  if (running) stop(running);
+  if (running) void stop(running); // stops accepting connections before it returns
+  logger.info({ signal }, 'shutting down');
 };
 const stop = (server: RunningServer) =>
   server.stop().then(
