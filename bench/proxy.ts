@@ -17,7 +17,7 @@ import { migrate, openStorage } from '../src/storage/db.js';
 import { spawnServer } from '../scripts/spawn-instance.js';
 import { readFileSync } from 'node:fs';
 import { load, type LoadResult } from './load.js';
-import { ms } from './stats.js';
+import { ms, verdict } from './stats.js';
 
 const hidden = (html: string) => Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
 
@@ -98,7 +98,7 @@ export async function proxyBench(concurrency = 32, seconds = 5): Promise<void> {
       );
     }
     const [, bare, ours] = results;
-    console.log(`  connector / passthrough: throughput ${(ours!.rps / bare!.rps).toFixed(2)} (target >= 0.80), p50 +${(ours!.p50 - bare!.p50).toFixed(2)} ms, p99 x${(ours!.p99 / bare!.p99).toFixed(2)}`);
+    console.log(`  connector / passthrough: throughput ${(ours!.rps / bare!.rps).toFixed(2)} (target >= 0.80: ${verdict(Number((ours!.rps / bare!.rps).toFixed(2)) >= 0.8)}), p50 +${(ours!.p50 - bare!.p50).toFixed(2)} ms, p99 x${(ours!.p99 / bare!.p99).toFixed(2)}`);
     console.log(`  CPU per proxied request: connector ${(ours!.cpuPerRequest / bare!.cpuPerRequest).toFixed(2)} x the pass-through's (2 cores shared by load generator, upstream and proxy)`);
   } finally {
     await Promise.all(children.map((c) => c.stop()));

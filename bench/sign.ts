@@ -4,6 +4,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createSigner } from '../src/protocol/signer.js';
 import { bench, report } from './lib.js';
+import { verdict } from './stats.js';
 
 const consumer = { key: 'ck0000000000000000000000000000a1', secret: 'cs0000000000000000000000000000b2' };
 const token = { key: 'at0000000000000000000000000000c3', secret: 'as0000000000000000000000000000d4' };
@@ -82,4 +83,4 @@ const baseline = bench('hand-rolled minimal signer', () => handRolled(), { itera
 const signed = bench('createSigner().sign()', ours, { iterations });
 report([baseline, signed]);
 const ratio = signed.nsPerOp / baseline.nsPerOp;
-console.log(`ratio ours / hand-rolled: ${ratio.toFixed(2)} (target <= 2)`);
+console.log(`ratio ours / hand-rolled: ${ratio.toFixed(2)} (target <= 2: ${verdict(Number(ratio.toFixed(2)) <= 2)})`);

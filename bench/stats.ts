@@ -11,3 +11,6 @@ export function summary(values: readonly number[]): { p50: number; p99: number; 
 }
 
 export const ms = (v: number): string => `${v.toFixed(1)} ms`;
+
+/** "target met" / "target NOT met", printed next to each target so a missed one cannot go unnoticed. */
+export const verdict = (met: boolean): string => (met ? 'target met' : 'target NOT met');

@@ -75,6 +75,8 @@ try {
   const connectorPort = await availableOr0(demoPort === mockStarted.port ? 0 : demoPort);
   const config = loadConfig({
     PORT: String(connectorPort),
+    // Private store URLs are allowed for the mock store: so nothing but this machine may reach the demo.
+    HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
     // A key for this run only: the database is fresh too, so no secret sealed with it outlives the run.
     SECRETS_KEY: `demo:${randomBytes(32).toString('base64')}`,

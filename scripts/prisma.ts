@@ -6,11 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_DATABASE_URL, providerOf, sqliteFileFromUrl, type Provider } from '../src/storage/database-url.js';
+import { databaseUrlFromEnv, providerOf, sqliteFileFromUrl, type Provider } from '../src/storage/database-url.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
-const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+const databaseUrl = databaseUrlFromEnv(); // DATABASE_URL, else $DATA_DIR/connector.db, as the server reads it
 const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl };
 let provider: Provider = providerOf(databaseUrl);
 if (args[0] === '--provider') {
@@ -34,6 +34,16 @@ globalThis.setTimeout = function (...args) {
   if (new Error().stack?.includes('wasm://')) timer.unref();
   return timer;
 };`)}`;
+// Interactive commands keep the terminal; the others have Prisma's notes about our own setup taken out: they ask a
+// person to act on things that are deliberate here (the url in the schema serves `prisma migrate diff`; the config
+// file is how the JS engine is wired).
+const interactive = args[0] === 'studio' || (args[0] === 'migrate' && (args[1] === 'dev' || args[1] === 'reset'));
+const NOISE = [
+  /\n?WARNING: Your schema specifies the following datasource properties but you are using a Driver Adapter[^\n]*\n(- [^\n]*\n)*\s*The values from your schema will NOT be used!\s*We recommend you to remove those properties[^\n]*\n/g,
+  /^Loaded Prisma config from [^\n]*\n+/gm,
+  /^Prisma config detected, skipping environment variable loading\.?\n*/gm,
+];
+const quiet = (text: string) => NOISE.reduce((t, pattern) => t.replace(pattern, ''), text);
 const result = spawnSync(
   process.execPath,
   [
@@ -44,6 +54,23 @@ const result = spawnSync(
     '--config',
     `${root}prisma/${provider}/prisma.config.ts`,
   ],
-  { stdio: 'inherit', env },
+  { stdio: interactive ? 'inherit' : ['inherit', 'pipe', 'pipe'], env, maxBuffer: 64 * 1024 * 1024 },
 );
+// Prisma's wasm engine cannot name SQLite's "database is locked" (SQLITE_BUSY once the busy timeout ran out): it
+// prints a stack about an unknown variant `SocketTimeout`. Migrations need the file to themselves.
+const BUSY = /unknown variant `SocketTimeout`/;
+if (!interactive) {
+  const stdout = quiet(result.stdout?.toString('utf8') ?? '');
+  const stderr = quiet(result.stderr?.toString('utf8') ?? '');
+  process.stdout.write(stdout);
+  if (result.status !== 0 && provider === 'sqlite' && BUSY.test(stderr + stdout)) {
+    process.stderr.write(
+      `the SQLite database ${sqliteFileFromUrl(databaseUrl)} is busy: another process holds it (a running server?). ` +
+        'Stop the servers that use it, then run npm run db:migrate again (npm start applies migrations itself).\n',
+    );
+  } else {
+    process.stderr.write(stderr);
+  }
+}
+if (result.error) console.error(`could not run Prisma's CLI: ${result.error.message}`);
 process.exit(result.status ?? 1);

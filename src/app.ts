@@ -1,6 +1,6 @@
 // The composition root: builds every service from the configuration. The server (main.ts), the CLI and the tests
 // all start here, so they run the same wiring.
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Accounts } from './accounts/accounts.js';
 import { ActivationService } from './activation/service.js';
 import { ConnectorClient } from './calls/client.js';
@@ -16,8 +16,9 @@ import { createLogger, type Logger } from './log.js';
 import { createRestClient } from './protocol/rest-client.js';
 import { createTokenEndpoints, type TokenEndpoints } from './protocol/token-endpoints.js';
 import { createTransport } from './protocol/transport.js';
+import { ConnectorError } from './errors.js';
 import { loadSealer } from './secrets/index.js';
-import { openStorage } from './storage/db.js';
+import { checkSchema, openStorage, sealedSample } from './storage/db.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -34,8 +35,12 @@ export interface Services extends HttpServices {
 export async function openServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
   checkConfig(config);
   const clock = overrides.clock ?? systemClock;
-  const logger = overrides.logger ?? createLogger(config.logLevel);
-  const sealer = loadSealer({ secretsKey: config.secretsKey, dataDir: config.dataDir, logger });
+  const logger = overrides.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
+  // Read-only checks first (the CLI runs next to servers holding the database): the schema is current, and the
+  // keys open what the database already holds; a missing key file is never replaced while sealed data exists.
+  await checkSchema(config.databaseUrl);
+  const sample = await sealedSample(config.databaseUrl);
+  const sealer = loadSealer({ secretsKey: config.secretsKey, dataDir: config.dataDir, logger, sealedSample: sample });
   const storage = await openStorage({ databaseUrl: config.databaseUrl, sealer, logger });
   const { limits, durations } = config;
   const transport = createTransport({
@@ -83,6 +88,20 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   };
 }
 
+/** The server cannot listen where it was told to (port taken, not allowed, no such address). */
+export class ListenError extends ConnectorError<'port_in_use' | 'listen_failed'> {}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (err.code === 'EADDRINUSE') {
+    return new ListenError('port_in_use', `port ${port} is already in use on ${host} (another connector or program listens there): stop it, or set PORT to a free port`, { cause: err });
+  }
+  if (err.code === 'EACCES') return new ListenError('listen_failed', `not allowed to listen on port ${port}: choose a PORT above 1023`, { cause: err });
+  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
+    return new ListenError('listen_failed', `HOST ${host} is not an address of this machine: use 0.0.0.0 (all interfaces) or 127.0.0.1`, { cause: err });
+  }
+  return err;
+}
+
 export interface RunningServer {
   url: string;
   server: Server;
@@ -92,18 +111,30 @@ export interface RunningServer {
 
 /** Starts the HTTP server and the background loop: due request-token work every second, housekeeping every 5 min. */
 export async function startServer(config: Config, overrides: ServiceOverrides = {}): Promise<RunningServer> {
-  const services = await openServices(config, overrides);
-  const app = createHttpApp(services);
-  const server = app.listen(config.port, '0.0.0.0');
+  // The port first: a second `npm start` on a busy port says so in one line, before it opens the database or
+  // logs anything. Requests in the moment between listening and the app being ready get a 503.
+  let handle = (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1', connection: 'close' });
+    res.end('starting\n');
+  };
+  const server = createServer((req, res) => handle(req, res));
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
+      server.listen(config.port, config.host);
     });
   } catch (err) {
-    await services.close(); // a busy port must not leave the database pool and sockets open behind it
+    throw listenError(err as NodeJS.ErrnoException, config.host, config.port);
+  }
+  let services: Services;
+  try {
+    services = await openServices(config, overrides);
+  } catch (err) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
   }
+  handle = createHttpApp(services).callback();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   let stopping = false;
@@ -121,14 +152,28 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   }, resumeEveryMs);
   loop.unref();
   return {
-    url: `http://127.0.0.1:${port}`,
+    // Where this machine reaches it: loopback when listening on every interface.
+    url: `http://${['0.0.0.0', '::', '127.0.0.1'].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     server,
     services,
+    /**
+     * Stops accepting connections, lets requests in flight finish for up to config.shutdownGraceMs (then closes
+     * their connections), waits for background work, and closes the database.
+     */
     async stop() {
       stopping = true;
       clearInterval(loop);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Keep-alive connections that finish a request during the grace period go idle: close those as they do.
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      const cutoff = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+      try {
+        await closed;
+      } finally {
+        clearInterval(idle);
+        clearTimeout(cutoff);
+      }
       await services.close();
     },
   };

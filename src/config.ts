@@ -2,7 +2,10 @@
 // request-token window, the two-hour life of a request token) or from us (waits, retries, throttling) lives here
 // with Magento's defaults, so tests and unusual stores can change it.
 import { z } from 'zod';
-import { DEFAULT_DATABASE_URL } from './storage/database-url.js';
+import { ConnectorError } from './errors.js';
+import type { LogFormat } from './log.js';
+import { parseSecretsKey, SecretsKeyError } from './secrets/sealer.js';
+import { defaultDatabaseUrl, providerOf } from './storage/database-url.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -10,14 +13,26 @@ const bool = z
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Listen address: all interfaces by default (a reverse proxy or container publishes the port). */
+  HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: z.string().url().optional(),
-  DATABASE_URL: z.string().min(1).default(DEFAULT_DATABASE_URL),
+  /** Unset: the SQLite file $DATA_DIR/connector.db. */
+  DATABASE_URL: z.string().min(1).optional(),
   SECRETS_KEY: z.string().optional(),
   ALLOW_PRIVATE_STORE_URLS: bool.default(false),
   TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATA_DIR: z.string().default('./data'),
+  /** auto: readable lines on a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** How long a stopping server lets requests in flight finish before closing their connections. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
 });
+
+
+
+/** The environment variables the connector reads (.env.example and the README's table document each). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export interface Durations {
   /** Magento's oauth/consumer/expiration_period: the request-token call must come this soon after the callback. */
@@ -57,13 +72,16 @@ export interface Limits {
 
 export interface Config {
   port: number;
+  host: string;
   publicUrl: string;
   databaseUrl: string;
   secretsKey: string | undefined;
   allowPrivateStoreUrls: boolean;
   trustProxy: boolean;
   logLevel: string;
+  logFormat: LogFormat;
   dataDir: string;
+  shutdownGraceMs: number;
   durations: Durations;
   limits: Limits;
   /** Sign-in with an OpenID provider, local accounts, password resets and mail (issue 14). */
@@ -98,7 +116,12 @@ export const DEFAULT_LIMITS: Limits = {
   backgroundConcurrency: 16,
 };
 
-export class ConfigError extends Error {}
+/** A setting is missing, malformed or contradicts another: the process says so in one line and exits with 2. */
+export class ConfigError extends ConnectorError<'invalid_config'> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('invalid_config', message, options);
+  }
+}
 
 /**
  * Checks the relations between settings that code relies on. A step's claim must outlast the token call it covers
@@ -124,15 +147,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   const e = parsed.data;
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  const databaseUrl = e.DATABASE_URL ?? defaultDatabaseUrl(e.DATA_DIR);
+  try {
+    providerOf(databaseUrl);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const secretsKey = e.SECRETS_KEY?.trim() || undefined;
+  // Checked here, before anything touches the database: a typo in the key must not get as far as a migration.
+  if (secretsKey) {
+    try {
+      parseSecretsKey(secretsKey);
+    } catch (err) {
+      if (err instanceof SecretsKeyError) throw new ConfigError(err.message);
+      throw err;
+    }
+  }
   return {
     port: e.PORT,
+    host: e.HOST,
     publicUrl,
-    databaseUrl: e.DATABASE_URL,
-    secretsKey: e.SECRETS_KEY || undefined,
+    databaseUrl,
+    secretsKey,
     allowPrivateStoreUrls: e.ALLOW_PRIVATE_STORE_URLS,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     dataDir: e.DATA_DIR,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     durations: { ...DEFAULT_DURATIONS },
     limits: { ...DEFAULT_LIMITS },
     identity: loadIdentityConfig(env, publicUrl),

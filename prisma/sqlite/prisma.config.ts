@@ -8,6 +8,7 @@ export default defineConfig({
   engine: 'js',
   schema: './schema.prisma',
   async adapter() {
-    return new PrismaBetterSQLite3({ url: sqliteFileFromUrl(process.env.DATABASE_URL ?? '') });
+    // A busy timeout, so a migration next to a running server waits for its write instead of failing at once.
+    return new PrismaBetterSQLite3({ url: sqliteFileFromUrl(process.env.DATABASE_URL ?? ''), timeout: 5_000 });
   },
 });

@@ -1,4 +1,6 @@
-// The command line: `npm run cli -- <command>` (or `npx magento-connector <command>`).
+// The command line: `npm run -s cli -- <command>` (or `npx magento-connector <command>`). It runs next to running
+// servers on the same database: it never migrates (it checks the schema is current and says what to run if not),
+// and SQLite's busy timeout makes its writes wait for theirs.
 //   accounts create --email E [--password P]     (without --password, the password is read from standard input)
 //   api-keys create --email E [--name N]         prints the new key once, alone on its own line
 //   stores list [--email E] [--json]
@@ -6,10 +8,13 @@ import { parseArgs } from 'node:util';
 import { AccountError, normaliseEmail } from '../accounts/accounts.js';
 import { fixText } from '../activation/fixes.js';
 import { openServices, type Services } from '../app.js';
-import { loadConfig } from '../config.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { isConnectorError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { SecretsKeyError } from '../secrets/index.js';
+import { StorageError } from '../storage/db.js';
 
-const USAGE = `usage: npm run cli -- <command>
+const USAGE = `usage: npm run -s cli -- <command>   (or npx magento-connector <command>)
   accounts create --email E [--password P]   (omit --password to read it from standard input)
   api-keys create --email E [--name N]       prints the new key once, on its own line
   stores list [--email E] [--json]`;
@@ -55,7 +60,8 @@ async function run(argv: string[]): Promise<number> {
   if (command !== 'stores list' && !values.email) throw new UsageError(`${command} needs --email`);
 
   const config = loadConfig();
-  const s = await openServices(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr) });
+  // Errors only by default: the server already warns about its configuration, each CLI call need not.
+  const s = await openServices(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'error', process.stderr, config.logFormat) });
   try {
     switch (command) {
       case 'accounts create': {
@@ -99,12 +105,26 @@ async function run(argv: string[]): Promise<number> {
 // Exit once standard output has been flushed: a key printed to a pipe must not be cut off.
 const exit = (code: number) => process.stdout.write('', () => process.exit(code));
 
+/** One line a person can act on, and the exit code: 2 for what the caller typed or configured, 1 for the rest. */
+function failure(err: unknown): { line: string; code: number } | null {
+  if (err instanceof UsageError || err instanceof AccountError) return { line: `error: ${err.message} (--help shows the usage)`, code: 2 };
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+    // Node's text goes on about positionals after "--"; the first sentence is the one that matters.
+    return { line: `error: ${(err as Error).message.split('. ')[0]!.replace(/\.$/, '')} (--help shows the usage)`, code: 2 };
+  }
+  if (err instanceof ConfigError || err instanceof SecretsKeyError) return { line: `error: ${err.message}`, code: 2 };
+  if (isConnectorError(err) || err instanceof StorageError) return { line: `error: ${err.message}`, code: 1 };
+  return null;
+}
+
 run(process.argv.slice(2)).then(
   (code) => exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof AccountError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      console.error(`error: ${(err as Error).message}\n\n${USAGE}`);
-      process.exit(2);
+    const known = failure(err);
+    if (known) {
+      console.error(known.line);
+      process.exit(known.code);
     }
     console.error(err);
     process.exit(1);

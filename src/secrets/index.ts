@@ -1,4 +1,5 @@
 export {
+  checkOpens,
   KEY_FILE_NAME,
   loadSealer,
   parseSecretsKey,

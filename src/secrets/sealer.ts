@@ -5,6 +5,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConnectorError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 const KEY_BYTES = 32;
@@ -21,20 +22,21 @@ const EXPECTED_FORMAT =
   'each key 32 random bytes in base64, e.g. SECRETS_KEY="k1:$(openssl rand -base64 32)"';
 
 /** SECRETS_KEY (or the key file) is unusable, or a sealed value names a key that is not configured. */
-export class SecretsKeyError extends Error {
-  override name = 'SecretsKeyError';
+export class SecretsKeyError extends ConnectorError<'secrets_key_invalid'> {
   constructor(
     message: string,
     /** The key id a sealed value asked for, when that is the problem. */
     readonly keyId?: string,
   ) {
-    super(message);
+    super('secrets_key_invalid', message);
   }
 }
 
 /** A value is not a sealed value, or failed authentication (tampered, truncated, or sealed with another key). */
-export class SealedValueError extends Error {
-  override name = 'SealedValueError';
+export class SealedValueError extends ConnectorError<'sealed_value_invalid'> {
+  constructor(message: string) {
+    super('sealed_value_invalid', message);
+  }
 }
 
 export interface SealingKey {
@@ -143,13 +145,26 @@ export interface LoadSealerOptions {
   secretsKey: string | undefined;
   dataDir: string;
   logger?: Pick<Logger, 'warn'>;
+  /**
+   * One sealed value the database already holds (null: it holds none). With one, a missing key file is an error,
+   * never a reason to generate a key, and the keys must open it (see checkOpens).
+   */
+  sealedSample?: string | null;
 }
 
 let warnedAboutKeyFile = false;
 
-export function loadSealer({ secretsKey, dataDir, logger }: LoadSealerOptions): Sealer {
-  if (secretsKey) return new Sealer(parseSecretsKey(secretsKey));
+export function loadSealer({ secretsKey, dataDir, logger, sealedSample }: LoadSealerOptions): Sealer {
   const path = join(dataDir, KEY_FILE_NAME);
+  if (secretsKey) return checkOpens(new Sealer(parseSecretsKey(secretsKey)), sealedSample, 'SECRETS_KEY', path);
+  if (sealedSample && tryRead(path) === null) {
+    const id = keyIdOf(sealedSample);
+    throw new SecretsKeyError(
+      `${path} is missing, and the database holds secrets sealed with key "${id}": restore that file from a backup, ` +
+        `or set SECRETS_KEY to "${id}:<that key>". No new key is generated: it could not open them.`,
+      id,
+    );
+  }
   const { keys, created } = readOrCreateKeyFile(path);
   if (!warnedAboutKeyFile) {
     warnedAboutKeyFile = true;
@@ -160,7 +175,40 @@ export function loadSealer({ secretsKey, dataDir, logger }: LoadSealerOptions): 
     if (logger) logger.warn({ keyFile: path }, message);
     else process.emitWarning(message);
   }
-  return new Sealer(keys);
+  return checkOpens(new Sealer(keys), sealedSample, path, path);
+}
+
+function keyIdOf(sealed: string): string {
+  return sealed.split('.')[0] || '(none)';
+}
+
+/**
+ * Refuses keys that cannot open what the database holds: starting anyway would seal new values with them and fail
+ * every popup and API call on the old ones. `source` names where the keys came from, `keyFile` the laptop key file.
+ */
+export function checkOpens(sealer: Sealer, sealedSample: string | null | undefined, source: string, keyFile: string): Sealer {
+  if (!sealedSample) return sealer;
+  const id = keyIdOf(sealedSample);
+  try {
+    sealer.open(sealedSample);
+    return sealer;
+  } catch (error) {
+    if (error instanceof SecretsKeyError) {
+      throw new SecretsKeyError(
+        `the database holds secrets sealed with key "${id}", which ${source} does not have (it has: ${sealer.keyIds.join(', ')}): ` +
+          `add "${id}:<that key>" to SECRETS_KEY after the sealing key${source === 'SECRETS_KEY' ? `, or restore ${keyFile} and unset SECRETS_KEY` : ''}`,
+        id,
+      );
+    }
+    if (error instanceof SealedValueError) {
+      throw new SecretsKeyError(
+        `the key "${id}" in ${source} does not open the secrets in the database (they were sealed with another key under ` +
+          `the same id): configure the original key "${id}"`,
+        id,
+      );
+    }
+    throw error;
+  }
 }
 
 function readOrCreateKeyFile(path: string): { keys: SealingKey[]; created: boolean } {

@@ -1,9 +1,20 @@
 // DATABASE_URL selects the backend: `postgresql://` (or `postgres://`) is PostgreSQL, `file:` is SQLite.
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 
 export type Provider = 'sqlite' | 'postgresql';
 
+export const DEFAULT_DATA_DIR = './data';
 export const DEFAULT_DATABASE_URL = 'file:./data/connector.db';
+
+/** Without DATABASE_URL: the SQLite file in DATA_DIR (so DATA_DIR moves the database and the key file together). */
+export function defaultDatabaseUrl(dataDir: string = DEFAULT_DATA_DIR): string {
+  return `file:${join(dataDir, 'connector.db')}`;
+}
+
+/** DATABASE_URL, or the default built from DATA_DIR, as the server, the CLI and `npm run db:migrate` all read it. */
+export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DATABASE_URL || defaultDatabaseUrl(env.DATA_DIR || DEFAULT_DATA_DIR);
+}
 
 export function providerOf(url: string): Provider {
   if (/^postgres(ql)?:\/\//i.test(url)) return 'postgresql';

@@ -3,12 +3,13 @@
 //   PostgreSQL: a bounded pool with connect and query timeouts, so a dead database fails fast (503) instead of
 //   hanging requests.
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { ConnectorError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sealer } from '../secrets/sealer.js';
 import { providerOf, sqliteFileFromUrl } from './database-url.js';
@@ -132,5 +133,119 @@ export async function migrate(databaseUrl: string, options: { timeoutMs?: number
         reject(new MigrationError(`prisma migrate deploy ${why}:\n${output}`, output));
       },
     );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Start-up checks, on a connection of their own (before Storage opens, and without Prisma's CLI).
+
+/** The database lacks migrations this code needs, or has ones it does not know. The fix is one command. */
+export class SchemaOutdatedError extends ConnectorError<'schema_outdated'> {
+  constructor(
+    message: string,
+    readonly pending: readonly string[],
+    readonly unknown: readonly string[],
+  ) {
+    super('schema_outdated', message, { fix: 'run npm run db:migrate' });
+  }
+}
+
+type RawConnection = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
+
+async function withConnection<T>(databaseUrl: string, use: (c: RawConnection) => Promise<T>): Promise<T> {
+  const provider = providerOf(databaseUrl);
+  let connection: RawConnection;
+  try {
+    if (provider === 'sqlite') {
+      const file = sqliteFileFromUrl(databaseUrl);
+      mkdirSync(dirname(file), { recursive: true });
+      connection = await new PrismaBetterSQLite3({ url: file, timeout: STORAGE_DEFAULTS.busyTimeoutMs }).connect();
+    } else {
+      connection = await new PrismaPg({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: STORAGE_DEFAULTS.connectTimeoutMs }).connect();
+    }
+  } catch (error) {
+    throw toStorageError(error);
+  }
+  try {
+    return await use(connection);
+  } finally {
+    await connection.dispose().catch(() => {});
+  }
+}
+
+async function rows(connection: RawConnection, sql: string): Promise<unknown[][]> {
+  return (await connection.queryRaw({ sql, args: [], argTypes: [] })).rows;
+}
+
+function missingTable(error: unknown): boolean {
+  const text = `${(error as Error)?.message ?? ''} ${JSON.stringify((error as { cause?: unknown })?.cause ?? {})}`;
+  return /no such table|does not exist|42P01|TableDoesNotExist/.test(text);
+}
+
+/** The migration folders of a provider, oldest first: what `npm run db:migrate` would apply. */
+export function migrationNames(provider: 'sqlite' | 'postgresql'): string[] {
+  const dir = join(root, 'prisma', provider, 'migrations');
+  return readdirSync(dir)
+    .filter((name) => existsSync(join(dir, name, 'migration.sql')))
+    .sort();
+}
+
+/**
+ * Compares the migrations recorded in `_prisma_migrations` with the migration folders. Throws SchemaOutdatedError
+ * when one is missing on either side; never changes the database (the CLI runs next to servers that hold it).
+ */
+export async function checkSchema(databaseUrl: string): Promise<void> {
+  const provider = providerOf(databaseUrl);
+  const expected = migrationNames(provider);
+  const applied = await withConnection(databaseUrl, async (c) => {
+    try {
+      const found = await rows(c, 'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL');
+      return found.map((r) => String(r[0]));
+    } catch (error) {
+      if (missingTable(error)) return null;
+      throw toStorageError(error);
+    }
+  });
+  if (applied === null) {
+    throw new SchemaOutdatedError('the database has no tables yet: run npm run db:migrate (npm start does it too)', expected, []);
+  }
+  const pending = expected.filter((name) => !applied.includes(name));
+  const unknown = applied.filter((name) => !expected.includes(name));
+  if (unknown.length) {
+    throw new SchemaOutdatedError(
+      `the database was migrated by a newer release (migrations this code does not have: ${unknown.join(', ')}): run the newer release, or restore a backup`,
+      pending,
+      unknown,
+    );
+  }
+  if (pending.length) {
+    throw new SchemaOutdatedError(`the database schema is not current (${pending.length} migration(s) not applied: ${pending.join(', ')}): run npm run db:migrate`, pending, []);
+  }
+}
+
+/** Whether checkSchema would pass; false when migrations are pending (other failures still throw). */
+export async function schemaIsCurrent(databaseUrl: string): Promise<boolean> {
+  try {
+    await checkSchema(databaseUrl);
+    return true;
+  } catch (error) {
+    if (error instanceof SchemaOutdatedError && !error.unknown.length) return false;
+    throw error;
+  }
+}
+
+/**
+ * One sealed value the database holds (a binding's consumer secret), or null when it holds none: enough to check
+ * at start-up that the configured keys open what is stored.
+ */
+export async function sealedSample(databaseUrl: string): Promise<string | null> {
+  return withConnection(databaseUrl, async (c) => {
+    try {
+      const found = await rows(c, 'SELECT "consumerSecretSealed" FROM "Binding" LIMIT 1');
+      return found.length ? String(found[0]![0]) : null;
+    } catch (error) {
+      if (missingTable(error)) return null;
+      throw toStorageError(error);
+    }
   });
 }

@@ -1,15 +1,18 @@
 // The command line, run as a person runs it (a child process on a fresh database): accounts (password as an
 // option or on standard input), API keys printed alone on their own line and working against a running connector
-// on the same database, the list of stores, and bad usage (exit 2 with the usage text).
+// on the same database, the list of stores, every command while a server process holds and writes the database,
+// a database that is not migrated (refused, untouched), and bad usage (exit 2, the one line that is wrong).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { callApi, startCapturingMockStore } from '../helpers/activated.js';
 import { Browser, createAndActivate, finishInPopup, startConnector, testSecretsKey, waitForState } from '../helpers/connector.js';
-import { forEachBackend, freshDatabase, type Backend } from '../helpers/db.js';
+import { emptyDatabase, forEachBackend, freshDatabase, rawQuery, type Backend } from '../helpers/db.js';
+import { spawnInstance } from '../helpers/instances.js';
+import { callbackForm, run as runCommand } from './process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -22,6 +25,7 @@ interface Run {
 interface Cli {
   databaseUrl: string;
   secretsKey: string;
+  env: Record<string, string>;
   run(args: string[], stdin?: string): Promise<Run>;
 }
 
@@ -38,6 +42,7 @@ async function cliOn(backend: Backend, t: ExecutionContext): Promise<Cli> {
   return {
     databaseUrl: database.url,
     secretsKey,
+    env: { DATABASE_URL: database.url, SECRETS_KEY: secretsKey, DATA_DIR: dataDir },
     run: (args, stdin) =>
       new Promise<Run>((resolve, reject) => {
         const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env, stdio: 'pipe' });
@@ -52,7 +57,7 @@ async function cliOn(backend: Backend, t: ExecutionContext): Promise<Cli> {
   };
 }
 
-const USAGE = /^usage: npm run cli -- <command>$/m;
+const USAGE = /^usage: npm run -s cli -- <command>/m;
 
 forEachBackend((backend, test) => {
   test('accounts create (password as an option and on stdin), api-keys create, stores list; the key works', async (t) => {
@@ -116,13 +121,13 @@ forEachBackend((backend, test) => {
     t.deepEqual(piped, { code: 0, stdout: 'no stores\n', stderr: '' });
   });
 
-  test('bad usage exits 2 with the usage text on stderr; --help exits 0', async (t) => {
+  test('bad usage exits 2 with the one line that is wrong on stderr; --help exits 0', async (t) => {
     const cli = await cliOn(backend, t);
     const cases: [string, string[], RegExp][] = [
-      ['no command', [], USAGE],
+      ['no command', [], /^error: give a command/],
       ['unknown command', ['accounts', 'delete', '--email', 'a@example.com'], /unknown command "accounts delete"/],
       ['missing --email', ['api-keys', 'create'], /api-keys create needs --email/],
-      ['unknown option', ['stores', 'list', '--verbose'], /--verbose/],
+      ['unknown option', ['stores', 'list', '--verbose'], /^error: Unknown option '--verbose' \(/],
       ['no such account', ['api-keys', 'create', '--email', 'nobody@example.com'], /no account with email nobody@example\.com/],
       ['invalid email', ['accounts', 'create', '--email', 'not-an-email', '--password', 'a long enough password'], /valid email/],
       ['empty password on stdin', ['accounts', 'create', '--email', 'x@example.com'], /password of/],
@@ -132,7 +137,7 @@ forEachBackend((backend, test) => {
       const run = runs[i]!;
       t.is(run.code, 2, `${what}: ${run.stderr}`);
       t.regex(run.stderr, message, what);
-      t.regex(run.stderr, USAGE, `${what}: the usage follows`);
+      t.regex(run.stderr, /^error: [^\n]+ \(--help shows the usage\)\n$/, `${what}: the one line that is wrong, not the usage: ${run.stderr}`);
       t.is(run.stdout, '', `${what}: nothing on stdout`);
     });
 
@@ -141,4 +146,86 @@ forEachBackend((backend, test) => {
     t.regex(help.stdout, USAGE);
     t.regex(help.stdout, /api-keys create --email E/);
   });
+});
+
+forEachBackend((backend, test) => {
+  test('every command works while a server process holds the database and writes to it', async (t) => {
+    t.timeout(240_000); // a dozen processes, each starting tsx: minutes on a loaded machine
+    const cli = await cliOn(backend, t);
+    const server = await spawnInstance(t, { databaseUrl: cli.databaseUrl, secretsKey: cli.secretsKey });
+    // The server writes all along: a callback (a new binding, then its background request-token attempts) every
+    // few milliseconds, so the CLI's writes meet the server's.
+    let writing = true;
+    let callbacks = 0;
+    let lost = 0; // a reused keep-alive connection the server closed meanwhile (undici), on a loaded machine
+    const load = (async () => {
+      // Bounded (one every 20 ms, at most 150): enough to meet the CLI's writes, not so many that the server's
+      // background retries for them swamp a loaded machine.
+      for (let n = 0; writing && n < 150; n++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        try {
+          const answer = await fetch(`${server.url}/magento/callback`, { method: 'POST', body: callbackForm(n) });
+          if (answer.ok) callbacks++;
+        } catch {
+          lost++;
+        }
+      }
+    })();
+    try {
+      const emails = ['one@example.com', 'two@example.com'];
+      const created = await Promise.all(emails.map((email) => cli.run(['accounts', 'create', '--email', email, '--password', 'a long enough password'])));
+      for (const c of created) t.is(c.code, 0, c.stderr);
+      const keys = await Promise.all(emails.map((email) => cli.run(['api-keys', 'create', '--email', email])));
+      for (const k of keys) {
+        t.is(k.code, 0, k.stderr);
+        t.regex(k.stdout, /^mck_[A-Za-z0-9_-]{43}\n$/);
+      }
+      // Through npm as the README says (`npm run cli` used to migrate the database the server holds, and fail).
+      const [list, json] = await Promise.all([
+        runCommand('npm', ['run', '-s', 'cli', '--', 'stores', 'list'], cli.env),
+        runCommand('npm', ['run', '-s', 'cli', '--', 'stores', 'list', '--json'], cli.env),
+      ]);
+      t.is(list.code, 0, list.stderr);
+      t.is(list.stderr, '');
+      t.is(json.code, 0, json.stderr);
+      const rows = JSON.parse(json.stdout) as { id: string; state: string }[];
+      t.true(Array.isArray(rows));
+      // The server answers the CLI's keys: the records are in the database it holds.
+      const answer = await callApi(`${server.url}/api/stores`, 'GET', keys[0]!.stdout.trim());
+      t.is(answer.status, 200);
+    } finally {
+      writing = false;
+      await load;
+    }
+    t.true(callbacks > 0, 'the server was writing meanwhile');
+    const stored = (JSON.parse((await cli.run(['stores', 'list', '--json'])).stdout) as unknown[]).length;
+    t.true(stored >= callbacks && stored <= callbacks + lost, `every callback the server answered is listed (${stored}, ${callbacks} + ${lost} lost)`);
+  });
+
+  test('a database without the migrations: refused with the command to run, and left as it was', async (t) => {
+    const database = await emptyDatabase(backend);
+    t.teardown(() => database.drop());
+    const env = { DATABASE_URL: database.url, SECRETS_KEY: testSecretsKey(), LOG_LEVEL: 'warn' };
+    const result = await runCommand(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'stores', 'list'], env);
+    t.is(result.code, 1);
+    t.regex(result.stderr, /^error: the database has no tables yet: run npm run db:migrate/);
+    t.is(result.stderr.trim().split('\n').length, 1);
+    const tables =
+      backend === 'sqlite'
+        ? await rawQuery(backend, database.url, "SELECT name FROM sqlite_master WHERE type = 'table'")
+        : await rawQuery(backend, database.url, "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'");
+    t.deepEqual(tables, [], 'the CLI migrated nothing');
+  });
+});
+
+test('as the README runs it: npm run -s cli and npx magento-connector print pure JSON for stores list --json', async (t) => {
+  const database = await freshDatabase('sqlite');
+  t.teardown(() => database.drop());
+  const env = { DATABASE_URL: database.url, SECRETS_KEY: testSecretsKey() };
+  const viaNpm = await runCommand('npm', ['run', '-s', 'cli', '--', 'stores', 'list', '--json'], env);
+  t.is(viaNpm.code, 0, viaNpm.stderr);
+  t.deepEqual(JSON.parse(viaNpm.stdout), []);
+  const viaBin = await runCommand(process.execPath, ['bin/magento-connector.js', 'stores', 'list', '--json'], env);
+  t.is(viaBin.code, 0, viaBin.stderr);
+  t.deepEqual(JSON.parse(viaBin.stdout), []);
 });

@@ -9,17 +9,17 @@
 //     });
 //   });
 //
-// Without Chromium the suite is one visible skipped test saying so, except under CI, where that is a failure.
+// Without Chromium the suite is skipped and the run says so once (test/helpers/skips.ts; `npm test` leaves the
+// browser files out), except under CI, where that is a failure.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { backends, type Backend } from './db.js';
+import { CHROMIUM_PATH, CHROMIUM_SKIPPED, inCi, recordSkip } from './skips.js';
 
-/** Where Debian's package puts it; BROWSER_TEST_CHROMIUM points elsewhere (or at nothing, to see the skip). */
-export const CHROMIUM_PATH = process.env.BROWSER_TEST_CHROMIUM || '/usr/bin/chromium';
-export const CHROMIUM_SKIPPED = 'Chromium not installed: apt-get install chromium';
+export { CHROMIUM_PATH, CHROMIUM_SKIPPED };
 export const CHROMIUM_REQUIRED_IN_CI = `CI is set but ${CHROMIUM_PATH} does not exist: the browser tests must run in CI (apt-get install chromium)`;
 
 // Without the background-networking flags Chromium keeps trying to reach Google's services on a closed network.
@@ -55,24 +55,20 @@ export interface BrowserTestContext {
   contexts: BrowserContext[];
 }
 
-function inCi(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
-}
-
 export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM_PATH);
 }
 
 /**
- * Declares a file's browser tests with one shared browser. Missing Chromium: one skipped test titled with the
- * reason (and a printed line); under CI it throws, which fails the file.
+ * Declares a file's browser tests with one shared browser. Missing Chromium: recorded as skipped, plus one skipped
+ * test (ava refuses a file without tests); under CI it throws, which fails the file.
  */
 export function browserSuite(define: (test: TestFn<BrowserTestContext>) => void): void {
   const test = anyTest as TestFn<BrowserTestContext>;
   if (!chromiumAvailable()) {
     if (inCi()) throw new Error(CHROMIUM_REQUIRED_IN_CI);
-    console.log(CHROMIUM_SKIPPED);
+    recordSkip(test.meta.file, 'the browser tests', CHROMIUM_SKIPPED);
+    // ava refuses a file without tests; `npm test` does not run browser files without Chromium at all.
     test.skip(CHROMIUM_SKIPPED, () => {});
     return;
   }

@@ -1,8 +1,8 @@
 // One test battery, every backend. Each call of freshStorage() gets its own empty, migrated database, quickly:
 //   SQLite      a template file is migrated once (per set of migrations, cached under test-output/db/) and copied;
 //   PostgreSQL  (TEST_POSTGRES_URL) a template database is migrated once, then CREATE DATABASE ... TEMPLATE.
-// Without TEST_POSTGRES_URL the PostgreSQL tests are skipped with a visible message, except under CI, where that is
-// a failure.
+// Without TEST_POSTGRES_URL the PostgreSQL tests are skipped, and the run says so once (test/helpers/skips.ts),
+// except under CI, where that is a failure.
 //
 //   import { forEachBackend, freshStorage } from '../helpers/db.js';
 //   forEachBackend((backend, test) => {
@@ -22,22 +22,18 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { Sealer } from '../../src/secrets/sealer.js';
 import { migrate, openStorage } from '../../src/storage/db.js';
 import type { Storage } from '../../src/storage/types.js';
+import { inCi, POSTGRES_SKIPPED as POSTGRES_HOW, recordSkip } from './skips.js';
 
 export type Backend = 'sqlite' | 'postgresql';
 export const ALL_BACKENDS: readonly Backend[] = ['sqlite', 'postgresql'];
 
-export const POSTGRES_SKIPPED = 'PostgreSQL tests skipped: set TEST_POSTGRES_URL or run scripts/postgres.sh start';
+export const POSTGRES_SKIPPED = `PostgreSQL tests skipped: ${POSTGRES_HOW}`;
 export const POSTGRES_REQUIRED_IN_CI =
   'TEST_POSTGRES_URL is not set, but CI is: the PostgreSQL tests must run in CI. Start a server with ' +
   'scripts/postgres.sh start and export TEST_POSTGRES_URL=<the URL it prints>';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const outputDir = join(root, 'test-output', 'db');
-
-function inCi(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
-}
 
 export function postgresUrl(): string | undefined {
   return process.env.TEST_POSTGRES_URL || undefined;
@@ -75,11 +71,11 @@ function backendTest(backend: Backend): BackendTest {
 }
 
 let cleanupRegistered = false;
-let skipPrinted = false;
 
 /**
- * Declares the same tests once per backend. PostgreSQL without TEST_POSTGRES_URL: a skipped test whose title says
- * why (and a printed line), or under CI a failing one. Databases left open are dropped when the file ends.
+ * Declares the same tests once per backend. PostgreSQL without TEST_POSTGRES_URL: recorded as skipped (the run
+ * lists skipped suites once, see skips.ts), or under CI a failing test. Databases left open are dropped when the
+ * file ends.
  */
 export function forEachBackend(define: (backend: Backend, test: BackendTest) => void): void {
   if (!cleanupRegistered) {
@@ -91,11 +87,7 @@ export function forEachBackend(define: (backend: Backend, test: BackendTest) => 
       if (inCi()) {
         test('[postgresql] TEST_POSTGRES_URL must be set in CI', (t) => t.fail(POSTGRES_REQUIRED_IN_CI));
       } else {
-        if (!skipPrinted) {
-          skipPrinted = true;
-          console.log(POSTGRES_SKIPPED);
-        }
-        test.skip(`[postgresql] ${POSTGRES_SKIPPED}`, () => {});
+        recordSkip(test.meta.file, 'the [postgresql] half', POSTGRES_HOW);
       }
       continue;
     }

@@ -161,3 +161,26 @@ test('deriveKey: 32 bytes, stable per purpose and key, different across purposes
   t.notDeepEqual(a.deriveKey('csrf'), k);
   t.throws(() => a.deriveKey(''));
 });
+
+test('with sealed data in the database: a missing key file is an error naming the key id, and no key is generated', (t) => {
+  const dir = tempDir();
+  const original = new Sealer([{ id: 'local', key: randomBytes(32) }]);
+  const sample = original.seal('a consumer secret');
+  const error = t.throws(() => loadSealer({ secretsKey: undefined, dataDir: dir, sealedSample: sample }), { instanceOf: SecretsKeyError });
+  t.is(error?.keyId, 'local');
+  t.regex(error!.message, /secrets\.key is missing, and the database holds secrets sealed with key "local": restore that file/);
+  t.throws(() => statSync(join(dir, KEY_FILE_NAME)), { code: 'ENOENT' }, 'no key file was written');
+  // Without sealed data the key is generated as before.
+  t.true(loadSealer({ secretsKey: undefined, dataDir: dir, sealedSample: null }).keyIds.includes('local'));
+});
+
+test('with sealed data in the database: keys that cannot open it are refused, naming the key id', (t) => {
+  const k1 = key();
+  const sample = new Sealer(parseSecretsKey(`k1:${k1}`)).seal('x');
+  const missing = t.throws(() => loadSealer({ secretsKey: `k2:${key()}`, dataDir: tempDir(), sealedSample: sample }), { instanceOf: SecretsKeyError });
+  t.is(missing?.keyId, 'k1');
+  t.regex(missing!.message, /sealed with key "k1", which SECRETS_KEY does not have \(it has: k2\)/);
+  const wrong = t.throws(() => loadSealer({ secretsKey: `k1:${key()}`, dataDir: tempDir(), sealedSample: sample }), { instanceOf: SecretsKeyError });
+  t.regex(wrong!.message, /the key "k1" in SECRETS_KEY does not open the secrets in the database/);
+  t.is(loadSealer({ secretsKey: `k2:${key()},k1:${k1}`, dataDir: tempDir(), sealedSample: sample }).keyId, 'k2');
+});
