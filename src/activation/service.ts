@@ -12,14 +12,9 @@ import type { Clock } from '../clock.js';
 import { sleep } from '../clock.js';
 import type { Durations, Limits } from '../config.js';
 import type { Logger } from '../log.js';
-import {
-  isRetryable,
-  isTransportError,
-  MagentoOAuthProblem,
-  neverSent,
-  UnexpectedStoreResponse,
-  type TokenEndpoints,
-} from '../protocol/token-endpoints.js';
+import { failedBeforeSending as neverSent, isRetryable, isTransportError } from '../protocol/failures.js';
+import { MagentoOAuthProblem, UnexpectedStoreResponse } from '../protocol/magento-errors.js';
+import type { TokenEndpoints } from '../protocol/token-endpoints.js';
 import type { Binding, BindingPatch, Fix, Storage, TokenPair } from '../storage/types.js';
 import type { CallbackInput } from './callback.js';
 import { fixText } from './fixes.js';

@@ -4,7 +4,7 @@
 //   const store = connector.forStore(storeId);
 //   const product = await store.get<Product>('V1/products/24-MB01');
 //   for await (const order of store.paginate<Order>('V1/orders', { filter_groups: [...] })) { ... }
-import type { QueryInput, QueryObject, QueryValue } from '../protocol/encoding.js';
+import type { QueryInput, QueryObject, QueryValue } from '../protocol/query.js';
 import type { RestResponse } from '../protocol/rest-client.js';
 import { MagentoError, readMagentoError } from './errors.js';
 import type { StoreCalls } from './store-calls.js';

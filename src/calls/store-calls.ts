@@ -7,7 +7,7 @@ import type { Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { RestCall, RestClient, RestResponse } from '../protocol/rest-client.js';
-import { EgressDeniedError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport.js';
+import { EgressDeniedError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
 import type { Binding, Storage } from '../storage/types.js';
 import {
   CallError,

@@ -1,13 +1,11 @@
-// Errors raised by the protocol layer. Every one carries a stable `code` for programs (tests, the proxy's JSON errors)
-// and a message for people that says what happened and what to do. Magento-response errors belong here too.
+// Errors raised by the protocol layer, all under ProtocolError (itself a ConnectorError, src/errors.ts). Every one
+// carries a stable `code` for programs (tests, the proxy's JSON errors) and a message for people that says what
+// happened and what to do. The transport's errors are in transport-errors.ts, Magento's answers in magento-errors.ts.
+import { ConnectorError } from '../errors.js';
 
-export class ProtocolError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
+export class ProtocolError<Code extends string = string> extends ConnectorError<Code> {
+  constructor(code: Code, message: string, options?: ErrorOptions) {
+    super(code, message, options?.cause === undefined ? {} : { cause: options.cause });
   }
 }
 
@@ -20,15 +18,10 @@ export type SigningErrorCode =
   | 'invalid_credentials'
   | 'invalid_nonce'
   | 'invalid_timestamp'
+  | 'invalid_profile'
   | 'form_body_not_structured';
 
-export class SigningError extends ProtocolError {
-  declare readonly code: SigningErrorCode;
-
-  constructor(code: SigningErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class SigningError extends ProtocolError<SigningErrorCode> {}
 
 /** A query string, form body or parameter object that Magento could not read back the way we would sign it. */
 export type QueryErrorCode =
@@ -40,10 +33,4 @@ export type QueryErrorCode =
   | 'reserved_parameter_name'
   | 'unsupported_value';
 
-export class QueryError extends ProtocolError {
-  declare readonly code: QueryErrorCode;
-
-  constructor(code: QueryErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class QueryError extends ProtocolError<QueryErrorCode> {}

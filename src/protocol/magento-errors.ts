@@ -1,10 +1,9 @@
 // What a store answered when it was not what we asked for. Kept apart from transport errors (nothing usable came
 // back at all) so callers can tell "Magento said no" from "we could not talk to Magento".
 import { ProtocolError } from './errors.js';
-import { EgressDeniedError, TransportError, UpstreamTimeoutError, UpstreamUnreachableError } from './transport.js';
 
 /** A token endpoint answered `oauth_problem=...` (400, 401 or 500). `problem` is Magento's message, decoded. */
-export class MagentoOAuthProblem extends ProtocolError {
+export class MagentoOAuthProblem extends ProtocolError<'magento_oauth_problem'> {
   constructor(
     readonly status: number,
     readonly problem: string,
@@ -17,7 +16,7 @@ export class MagentoOAuthProblem extends ProtocolError {
  * The store answered something that is not Magento's token response nor an oauth_problem: a redirect, a proxy's 502,
  * an HTML page. Usually a wrong store URL or a store in maintenance.
  */
-export class UnexpectedStoreResponse extends ProtocolError {
+export class UnexpectedStoreResponse extends ProtocolError<'unexpected_store_response'> {
   constructor(
     readonly status: number,
     readonly hint: string,
@@ -28,21 +27,4 @@ export class UnexpectedStoreResponse extends ProtocolError {
   get retryable(): boolean {
     return this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504;
   }
-}
-
-export function isTransportError(err: unknown): err is TransportError {
-  return err instanceof TransportError;
-}
-
-/** Worth another attempt later: the store could not be reached or was briefly unavailable. */
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof UnexpectedStoreResponse) return err.retryable;
-  return err instanceof UpstreamTimeoutError || err instanceof UpstreamUnreachableError;
-}
-
-/** True when the request certainly never reached the store (so it cannot have been acted on). */
-export function neverSent(err: unknown): boolean {
-  if (err instanceof EgressDeniedError) return true;
-  if (err instanceof UpstreamTimeoutError || err instanceof UpstreamUnreachableError) return err.phase === 'connect';
-  return false;
 }

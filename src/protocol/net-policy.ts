@@ -2,7 +2,9 @@
 // so every outbound connection is checked against this classifier: only globally routable unicast addresses pass.
 // IPv6 is an allowlist (2000::/3 global unicast, minus special blocks) so anything new or odd is refused by default;
 // IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4) are judged by that IPv4 address.
+// ipaddr.js parses IPv6 text (node:net only validates it); the rule itself is ours.
 import { BlockList, isIP, isIPv4 } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 const NON_PUBLIC_V4: ReadonlyArray<readonly [string, number]> = [
   ['0.0.0.0', 8], // "this network", unspecified
@@ -44,19 +46,19 @@ export function isPublicAddress(ip: string): boolean {
   const family = isIP(ip);
   if (family === 4) return !v4Blocked.check(ip, 'ipv4');
   if (family !== 6 || ip.includes('%')) return false; // a zone id only makes sense for link-local addresses
-  const bytes = parseIPv6(ip);
-  if (!bytes) return false;
-  const embedded = embeddedIPv4(bytes);
+  const embedded = embeddedIPv4(ipaddr.IPv6.parse(ip));
   if (embedded !== undefined) return isIPv4(embedded) && !v4Blocked.check(embedded, 'ipv4');
   return v6Global.check(ip, 'ipv6') && !v6Blocked.check(ip, 'ipv6');
 }
 
 /** The IPv4 address an IPv6 address stands for, when it is one of the forms that embed one. */
-function embeddedIPv4(b: Uint8Array): string | undefined {
-  const v4 = (at: number): string => `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
-  const zero = (from: number, to: number): boolean => b.subarray(from, to).every((x) => x === 0);
-  // ::ffff:a.b.c.d (mapped) and ::ffff:0:a.b.c.d (translated)
-  if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return v4(12);
+function embeddedIPv4(address: ipaddr.IPv6): string | undefined {
+  // ::ffff:a.b.c.d (mapped)
+  if (address.isIPv4MappedAddress()) return address.toIPv4Address().toString();
+  const b = address.toByteArray();
+  const v4 = (at: number): string => b.slice(at, at + 4).join('.');
+  const zero = (from: number, to: number): boolean => b.slice(from, to).every((x) => x === 0);
+  // ::ffff:0:a.b.c.d (translated, RFC 6145)
   if (zero(0, 8) && b[8] === 0xff && b[9] === 0xff && b[10] === 0 && b[11] === 0) return v4(12);
   // ::a.b.c.d (compatible, deprecated); also covers :: and ::1, which land in 0.0.0.0/8
   if (zero(0, 12)) return v4(12);
@@ -65,32 +67,4 @@ function embeddedIPv4(b: Uint8Array): string | undefined {
   // 2002::/16 6to4: the relay forwards to the IPv4 address in bits 16..47
   if (b[0] === 0x20 && b[1] === 0x02) return v4(2);
   return undefined;
-}
-
-/** 16 bytes of a textual IPv6 address already accepted by net.isIPv6 (no zone id), or undefined. */
-function parseIPv6(ip: string): Uint8Array | undefined {
-  let text = ip;
-  const out = new Uint8Array(16);
-  let tailV4: number[] | undefined;
-  const lastColon = text.lastIndexOf(':');
-  if (text.indexOf('.', lastColon) !== -1) {
-    tailV4 = text.slice(lastColon + 1).split('.').map(Number);
-    text = `${text.slice(0, lastColon + 1)}0:0`; // placeholder groups, overwritten below
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (s: string | undefined): string[] => (s ? s.split(':') : []);
-  const head = groups(halves[0]);
-  const tail = halves.length === 2 ? groups(halves[1]) : [];
-  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
-  if (fill < 0 || (halves.length === 1 && head.length !== 8)) return undefined;
-  const all = [...head, ...Array<string>(fill).fill('0'), ...tail];
-  for (let i = 0; i < 8; i++) {
-    const g = Number.parseInt(all[i] ?? '', 16);
-    if (!Number.isFinite(g) || g < 0 || g > 0xffff) return undefined;
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 0xff;
-  }
-  if (tailV4) out.set(tailV4, 12);
-  return out;
 }

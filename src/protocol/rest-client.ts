@@ -1,12 +1,17 @@
 // Signed calls to a store's REST API with the resilience a CRM needs: a fresh signature (nonce, timestamp) on every
 // attempt, retries with exponential backoff and jitter on network errors, 502/503/504 and 429 for idempotent
 // methods only (never POST), and Retry-After honoured up to a cap. Knows nothing of bindings or of HTTP servers.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
-import { sleep, systemClock } from '../clock.js';
-import type { QueryInput } from './encoding.js';
+import { systemClock } from '../clock.js';
+import { backoffDelayMs } from './backoff.js';
 import { ProtocolError } from './errors.js';
-import { isRetryable } from './magento-errors.js';
+import { isRetryable } from './failures.js';
+import type { QueryInput } from './query.js';
 import { createSigner, type MagentoSigner, type Token } from './signer.js';
+import type { SigningProfileName } from './signing-profiles.js';
+import { RequestAbortedError } from './transport-errors.js';
 import type { Transport, TransportResponse } from './transport.js';
 
 export interface StoreCredentials {
@@ -14,6 +19,8 @@ export interface StoreCredentials {
   consumerKey: string;
   consumerSecret: string;
   accessToken: Token;
+  /** The store's signature verifier, when known; null or left out signs in the common form (signing-profiles.ts). */
+  profile?: SigningProfileName | null;
 }
 
 export interface RestCall {
@@ -46,10 +53,17 @@ export interface RestClientOptions {
   transport: Transport;
   retry: RetryPolicy;
   clock?: Clock;
-  /** Injected in tests so retries do not really wait. */
-  wait?: (ms: number) => Promise<void>;
+  /** Injected in tests so retries do not really wait. A caller's abort releases a wait at once, whatever `wait` does. */
+  wait?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
 }
+
+// Signers are cached per integration; one idle for this long is dropped (a binding changes rarely, signing is cheap).
+const SIGNER_TTL_MS = 60 * 60_000;
+const SIGNER_CACHE_MAX = 10_000;
+
+const defaultWait = (ms: number, signal?: AbortSignal): Promise<void> =>
+  sleep(ms, undefined, signal ? { signal } : {}).catch(() => undefined); // an abort is reported by the caller's race
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
@@ -95,23 +109,45 @@ export interface RestClient {
 export function createRestClient(options: RestClientOptions): RestClient {
   const { transport, retry } = options;
   const clock = options.clock ?? systemClock;
-  const wait = options.wait ?? sleep;
+  const wait = options.wait ?? defaultWait;
   const random = options.random ?? Math.random;
 
   // One signer per integration, reused: building one costs about as much as a signature.
-  const signers = new Map<string, { secret: string; signer: MagentoSigner }>();
+  const signers = new LRUCache<string, { secret: string; signer: MagentoSigner }>({
+    max: SIGNER_CACHE_MAX,
+    ttl: SIGNER_TTL_MS,
+    updateAgeOnGet: true,
+    perf: { now: () => clock.now().getTime() },
+  });
   function signerFor(store: StoreCredentials): MagentoSigner {
     const hit = signers.get(store.consumerKey);
     if (hit && hit.secret === store.consumerSecret) return hit.signer;
     const signer = createSigner({ key: store.consumerKey, secret: store.consumerSecret }, { clock });
-    if (signers.size >= 10_000) signers.clear();
     signers.set(store.consumerKey, { secret: store.consumerSecret, signer });
     return signer;
   }
 
-  function backoffMs(retryNumber: number): number {
-    const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** retryNumber);
-    return Math.round(ceiling / 2 + random() * (ceiling / 2));
+  /** Waits before a retry; a caller who hangs up (signal) is released at once with RequestAbortedError. */
+  async function pause(ms: number, url: string, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) return wait(ms);
+    const aborted = (): RequestAbortedError => {
+      const { hostname, port, protocol } = new URL(url);
+      return new RequestAbortedError(hostname, Number(port) || (protocol === 'https:' ? 443 : 80));
+    };
+    if (signal.aborted) throw aborted();
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([
+        wait(ms, signal),
+        new Promise<never>((_, reject) => {
+          onAbort = () => reject(aborted());
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+    if (signal.aborted) throw aborted();
   }
 
   return {
@@ -126,7 +162,7 @@ export function createRestClient(options: RestClientOptions): RestClient {
       for (let attempt = 1; ; attempt++) {
         // Signed inside the loop: every attempt needs its own nonce (Magento burns a nonce even on failure).
         const signed = signer.sign(
-          { method, url, query: call.query, contentType: call.contentType },
+          { method, url, query: call.query, contentType: call.contentType, profile: store.profile },
           store.accessToken,
         );
         const canRetry = retryable && attempt <= retry.maxRetries;
@@ -141,13 +177,13 @@ export function createRestClient(options: RestClientOptions): RestClient {
           });
         } catch (err) {
           if (!canRetry || !isRetryable(err)) throw err;
-          await wait(backoffMs(attempt - 1));
+          await pause(backoffDelayMs(attempt - 1, retry, random), url, call.signal);
           continue;
         }
         if (canRetry && RETRY_STATUS.has(response.status)) {
           const after = retryAfterMs(response.headers['retry-after'], clock.now());
           if (after === undefined || after <= retry.retryAfterCapMs) {
-            await wait(after ?? backoffMs(attempt - 1));
+            await pause(after ?? backoffDelayMs(attempt - 1, retry, random), url, call.signal);
             continue;
           }
         }

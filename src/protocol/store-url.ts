@@ -1,5 +1,5 @@
 // Syntactic validation of the store_base_url that Magento's (unsigned, attacker-reachable) callback carries. No DNS
-// here: a name that resolves to an internal address is caught by the transport at connect time (transport.ts).
+// here: a name that resolves to an internal address is caught by the transport at connect time (egress-agent.ts).
 // What this refuses is what can be judged from the text alone, and the result is the one canonical spelling that
 // every endpoint URL is built from (Magento's signature covers the exact URL, so it must not vary).
 import { isIPv4 } from 'node:net';

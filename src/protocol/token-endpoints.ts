@@ -5,8 +5,6 @@ import { MagentoOAuthProblem, UnexpectedStoreResponse } from './magento-errors.j
 import { createSigner, type SignedRequest } from './signer.js';
 import type { Transport } from './transport.js';
 
-export { isRetryable, isTransportError, MagentoOAuthProblem, neverSent, UnexpectedStoreResponse } from './magento-errors.js';
-
 export interface StoreConsumer {
   storeBaseUrl: string;
   consumerKey: string;

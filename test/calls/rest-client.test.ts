@@ -2,7 +2,8 @@
 // HTTP date, unreadable Retry-After values, network errors. Waits are recorded, never slept.
 import test from 'ava';
 import { createRestClient, retryAfterMs, type RetryPolicy } from '../../src/protocol/rest-client.js';
-import { UpstreamUnreachableError, type Transport, type TransportRequest, type TransportResponse } from '../../src/protocol/transport.js';
+import { UpstreamUnreachableError } from '../../src/protocol/transport-errors.js';
+import type { Transport, TransportRequest, TransportResponse } from '../../src/protocol/transport.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const clock = { now: () => NOW };

@@ -1,17 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { vectors } from '../helpers/vectors.js';
 import test, { type ExecutionContext } from 'ava';
-import { parseFormEncoded } from '../../src/protocol/encoding.js';
+import { hmacSignature, signatureBaseString } from '../../src/protocol/diagnostics.js';
 import { ProtocolError, QueryError, SigningError } from '../../src/protocol/errors.js';
-import {
-  createSigner,
-  generateNonce,
-  hmacSignature,
-  normaliseUrl,
-  signatureBaseString,
-  type SignedRequest,
-} from '../../src/protocol/signer.js';
-
+import { generateNonce } from '../../src/protocol/nonce.js';
+import { parseFormEncoded } from '../../src/protocol/query.js';
+import { createSigner, type SignedRequest } from '../../src/protocol/signer.js';
+import { normaliseUrl } from '../../src/protocol/url.js';
 
 
 const consumer = { key: 'ck0000000000000000000000000000a1', secret: 'cs0000000000000000000000000000b2' };

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { createLogger } from '../../src/log.js';
 import { parseStoreBaseUrl } from '../../src/protocol/store-url.js';
+import { createTransport, type Transport, type TransportOptions } from '../../src/protocol/transport.js';
 import {
-  createTransport,
   EgressDeniedError,
   InvalidRequestError,
   RequestAbortedError,
@@ -14,9 +14,7 @@ import {
   ResponseTooLargeError,
   UpstreamTimeoutError,
   UpstreamUnreachableError,
-  type Transport,
-  type TransportOptions,
-} from '../../src/protocol/transport.js';
+} from '../../src/protocol/transport-errors.js';
 
 // Self-signed, CN/SAN rebind.example: trusted by nobody, so TLS verification must refuse it.
 const TLS_KEY = `-----BEGIN PRIVATE KEY-----
@@ -210,27 +208,70 @@ test('a request body over the cap is refused before connecting', async (t) => {
   t.is(server.connections, 0);
 });
 
+/**
+ * A total timeout the test fires itself, once the server has the request: no test depends on how fast a loaded
+ * machine connects. `asked` records the timeout each request was given.
+ */
+function manualTimeout() {
+  const controllers: AbortController[] = [];
+  const asked: number[] = [];
+  return {
+    asked,
+    timeoutSignal: (ms: number): AbortSignal => {
+      asked.push(ms);
+      const controller = new AbortController();
+      controllers.push(controller);
+      return controller.signal;
+    },
+    fire: () => {
+      for (const c of controllers) c.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    },
+  };
+}
+
+/** A server that never answers and says when a request has arrived. */
+async function silentServer(t: { teardown(fn: () => void): void }) {
+  let arrived!: () => void;
+  const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
+  const server = await startServer(t, () => arrived());
+  return { server, requestArrived };
+}
+
 test('a server that never answers hits the total timeout (phase response)', async (t) => {
-  const server = await startServer(t, () => {
-    /* never answer */
-  });
-  const err = await t.throwsAsync(
-    transport(t, { totalTimeoutMs: 200 }).request({ method: 'GET', url: server.url() }),
-    { instanceOf: UpstreamTimeoutError },
-  );
+  const { server, requestArrived } = await silentServer(t);
+  const timeout = manualTimeout();
+  const pending = transport(t, { totalTimeoutMs: 200, timeoutSignal: timeout.timeoutSignal }).request({ method: 'GET', url: server.url() });
+  await requestArrived;
+  timeout.fire();
+  const err = await t.throwsAsync(pending, { instanceOf: UpstreamTimeoutError });
   t.is(err?.code, 'upstream_timeout');
   t.is(err?.phase, 'response');
+  t.is(err?.message, `127.0.0.1:${server.port} did not send a complete response within 200 ms`);
+  t.deepEqual(timeout.asked, [200]);
   t.is(server.requests.length, 1);
 });
 
 test('a per-request timeoutMs overrides the total timeout', async (t) => {
-  const server = await startServer(t, () => {
-    /* never answer */
+  const { server, requestArrived } = await silentServer(t);
+  const timeout = manualTimeout();
+  const pending = transport(t, { totalTimeoutMs: 60_000, timeoutSignal: timeout.timeoutSignal }).request({
+    method: 'GET',
+    url: server.url(),
+    timeoutMs: 100,
   });
-  const err = await t.throwsAsync(
-    transport(t, { totalTimeoutMs: 60_000 }).request({ method: 'GET', url: server.url(), timeoutMs: 100 }),
-    { instanceOf: UpstreamTimeoutError },
-  );
+  await requestArrived;
+  timeout.fire();
+  const err = await t.throwsAsync(pending, { instanceOf: UpstreamTimeoutError });
+  t.is(err?.timeoutMs, 100);
+  t.deepEqual(timeout.asked, [100]);
+});
+
+test('the real total timeout fires by itself (AbortSignal.timeout)', async (t) => {
+  const { server } = await silentServer(t);
+  // Whatever the machine's load, the timeout fires: only its kind is asserted, not when or in which phase.
+  const err = await t.throwsAsync(transport(t, { totalTimeoutMs: 100 }).request({ method: 'GET', url: server.url() }), {
+    instanceOf: UpstreamTimeoutError,
+  });
   t.is(err?.timeoutMs, 100);
 });
 
@@ -262,15 +303,32 @@ test('no connection within the connect timeout: UpstreamTimeoutError phase conne
 });
 
 test('a caller abort rejects with RequestAbortedError', async (t) => {
-  let arrived!: () => void;
-  const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
-  const server = await startServer(t, () => arrived());
+  const { server, requestArrived } = await silentServer(t);
   const controller = new AbortController();
   const pending = transport(t).request({ method: 'GET', url: server.url(), signal: controller.signal });
   await requestArrived;
   controller.abort();
   const err = await t.throwsAsync(pending, { instanceOf: RequestAbortedError });
   t.is(err?.code, 'request_aborted');
+});
+
+test('a caller abort is told from the timeout by its reason, even when the caller gives a TimeoutError', async (t) => {
+  const { server, requestArrived } = await silentServer(t);
+  const timeout = manualTimeout();
+  const controller = new AbortController();
+  const pending = transport(t, { timeoutSignal: timeout.timeoutSignal }).request({ method: 'GET', url: server.url(), signal: controller.signal });
+  await requestArrived;
+  controller.abort(new DOMException('the caller gave up', 'TimeoutError'));
+  await t.throwsAsync(pending, { instanceOf: RequestAbortedError });
+});
+
+test('an already aborted signal sends nothing', async (t) => {
+  const server = await startServer(t, (_req, res) => res.end());
+  const err = await t.throwsAsync(transport(t).request({ method: 'GET', url: server.url(), signal: AbortSignal.abort() }), {
+    instanceOf: RequestAbortedError,
+  });
+  t.is(err?.message, `the request to 127.0.0.1:${server.port} was cancelled`);
+  t.is(server.connections, 0);
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import getRawBody from 'raw-body';
 import { fixText } from '../../activation/fixes.js';
 import { CallError, StoreNotFoundError } from '../../calls/errors.js';
 import type { StoreCalls } from '../../calls/store-calls.js';
-import { parseFormEncoded, type QueryPair } from '../../protocol/encoding.js';
+import { parseFormEncoded, type QueryPair } from '../../protocol/query.js';
 import { ProtocolError } from '../../protocol/errors.js';
 import type { Binding } from '../../storage/types.js';
 import { requireApiKey, type ApiKeyCache } from '../auth.js';

@@ -1,0 +1,130 @@
+// The egress guard: HTTP(S) agents that connect only to public addresses. Store URLs come from an unsigned callback,
+// so the check is made on the address ACTUALLY connected to: host names are resolved by the agents' own `lookup`,
+// which vets every answer and hands net.connect exactly what it vetted, so a DNS answer that changes between
+// validation and connect (rebinding) cannot reach an internal address. IP literals skip lookup in net.connect, so
+// they are checked in createConnection (and, earlier, by the transport before the request).
+//
+// request-filtering-agent does something similar; it is not used because our rule is stricter (EVERY answer must be
+// public, not only the one connected to) and our connect-phase errors are typed.
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { isPublicAddress } from './net-policy.js';
+import { EgressDeniedError, UpstreamTimeoutError } from './transport-errors.js';
+
+// Close idle pooled sockets before typical server keep-alive timeouts (Apache's is 5 s) so a reused socket is rarely
+// one the server is just closing; node also honours a shorter `Keep-Alive: timeout=` hint from the server.
+const IDLE_SOCKET_TIMEOUT_MS = 4_000;
+
+export interface EgressAgentOptions {
+  /** Development and tests only: allow loopback, private and other non-public addresses. */
+  allowPrivate: boolean;
+  /** DNS lookup + TCP connect + TLS handshake of a new connection. */
+  connectTimeoutMs: number;
+  /** Every address a host name resolves to. */
+  resolve: (host: string) => Promise<string[]>;
+  logger?: { warn(obj: object, msg: string): void } | undefined;
+}
+
+export interface EgressAgents {
+  httpAgent: http.Agent;
+  httpsAgent: https.Agent;
+  /** Whether the socket finished connecting (TCP, and TLS for https): tells a connect-phase failure from a later one. */
+  connected(socket: Duplex): boolean;
+  destroy(): void;
+}
+
+export function createEgressAgents(options: EgressAgentOptions): EgressAgents {
+  const { allowPrivate, connectTimeoutMs, resolve, logger } = options;
+  const connected = new WeakSet<Duplex>();
+
+  const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
+    const wanted = lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 'IPv6' ? 6 : lookupOptions.family;
+    resolve(hostname).then(
+      (answers) => {
+        // Every answer is checked, not only those of the wanted family: a name that maps to any internal address
+        // is refused outright.
+        const denied = allowPrivate ? undefined : answers.find((a) => !isPublicAddress(a));
+        if (denied !== undefined) {
+          logger?.warn({ host: hostname }, 'egress denied: host resolves to a non-public address');
+          callback(new EgressDeniedError(hostname, undefined, denied), '');
+          return;
+        }
+        const usable = answers.filter((a) => {
+          const family = isIP(a);
+          return family !== 0 && (!wanted || family === wanted);
+        });
+        const first = usable[0];
+        if (first === undefined) {
+          callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '');
+        } else if (lookupOptions.all) {
+          callback(null, usable.map((address) => ({ address, family: isIP(address) })));
+        } else {
+          callback(null, first, isIP(first));
+        }
+      },
+      (err: NodeJS.ErrnoException) => callback(err, ''),
+    );
+  };
+
+  /** Shared by both agents: refuse non-public IP literals, time the connect phase. */
+  const guardConnection = (
+    opts: http.ClientRequestArgs,
+    callback: ((err: Error | null, stream: Duplex) => void) | undefined,
+    connect: () => Duplex | null | undefined,
+    readyEvent: 'connect' | 'secureConnect',
+  ): Duplex | null | undefined => {
+    const host = opts.host ?? 'localhost';
+    if (!allowPrivate && isIP(host) && !isPublicAddress(host)) {
+      // Unreachable through the transport (literals are checked first); kept so no path connects unchecked.
+      const err = new EgressDeniedError(host, Number(opts.port) || undefined, host);
+      // node's Agent ignores the stream argument when there is an error
+      process.nextTick(() => callback?.(err, undefined as unknown as Duplex));
+      return undefined;
+    }
+    const socket = connect();
+    if (socket) {
+      const timer = setTimeout(() => {
+        socket.destroy(new UpstreamTimeoutError(host, Number(opts.port), 'connect', connectTimeoutMs));
+      }, connectTimeoutMs);
+      socket.once(readyEvent, () => {
+        clearTimeout(timer);
+        connected.add(socket);
+      });
+      socket.once('close', () => clearTimeout(timer));
+    }
+    return socket;
+  };
+
+  // Node splits the two agent classes; the shared part is guardConnection.
+  class GuardedHttpAgent extends http.Agent {
+    override createConnection(
+      opts: http.ClientRequestArgs,
+      callback?: (err: Error | null, stream: Duplex) => void,
+    ): Duplex | null | undefined {
+      return guardConnection(opts, callback, () => super.createConnection(opts, callback), 'connect');
+    }
+  }
+  class GuardedHttpsAgent extends https.Agent {
+    override createConnection(
+      opts: https.RequestOptions,
+      callback?: (err: Error | null, stream: Duplex) => void,
+    ): Duplex | null | undefined {
+      return guardConnection(opts, callback, () => super.createConnection(opts, callback), 'secureConnect');
+    }
+  }
+  const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS, lookup, scheduling: 'lifo' as const };
+  const httpAgent = new GuardedHttpAgent(agentOptions);
+  const httpsAgent = new GuardedHttpsAgent(agentOptions); // TLS verification left at node's default (on)
+
+  return {
+    httpAgent,
+    httpsAgent,
+    connected: (socket) => connected.has(socket),
+    destroy() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}
