@@ -38,6 +38,7 @@ export class StoreDoctor {
     this.reports = new LRUCache({
       max: options.maxStores ?? 10_000,
       ttl: options.ttlMs ?? DOCTOR_CACHE_TTL_MS,
+      ttlResolution: 0, // ask the clock every time (it is the injected one in tests)
       perf: { now: () => this.clock.now().getTime() },
     });
   }
