@@ -262,7 +262,13 @@ export function signingCheck(input: DoctorInput, detection: DetectionResult): He
   const fail = (detail: string, fix?: string): HealthCheck => ({ name: 'signing', status: 'fail', detail: detail + last, ...(fix ? { fix } : {}) });
   switch (detection.reason) {
     case 'token_dead':
-      return fail('Not checked: Magento refused the credentials before looking at the signature (see "token").');
+      return { name: 'signing', status: 'warn', detail: `Not checked: Magento refused the credentials before looking at the signature (see "token").${last}` };
+    case 'authorization_not_seen':
+      return fail(
+        `${detection.detail}.`,
+        "Make sure the web server hands the Authorization header to PHP: Magento's own .htaccess does it for Apache " +
+          '(RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]); with PHP-FPM, CGI or a proxy in front, pass the header on explicitly.',
+      );
     case 'clock':
       return fail(`Magento refused the requests' timestamp: ${detection.detail} (see "clock").`, "Set the store server's clock right (NTP); ours is synchronised.");
     case 'unreachable':
@@ -293,6 +299,9 @@ export function tokenCheck(detection: DetectionResult, answers: readonly SignedA
       detail: `Magento refused the access token: "${dead.message}".`,
       fix: deleted ? DEAD_FIX_DELETED : DEAD_FIX_TOKEN,
     };
+  }
+  if (detection.profile === null && detection.reason === 'authorization_not_seen') {
+    return { name: 'token', status: 'warn', detail: 'Not known: Magento does not see our Authorization header (see "signing").' };
   }
   if (answers.some((a) => a.kind === 'verified')) return { name: 'token', status: 'ok', detail: 'The access token works: Magento accepted a signed call.' };
   return {
@@ -420,6 +429,10 @@ export async function runDoctor(options: DoctorOptions, input: DoctorInput): Pro
     ? await get(`${base}rest/${target.path}`, { Authorization: `Bearer ${input.accessToken.key}`, Accept: 'application/json' }).then(classifyAnswer, unreachableAnswer)
     : undefined;
 
+  // When Magento never sees our Authorization header, every "not authorized" is a guest's: it says nothing of grants.
+  if (detection.profile === null && detection.reason === 'authorization_not_seen') {
+    for (const g of grants) g.answer = { kind: 'unexpected', status: g.answer.kind === 'unreachable' ? 0 : g.answer.status, message: 'answered as a guest' };
+  }
   const signedAnswers = [...detection.evidence.map((e) => e.answer), ...grants.map((g) => g.answer)];
   return report(
     [

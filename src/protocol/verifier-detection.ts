@@ -29,6 +29,8 @@ export const NOT_AUTHORIZED = "The consumer isn't authorized to access %resource
 /** Nonce\Generator's catch-all: in practice a timestamp more than 600 s ahead of Magento's clock (§6). */
 export const NONCE_ERROR = 'An error occurred validating the nonce';
 const NO_ROUTE = 'Request does not match any route.';
+// 400s Oauth::_validateProtocolParams raises before the signature is checked (a missing or malformed oauth_* field).
+const BEFORE_SIGNATURE = /oauth|signature method|token length|is required/i;
 
 // 401 messages that mean the credentials themselves are dead (integration deleted or reauthorized), not a signature
 // problem nor a refused resource (§5, §7).
@@ -88,7 +90,7 @@ export function classifyAnswer(res: TransportResponse): SignedAnswer {
   // Magento matches the route before it authenticates: "no route" says nothing about the signature. Other 4xx
   // Magento errors on a GET are raised by the service, after the signature and the ACL (404 no such entity, 400
   // validation).
-  if (message !== undefined && message !== NO_ROUTE && (status === 400 || status === 404)) {
+  if (message !== undefined && message !== NO_ROUTE && !BEFORE_SIGNATURE.test(message) && (status === 400 || status === 404)) {
     return { kind: 'verified', status, message };
   }
   return message === undefined ? { kind: 'unexpected', status } : { kind: 'unexpected', status, message };
@@ -124,6 +126,8 @@ export type UndeterminedReason =
   | 'clock'
   | 'every_candidate_refused'
   | 'inconsistent'
+  /** Every probe was answered as a guest's request: the Authorization header does not reach Magento. */
+  | 'authorization_not_seen'
   | 'unexpected_answer';
 
 export type Decision =
@@ -143,6 +147,16 @@ export function decideProfile(answers: Partial<Record<SigningProfileName, Signed
   const verified = entries.filter(([, a]) => a.kind === 'verified').map(([p]) => p);
   if (verified.length === 1) return { kind: 'profile', profile: verified[0]! };
   if (verified.length > 1) {
+    const asGuest = entries.every(([, a]) => a.kind === 'verified' && a.status === 401 && a.message === NOT_AUTHORIZED);
+    if (asGuest) {
+      return {
+        kind: 'undetermined',
+        reason: 'authorization_not_seen',
+        detail:
+          "Magento answered every probe as if it came from a guest (\"The consumer isn't authorized to access %resources.\"), " +
+          'whatever its signature: the Authorization header does not reach Magento (a web server, PHP-FPM or proxy drops it)',
+      };
+    }
     return {
       kind: 'undetermined',
       reason: 'inconsistent',

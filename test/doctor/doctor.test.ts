@@ -136,7 +136,8 @@ test('a deleted integration: token fails with "create it again"; a reauthorized 
   t.is(token.status, 'fail');
   t.regex(token.detail, /A consumer having the specified key does not exist/);
   t.regex(token.fix!, /Add New Integration/);
-  t.is(check(deleted, 'signing').status, 'fail');
+  t.is(check(deleted, 'signing').status, 'warn');
+  t.regex(check(deleted, 'signing').detail, /^Not checked/);
   t.is(deleted.report.signing.profile, 'laminas', 'the known profile stays');
 
   const b = await activeIntegration(store);
@@ -205,6 +206,32 @@ test('a redirecting base URL warns and lists the hops', async (t) => {
   t.is(reach.status, 'warn');
   t.true(reach.detail.includes(`301 -> ${store.baseUrl}`), reach.detail);
   t.regex(reach.fix!, /Reauthorize/);
+});
+
+test('a proxy that drops the Authorization header: signing fails with the fix, grants and token are not known', async (t) => {
+  const store = await startStore(t);
+  const a = await activeIntegration(store, { resources: 'all' });
+  const target = new URL(store.baseUrl);
+  const proxy = http.createServer((req, res) => {
+    const headers = { ...req.headers };
+    delete headers.authorization;
+    const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+  const port = (proxy.address() as { port: number }).port;
+  const r = await runDoctor({ transport: transport(t) }, { ...input(a), storeBaseUrl: `http://127.0.0.1:${port}/` });
+  t.is(r.detection?.profile === null && r.detection.reason, 'authorization_not_seen');
+  t.is(check(r, 'signing').status, 'fail');
+  t.regex(check(r, 'signing').fix!, /HTTP_AUTHORIZATION/);
+  t.is(check(r, 'token').status, 'warn');
+  t.is(check(r, 'resources').status, 'warn');
+  t.regex(check(r, 'resources').detail, /^not known/);
 });
 
 test('StoreDoctor: one run at a time per store, cached for 5 minutes, refresh runs again, new credentials are not served old reports', async (t) => {

@@ -52,6 +52,10 @@ test('decideProfile: one exclusive probe verified decides; both refused asks for
   t.is(all.kind === 'undetermined' && all.reason, 'every_candidate_refused');
   const both = decideProfile({ laminas: verified, native: verified });
   t.is(both.kind === 'undetermined' && both.reason, 'inconsistent', 'no real verifier accepts both spellings');
+  const guest: SignedAnswer = { kind: 'verified', status: 401, message: NOT_AUTHORIZED };
+  const header = decideProfile({ laminas: guest, native: guest });
+  t.is(header.kind === 'undetermined' && header.reason, 'authorization_not_seen', 'answered as a guest whatever the signature');
+  t.is(classifyAnswer(answer(400, { message: 'Signature method %1 is not supported', parameters: ['HMAC-SHA1'] })).kind, 'unexpected');
   // A verified probe decides even when the other one could not be sent.
   t.deepEqual(decideProfile({ laminas: { kind: 'unreachable', code: 'upstream_timeout', message: 'x' }, native: verified }), {
     kind: 'profile',
