@@ -25,6 +25,11 @@ export interface EgressAgentOptions {
   /** Every address a host name resolves to. */
   resolve: (host: string) => Promise<string[]>;
   logger?: { warn(obj: object, msg: string): void } | undefined;
+  /**
+   * Certificate authorities to trust instead of node's bundled roots (PEM). Tests (a certificate made for the test)
+   * and deployments behind a private CA only; verification itself always stays on.
+   */
+  ca?: string | string[] | undefined;
 }
 
 export interface EgressAgents {
@@ -116,7 +121,8 @@ export function createEgressAgents(options: EgressAgentOptions): EgressAgents {
   }
   const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS, lookup, scheduling: 'lifo' as const };
   const httpAgent = new GuardedHttpAgent(agentOptions);
-  const httpsAgent = new GuardedHttpsAgent(agentOptions); // TLS verification left at node's default (on)
+  // TLS verification left at node's default (on); `ca` only changes whom it trusts.
+  const httpsAgent = new GuardedHttpsAgent(options.ca === undefined ? agentOptions : { ...agentOptions, ca: options.ca });
 
   return {
     httpAgent,

@@ -49,6 +49,8 @@ export interface TransportOptions {
    * test depends on how fast a loaded machine connects.
    */
   timeoutSignal?: (ms: number) => AbortSignal;
+  /** Certificate authorities to trust instead of node's roots (PEM): tests and private CAs only (egress-agent.ts). */
+  ca?: string | string[];
 }
 
 export interface TransportRequest {
@@ -83,7 +85,13 @@ export function createTransport(options: TransportOptions): Transport {
   const debug = logger && (logger.isLevelEnabled?.('debug') ?? true) ? logger : undefined;
   const maxRequestBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_LIMITS.maxRequestBodyBytes;
   const timeoutSignal = options.timeoutSignal ?? ((ms: number) => AbortSignal.timeout(ms));
-  const agents = createEgressAgents({ allowPrivate, connectTimeoutMs, resolve: options.resolve ?? defaultResolve, logger });
+  const agents = createEgressAgents({
+    allowPrivate,
+    connectTimeoutMs,
+    resolve: options.resolve ?? defaultResolve,
+    logger,
+    ca: options.ca,
+  });
 
   const client = axios.create({
     adapter: 'http',
