@@ -3,8 +3,6 @@
 import type { Server } from 'node:http';
 import { Accounts } from './accounts/accounts.js';
 import { ActivationService } from './activation/service.js';
-import { ConnectorClient } from './calls/client.js';
-import { StoreCalls } from './calls/store-calls.js';
 import { systemClock, type Clock } from './clock.js';
 import { checkConfig, type Config } from './config.js';
 import { createHttpApp } from './http/app.js';
@@ -17,6 +15,9 @@ import { createTokenEndpoints, type TokenEndpoints } from './protocol/token-endp
 import { createTransport } from './protocol/transport.js';
 import { loadSealer } from './secrets/index.js';
 import { openStorage } from './storage/db.js';
+import { checkReadiness } from './storage/readiness.js';
+import { ConnectorClient } from './store-api/client.js';
+import { StoreGateway } from './store-api/gateway.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -35,7 +36,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const sealer = loadSealer({ secretsKey: config.secretsKey, dataDir: config.dataDir, logger });
-  const storage = await openStorage({ databaseUrl: config.databaseUrl, sealer, logger });
+  const storage = await openStorage({ databaseUrl: config.databaseUrl, sealer, clock, logger });
   const { limits, durations } = config;
   const transport = createTransport({
     allowPrivate: config.allowPrivateStoreUrls,
@@ -47,7 +48,15 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   });
   const tokens = overrides.tokens ?? createTokenEndpoints({ transport, timeoutMs: limits.tokenCallTimeoutMs, clock });
   const accounts = new Accounts({ storage, clock, durations, limits });
-  const activation = new ActivationService({ storage, tokens, clock, durations, limits, logger });
+  const activation = new ActivationService({
+    storage,
+    tokenEndpoints: tokens,
+    clock,
+    durations,
+    limits,
+    logger,
+    allowPrivateStoreUrls: config.allowPrivateStoreUrls,
+  });
   const rest = createRestClient({
     transport,
     clock,
@@ -58,7 +67,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       retryAfterCapMs: limits.retryAfterCapMs,
     },
   });
-  const calls = new StoreCalls({ storage, activation, rest, clock, limits, logger });
+  const stores = new StoreGateway({ bindings: storage.bindings, rest, clock, limits, logger });
   return {
     config,
     clock,
@@ -66,9 +75,10 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     storage,
     accounts,
     activation,
-    calls,
+    stores,
+    readiness: () => checkReadiness(storage, logger),
     keys: new ApiKeyCache(accounts, clock, limits.cacheTtlMs),
-    client: (accountId) => new ConnectorClient(calls, accountId),
+    client: (accountId) => new ConnectorClient(stores, accountId),
     render: createRenderer(),
     csrfKey: sealer.deriveKey('csrf'),
     async close() {

@@ -1,11 +1,12 @@
 // What the HTTP layer is given: services built in src/app.ts. Routes only translate HTTP to these and back.
 import type { Accounts } from '../accounts/accounts.js';
 import type { ActivationService } from '../activation/service.js';
-import type { StoreCalls } from '../calls/store-calls.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Readiness } from '../storage/readiness.js';
 import type { Storage } from '../storage/types.js';
+import type { StoreGateway } from '../store-api/gateway.js';
 import type { ApiKeyCache } from './auth.js';
 import type { Render } from './views.js';
 
@@ -16,8 +17,10 @@ export interface HttpServices {
   storage: Storage;
   accounts: Accounts;
   activation: ActivationService;
-  /** Signed calls to stores on an account's behalf (the proxy and the TypeScript client). */
-  calls: StoreCalls;
+  /** An account's stores, and signed calls to them on its behalf (the proxy and the TypeScript client). */
+  stores: StoreGateway;
+  /** Throws DatabaseUnavailableError (`database_unavailable`) when the database cannot be reached. */
+  readiness(): Promise<Readiness>;
   keys: ApiKeyCache;
   render: Render;
   /** HMAC key for CSRF tokens, derived from the secrets key so every instance shares it. */

@@ -1,6 +1,6 @@
 // After activation: Reauthorize (same binding, new tokens), Delete in Magento (revoked on our next call), and a
 // Reauthorize popup finished by someone signed in to another account.
-import { MagentoError, StoreNotActiveError } from '../../src/calls/errors.js';
+import { MagentoApiError, StoreNotActiveError } from '../../src/store-api/errors.js';
 import type { Binding } from '../../src/storage/types.js';
 import { forEachBackend } from '../helpers/db.js';
 import {
@@ -100,7 +100,7 @@ forEachBackend((backend, test) => {
     t.truthy((await connector.binding(consumerKey))?.requestToken);
 
     const store = connector.running.services.client(before.accountId!).forStore(before.id);
-    const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoError });
+    const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoApiError });
     t.is(refused.status, 401);
     t.is(refused.magentoMessage, 'Specified token does not exist');
     const revoked = (await connector.binding(consumerKey))!;
@@ -189,7 +189,7 @@ forEachBackend((backend, test) => {
     t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
 
     mock.admin.delete(integrationId);
-    const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoError });
+    const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoApiError });
     t.is(refused.status, 401);
     t.is(refused.magentoMessage, 'A consumer having the specified key does not exist');
 

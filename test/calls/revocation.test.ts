@@ -1,7 +1,7 @@
 // Noticing that Magento killed the access token: the 401 that says so goes back to the caller unchanged, the
 // binding becomes `revoked` (token forgotten), and later calls get our 409 store_revoked without reaching the store.
 // A 401 for a resource the integration was not granted is not a revocation.
-import { StoreNotActiveError } from '../../src/calls/errors.js';
+import { StoreNotActiveError } from '../../src/store-api/errors.js';
 import { activatedStore, rawQuery, type ActivatedStore, ours } from '../helpers/activated.js';
 import { Browser, finishInPopup, waitFor } from '../helpers/connector.js';
 import { forEachBackend } from '../helpers/db.js';

@@ -92,7 +92,7 @@ forEachBackend((backend, test) => {
     const storage = a.connector.running.services.storage;
     const current = (await storage.bindings.byId(a.storeId))!;
     await storage.bindings.update(a.storeId, current.version, { state: 'failed', lastError: 'The store answered HTTP 500', fix: 'check_store' });
-    a.connector.running.services.calls.forget(a.storeId);
+    a.connector.running.services.stores.evictCached(a.storeId);
     a.mock.knobs.clearRequests();
     const res = await a.api('GET', 'V1/products/24-MB01');
     t.is(res.status, 409);

@@ -9,7 +9,6 @@ import type { HttpServices } from '../context.js';
 import { clearCookie, csrfToken, csrfValid, SESSION_COOKIE } from '../cookies.js';
 import { field, readForm } from '../form.js';
 import { signInOrUp, type FormKind } from '../sign-in.js';
-import { storeView } from './api.js';
 
 // The pages' only scripts (the CSP allows scripts from our origin, none inline), read once.
 const ASSETS = new Map(
@@ -48,14 +47,14 @@ export function accountRoutes(s: HttpServices): Router {
   async function showAccount(ctx: Context, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
     const account = ctx.state.account as Account;
     const [bindings, keys] = await Promise.all([
-      s.storage.bindings.listByAccount(account.id),
+      s.stores.listStores(account.id),
       s.storage.apiKeys.listByAccount(account.id),
     ]);
     page(ctx, status, 'account.njk', {
       title: 'Your stores',
       mainClass: 'wide',
       email: account.email,
-      stores: bindings.map(storeView),
+      stores: bindings,
       keys: keys.map((k) => ({ ...k, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })),
       callbackUrl: `${s.config.publicUrl}/magento/callback`,
       identityUrl: `${s.config.publicUrl}/magento/identity`,

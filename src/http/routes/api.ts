@@ -3,12 +3,10 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import getRawBody from 'raw-body';
-import { fixText } from '../../activation/fixes.js';
-import { CallError, StoreNotFoundError } from '../../calls/errors.js';
-import type { StoreCalls } from '../../calls/store-calls.js';
+import { CallError } from '../../store-api/errors.js';
+import type { StoreGateway } from '../../store-api/gateway.js';
 import { parseFormEncoded, type QueryPair } from '../../protocol/encoding.js';
 import { ProtocolError } from '../../protocol/errors.js';
-import type { Binding } from '../../storage/types.js';
 import { requireApiKey, type ApiKeyCache } from '../auth.js';
 import type { HttpServices } from '../context.js';
 import { ConnectorError } from '../errors.js';
@@ -33,29 +31,10 @@ export function fromCallError(err: unknown): unknown {
   return err;
 }
 
-/** What a caller sees of a binding: never a secret or a token. */
-export function storeView(b: Binding) {
-  return {
-    id: b.id,
-    state: b.state,
-    storeBaseUrl: b.storeBaseUrl,
-    consumerKey: b.consumerKey,
-    createdAt: b.createdAt.toISOString(),
-    updatedAt: b.updatedAt.toISOString(),
-    activatedAt: b.activatedAt?.toISOString() ?? null,
-    revokedAt: b.revokedAt?.toISOString() ?? null,
-    /** A newer Activate/Reauthorize is being completed while the current token keeps working. */
-    reauthorizing: b.state === 'active' && (b.verifier !== null || b.requestToken !== null),
-    lastError: b.lastError
-      ? { message: b.lastError, at: b.lastErrorAt?.toISOString() ?? null, fix: fixText(b.fix) }
-      : null,
-  };
-}
-
 // Magento's REST API reads JSON and XML bodies only.
 const BODY_TYPES = ['application/json', 'application/xml', 'text/xml', '+json', '+xml'];
 
-export function apiRoutes(s: HttpServices & { calls: StoreCalls; keys: ApiKeyCache }): Router {
+export function apiRoutes(s: HttpServices & { stores: StoreGateway; keys: ApiKeyCache }): Router {
   const router = new Router({ prefix: '/api' });
   const auth = requireApiKey(s.keys);
 
@@ -68,20 +47,15 @@ export function apiRoutes(s: HttpServices & { calls: StoreCalls; keys: ApiKeyCac
   }
 
   router.get('/stores', auth, async (ctx) => {
-    const bindings = await s.storage.bindings.listByAccount(ctx.state.accountId);
-    ctx.body = { stores: bindings.map(storeView) };
+    ctx.body = { stores: await s.stores.listStores(ctx.state.accountId) };
   });
 
   router.get('/stores/:id', auth, callErrors, async (ctx) => {
-    s.calls.forget(ctx.params.id!);
-    ctx.body = storeView(await s.calls.binding(ctx.state.accountId, ctx.params.id!));
+    ctx.body = await s.stores.getStore(ctx.state.accountId, ctx.params.id!);
   });
 
-  router.delete('/stores/:id', auth, async (ctx) => {
-    const deleted = await s.storage.bindings.delete(ctx.params.id!, ctx.state.accountId);
-    s.calls.forget(ctx.params.id!);
-    if (!deleted) throw fromCallError(new StoreNotFoundError());
-    s.logger.info({ bindingId: ctx.params.id, accountId: ctx.state.accountId }, 'store binding deleted by its account');
+  router.delete('/stores/:id', auth, callErrors, async (ctx) => {
+    await s.stores.deleteStore(ctx.state.accountId, ctx.params.id!);
     ctx.status = 204;
   });
 
@@ -127,7 +101,7 @@ export function apiRoutes(s: HttpServices & { calls: StoreCalls; keys: ApiKeyCac
       if (!ctx.res.writableFinished) hangUp.abort();
     };
     ctx.res.once('close', onClose);
-    const response = await s.calls.send(ctx.state.accountId, ctx.params.id!, {
+    const response = await s.stores.send(ctx.state.accountId, ctx.params.id!, {
       method: ctx.method,
       path,
       query: ctx.state.queryPairs,

@@ -3,9 +3,8 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { PASSWORD_MIN } from '../../accounts/passwords.js';
-import { CallbackInputError, parseCallback } from '../../activation/callback.js';
+import { CallbackInputError, normaliseConsumerKey } from '../../activation/callback.js';
 import { ActivationError } from '../../activation/service.js';
-import { fixText } from '../../activation/fixes.js';
 import type { Binding } from '../../storage/types.js';
 import type { HttpServices } from '../context.js';
 import { csrfToken, csrfValid } from '../cookies.js';
@@ -13,7 +12,6 @@ import { ConnectorError, fromHttpish } from '../errors.js';
 import { field, readForm, type FormFields } from '../form.js';
 import { signInOrUp, type FormKind } from '../sign-in.js';
 
-const CONSUMER_KEY = /^[0-9A-Za-z]{16,64}$/;
 const MAX_URL = 2048;
 
 /** A page-level failure in the popup: rendered as a page, never as JSON or a stack trace. */
@@ -48,7 +46,7 @@ export function magentoRoutes(s: HttpServices): Router {
 
   async function validateCallback(ctx: Context, next: Next): Promise<void> {
     try {
-      ctx.state.callback = parseCallback(ctx.state.form, { allowPrivate: s.config.allowPrivateStoreUrls });
+      ctx.state.callback = await s.activation.checkCallback(ctx.state.form);
     } catch (err) {
       if (err instanceof CallbackInputError) throw new ConnectorError(400, 'invalid_callback', err.message);
       throw err;
@@ -67,7 +65,7 @@ export function magentoRoutes(s: HttpServices): Router {
   }
 
   function acknowledge(ctx: Context): void {
-    const { binding, fetch } = ctx.state.recorded as { binding: Binding; fetch: boolean };
+    const { binding, needsRequestToken } = ctx.state.recorded as { binding: Binding; needsRequestToken: boolean };
     s.logger.info(
       { requestId: ctx.state.requestId, bindingId: binding.id, consumerKey: binding.consumerKey, storeBaseUrl: binding.storeBaseUrl },
       'callback accepted',
@@ -75,7 +73,7 @@ export function magentoRoutes(s: HttpServices): Router {
     ctx.status = 200;
     ctx.body = { status: 'accepted' };
     // Magento gives up after 5 s and the request token has its own window: fetch it once the answer is on its way.
-    if (fetch) ctx.res.once('finish', () => s.activation.fetchRequestTokenSoon(binding.id));
+    if (needsRequestToken) ctx.res.once('finish', () => s.activation.queueRequestTokenFetch(binding.id));
   }
 
   router.post(
@@ -89,8 +87,8 @@ export function magentoRoutes(s: HttpServices): Router {
   // ---- the popup ----------------------------------------------------------------------------------------------
 
   function identityParams(source: Record<string, unknown>): IdentityParams {
-    const key = source.oauth_consumer_key;
-    if (typeof key !== 'string' || !CONSUMER_KEY.test(key)) {
+    const consumerKey = normaliseConsumerKey(source.oauth_consumer_key);
+    if (!consumerKey) {
       throw new PageError(
         400,
         'This link is incomplete',
@@ -98,7 +96,6 @@ export function magentoRoutes(s: HttpServices): Router {
           'In the Magento admin, open System > Extensions > Integrations and click Activate.',
       );
     }
-    const consumerKey = key.toLowerCase(); // as the callback stored it
     const back = source.success_call_back;
     if (back === undefined || back === '') return { consumerKey, successCallBack: null };
     if (typeof back !== 'string' || back.length > MAX_URL || !/^https?:\/\//i.test(back) || !URL.canParse(back)) {
@@ -126,16 +123,24 @@ export function magentoRoutes(s: HttpServices): Router {
   }
 
   function renderActivationError(ctx: Context, err: ActivationError): void {
-    const status = { unknown_activation: 404, owned_by_other_account: 409, still_connecting: 504, callback_conflict: 409, activation_failed: 409 }[err.code];
+    const status = {
+      unknown_activation: 404,
+      callback_refused: 409,
+      owned_by_other_account: 409,
+      still_connecting: 504,
+      callback_conflict: 409,
+      activation_failed: 409,
+    }[err.code];
     const title = {
       unknown_activation: 'We do not know this activation yet',
+      callback_refused: 'Magento\'s callback was refused',
       owned_by_other_account: 'This store belongs to another account',
       still_connecting: 'Still connecting',
       callback_conflict: 'This activation was refused',
       activation_failed: 'The store could not be connected',
     }[err.code];
     renderMessage(ctx, status, title, err.message, {
-      fix: err.fixText,
+      fix: err.fix,
       storeUrl: err.binding?.storeBaseUrl,
     });
   }
@@ -155,19 +160,10 @@ export function magentoRoutes(s: HttpServices): Router {
     });
   }
 
+  /** The binding a popup form is for (ActivationError when there is none to continue with). */
   async function loadBinding(ctx: Context, next: Next): Promise<void> {
     const st = ctx.state as IdentityState;
-    const binding = await s.storage.bindings.byConsumerKey(st.identity.consumerKey);
-    if (!binding) {
-      throw new PageError(
-        404,
-        'We do not know this activation yet',
-        'We have not received Magento\'s callback for this integration. Check that its Callback URL and Identity ' +
-          'Link URL are both set to ours, then click Activate again.',
-        { fix: fixText('activate_again') },
-      );
-    }
-    st.binding = binding;
+    st.binding = await s.activation.knownBinding(st.identity.consumerKey);
     await next();
   }
 
@@ -176,24 +172,14 @@ export function magentoRoutes(s: HttpServices): Router {
     await next();
   }
 
-  /**
-   * A failed or revoked binding with nothing in progress cannot be finished by signing in: say so at once, with the
-   * fix, instead of showing forms that would only lead to the same page.
-   */
-  function showIdentity(ctx: Context): void {
+  /** The sign-in forms, or (ActivationError) why this activation cannot be finished and what to do. */
+  async function showIdentity(ctx: Context): Promise<void> {
     const st = ctx.state as IdentityState & { binding: Binding };
-    const b = st.binding;
-    if ((b.state === 'failed' || b.state === 'revoked') && !b.verifier && !b.requestToken) {
-      const fix = b.fix ?? (b.state === 'revoked' ? 'reauthorize' : 'activate_again');
-      return renderMessage(ctx, 409, 'The store could not be connected', b.lastError ?? 'This activation can no longer be completed.', {
-        fix: fixText(fix),
-        storeUrl: b.storeBaseUrl,
-      });
-    }
+    st.binding = await s.activation.identityPage(st.identity.consumerKey);
     renderIdentity(ctx, 200, st);
   }
 
-  router.get('/magento/identity', pageErrors, readQuery, loadBinding, showIdentity);
+  router.get('/magento/identity', pageErrors, readQuery, showIdentity);
 
   // ---- POST /magento/identity/login and /signup ---------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 // Operations: /healthz says the process is up; /readyz says the database answers (load balancers route on it).
 import Router from '@koa/router';
+import { DatabaseUnavailableError } from '../../storage/readiness.js';
 import type { HttpServices } from '../context.js';
 import { ConnectorError } from '../errors.js';
 
@@ -10,12 +11,11 @@ export function opsRoutes(s: HttpServices): Router {
   });
   router.get('/readyz', async (ctx) => {
     try {
-      await s.storage.ping();
+      ctx.body = { status: 'ready', ...(await s.readiness()) };
     } catch (err) {
-      s.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'readiness: database unreachable');
-      throw new ConnectorError(503, 'database_unavailable', 'The database cannot be reached.');
+      if (err instanceof DatabaseUnavailableError) throw new ConnectorError(503, err.code, err.message);
+      throw err;
     }
-    ctx.body = { status: 'ready', database: s.storage.provider };
   });
   return router;
 }
