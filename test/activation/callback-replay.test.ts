@@ -5,8 +5,11 @@ import type { ExecutionContext } from 'ava';
 import { forEachBackend } from '../helpers/db.js';
 import {
   Browser,
+  type CallbackFields,
   callbackFieldsOf,
+  type Connector,
   finishInPopup,
+  PASSWORD,
   postCallback,
   settle,
   startConnector,
@@ -14,13 +17,10 @@ import {
   tokenCalls,
   waitFor,
   waitForState,
-  type CallbackFields,
-  type Connector,
 } from '../helpers/connector.js';
 import { callbackReceiver } from '../mock-store/helpers.js';
 import type { MockStore } from '../../src/mock-store/app.js';
 
-const PASSWORD = 'correct horse battery';
 const randomKey = (): string => randomBytes(16).toString('hex'); // 32 of [0-9a-f]
 
 /**

@@ -5,21 +5,21 @@ import type { Binding } from '../../src/storage/types.js';
 import { forEachBackend } from '../helpers/db.js';
 import {
   Browser,
+  type Connector,
   createAndActivate,
   finishInPopup,
   hiddenFields,
+  PASSWORD,
   settle,
   startConnector,
   startMockStore,
   tokenCalls,
   waitFor,
   waitForState,
-  type Connector,
 } from '../helpers/connector.js';
 import { signed } from '../mock-store/helpers.js';
 import type { MockStore } from '../../src/mock-store/app.js';
 
-const PASSWORD = 'correct horse battery';
 
 /** Activates an integration and finishes it with a sign-up; returns the active binding. */
 async function connected(mock: MockStore, connector: Connector, email: string, name = 'CRM') {

@@ -164,9 +164,13 @@ export function hiddenFields(html: string): Record<string, string> {
   return out;
 }
 
-function decodeHtml(s: string): string {
-  return s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+/** HTML text with the entities our templates produce decoded (nunjucks escapes & " ' < >). */
+export function decodeHtml(s: string): string {
+  return s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
+
+/** The one password the tests sign up with. */
+export const PASSWORD = 'correct horse battery';
 
 export interface Activation {
   integrationId: number;
