@@ -4,6 +4,7 @@ import { MagentoApiError, StoreNotActiveError } from '../../src/store-api/errors
 import type { Binding } from '../../src/storage/types.js';
 import { forEachBackend } from '../helpers/db.js';
 import {
+  assertConnectedAgain,
   Browser,
   type Connector,
   createAndActivate,
@@ -110,13 +111,7 @@ forEachBackend((backend, test) => {
 
     const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, 'login', 'owner@example.com', PASSWORD);
     t.is(done.status, 302, done.text.slice(0, 300));
-    const after = (await connector.binding(consumerKey))!;
-    t.is(after.state, 'active');
-    t.is(after.id, before.id);
-    t.is(after.revokedAt, null);
-    t.is(after.lastError, null);
-    t.is(after.fix, null);
-    t.is(after.accessToken?.token, mock.admin.get(integrationId).tokens[0]!.token);
+    await assertConnectedAgain(t, connector, mock, integrationId, before);
     t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
   });
 
@@ -172,12 +167,7 @@ forEachBackend((backend, test) => {
     const again = await mock.admin.activate(integrationId);
     const retried = await finishInPopup(new Browser(), connector, again.popupUrl!, 'login', 'owner@example.com', PASSWORD);
     t.is(retried.status, 302, retried.text.slice(0, 300));
-    const after = (await connector.binding(consumerKey))!;
-    t.is(after.state, 'active');
-    t.is(after.id, before.id);
-    t.is(after.fix, null);
-    t.is(after.lastError, null);
-    t.is(after.accessToken?.token, mock.admin.get(integrationId).tokens[0]!.token);
+    await assertConnectedAgain(t, connector, mock, integrationId, before);
     t.is(mock.admin.get(integrationId).status, 'active');
   });
 

@@ -11,6 +11,7 @@ import { OffsetClock } from '../../src/clock.js';
 import { DEFAULT_DURATIONS, DEFAULT_LIMITS, loadConfig, type Config, type Durations, type Limits } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createMockStore, type MockStore, type MockStoreOptions } from '../../src/mock-store/app.js';
+import type { CallbackFields } from '../../src/mock-store/callback.js';
 import type { RequestLogEntry } from '../../src/mock-store/knobs.js';
 import type { Binding } from '../../src/storage/types.js';
 import { freshDatabase, type Backend } from './db.js';
@@ -28,6 +29,7 @@ export const TEST_DURATIONS: Durations = {
 export const TEST_LIMITS: Limits = { ...DEFAULT_LIMITS, connectTimeoutMs: 2_000, totalTimeoutMs: 5_000, tokenCallTimeoutMs: 3_000 };
 
 export interface Connector {
+  backend: Backend;
   url: string;
   running: RunningServer;
   clock: OffsetClock;
@@ -78,6 +80,7 @@ export async function startConnector(backend: Backend, t: ExecutionContext, opti
   };
   t.teardown(stop);
   return {
+    backend,
     url: running.url,
     running,
     clock,
@@ -204,6 +207,24 @@ export async function finishInPopup(
   return browser.post(`${connector.url}/magento/identity/${form}`, { ...hiddenFields(page.text), email, password });
 }
 
+/**
+ * Asserts that the binding is the same one as `before`, active again with no error left, holding the access token
+ * Magento holds for the integration; returns it.
+ */
+export async function assertConnectedAgain(
+  t: ExecutionContext,
+  connector: Connector,
+  mock: MockStore,
+  integrationId: number,
+  before: Binding,
+): Promise<Binding> {
+  const after = await connector.binding(before.consumerKey);
+  if (!after) return t.fail('the binding is gone') as never;
+  t.like(after, { state: 'active', id: before.id, accountId: before.accountId, revokedAt: null, lastError: null, fix: null });
+  t.is(after.accessToken?.token, mock.admin.get(integrationId).tokens[0]!.token, "the access token Magento holds");
+  return after;
+}
+
 export async function waitForState(connector: Connector, consumerKey: string, state: Binding['state'], timeoutMs = 10_000): Promise<Binding> {
   return waitFor(`binding ${consumerKey} to be ${state}`, async () => {
     const b = await connector.binding(consumerKey);
@@ -211,13 +232,8 @@ export async function waitForState(connector: Connector, consumerKey: string, st
   }, timeoutMs);
 }
 
-/** The four fields of Magento's callback POST (docs/magento-protocol.md §2). */
-export interface CallbackFields {
-  oauth_consumer_key: string;
-  oauth_consumer_secret: string;
-  store_base_url: string;
-  oauth_verifier: string;
-}
+/** The four fields of Magento's callback POST (docs/magento-protocol.md §2), as the mock store sends them. */
+export type { CallbackFields };
 
 /** What the mock posted on the integration's latest Activate/Reauthorize: its newest token row carries the verifier. */
 export function callbackFieldsOf(mock: MockStore, integrationId: number): CallbackFields {
