@@ -19,7 +19,7 @@ export interface HttpServices {
   activation: ActivationService;
   /** An account's stores, and signed calls to them on its behalf (the proxy and the TypeScript client). */
   stores: StoreGateway;
-  /** Throws DatabaseUnavailableError (`database_unavailable`) when the database cannot be reached. */
+  /** Throws StorageUnavailableError (`database_unavailable`) when the database cannot be reached. */
   readiness(): Promise<Readiness>;
   keys: ApiKeyCache;
   render: Render;

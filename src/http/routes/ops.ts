@@ -1,6 +1,6 @@
 // Operations: /healthz says the process is up; /readyz says the database answers (load balancers route on it).
 import Router from '@koa/router';
-import { DatabaseUnavailableError } from '../../storage/readiness.js';
+import { StorageUnavailableError } from '../../storage/errors.js';
 import type { HttpServices } from '../context.js';
 import { ConnectorError } from '../errors.js';
 
@@ -13,7 +13,7 @@ export function opsRoutes(s: HttpServices): Router {
     try {
       ctx.body = { status: 'ready', ...(await s.readiness()) };
     } catch (err) {
-      if (err instanceof DatabaseUnavailableError) throw new ConnectorError(503, err.code, err.message);
+      if (err instanceof StorageUnavailableError) throw new ConnectorError(503, err.code, err.message);
       throw err;
     }
   });
