@@ -9,6 +9,7 @@ import { FIX_TEXT, REFUSAL_FIX_TEXT } from '../../src/activation/fixes.js';
 import { MagentoApiError } from '../../src/store-api/errors.js';
 import { forEachBackend } from '../helpers/db.js';
 import {
+  activateAndSignUp,
   Browser,
   createAndActivate,
   decodeHtml,
@@ -93,12 +94,8 @@ forEachBackend((backend, test) => {
   test('Reauthorize abandoned after its request token, then our next call finds the token dead: every fix says Activate', async (t) => {
     const mock = await startMockStore(t);
     const connector = await startConnector(backend, t);
-    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
-    await waitForState(connector, consumerKey, 'request_token');
     const browser = new Browser();
-    const done = await finishInPopup(browser, connector, popupUrl, 'signup', 'owner@example.com', PASSWORD);
-    t.is(done.status, 302, done.text.slice(0, 300));
-    const before = (await connector.binding(consumerKey))!;
+    const { integrationId, consumerKey, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com', 'CRM', browser);
 
     // Reauthorize: Magento deletes the access token and shows the integration inactive; the merchant closes the popup.
     await mock.admin.reauthorize(integrationId);

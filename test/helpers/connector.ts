@@ -193,6 +193,16 @@ export async function createAndActivate(mock: MockStore, connector: Connector, n
   return { integrationId: integration.id, consumerKey: integration.consumerKey, popupUrl: result.popupUrl };
 }
 
+/** Activates an integration and finishes it with a sign-up in the popup; also returns the active binding. */
+export async function activateAndSignUp(mock: MockStore, connector: Connector, email: string, name = 'CRM', browser = new Browser()) {
+  const activation = await createAndActivate(mock, connector, name);
+  await waitForState(connector, activation.consumerKey, 'request_token');
+  const done = await finishInPopup(browser, connector, activation.popupUrl, 'signup', email, PASSWORD);
+  if (done.status !== 302) throw new Error(`popup answered ${done.status}: ${done.text.slice(0, 300)}`);
+  const binding = (await connector.binding(activation.consumerKey))!;
+  return { ...activation, binding };
+}
+
 /** Opens the popup and submits the sign-up (or sign-in) form, as the merchant would. */
 export async function finishInPopup(
   browser: Browser,
