@@ -3,8 +3,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Accounts } from './accounts/accounts.js';
 import { ActivationService } from './activation/service.js';
-import { ConnectorClient } from './calls/client.js';
-import { StoreCalls } from './calls/store-calls.js';
 import { systemClock, type Clock } from './clock.js';
 import { checkConfig, type Config } from './config.js';
 import { createHttpApp } from './http/app.js';
@@ -19,6 +17,9 @@ import { createTransport } from './protocol/transport.js';
 import { ConnectorError } from './errors.js';
 import { loadSealer } from './secrets/index.js';
 import { checkSchema, openStorage, sealedSample } from './storage/db.js';
+import { checkReadiness } from './storage/readiness.js';
+import { ConnectorClient } from './store-api/client.js';
+import { StoreGateway } from './store-api/gateway.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -41,7 +42,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   await checkSchema(config.databaseUrl);
   const sample = await sealedSample(config.databaseUrl);
   const sealer = loadSealer({ secretsKey: config.secretsKey, dataDir: config.dataDir, logger, sealedSample: sample });
-  const storage = await openStorage({ databaseUrl: config.databaseUrl, sealer, logger });
+  const storage = await openStorage({ databaseUrl: config.databaseUrl, sealer, clock, logger });
   const { limits, durations } = config;
   const transport = createTransport({
     allowPrivate: config.allowPrivateStoreUrls,
@@ -53,7 +54,15 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   });
   const tokens = overrides.tokens ?? createTokenEndpoints({ transport, timeoutMs: limits.tokenCallTimeoutMs, clock });
   const accounts = new Accounts({ storage, clock, durations, limits });
-  const activation = new ActivationService({ storage, tokens, clock, durations, limits, logger });
+  const activation = new ActivationService({
+    storage,
+    tokenEndpoints: tokens,
+    clock,
+    durations,
+    limits,
+    logger,
+    allowPrivateStoreUrls: config.allowPrivateStoreUrls,
+  });
   const rest = createRestClient({
     transport,
     clock,
@@ -64,8 +73,8 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       retryAfterCapMs: limits.retryAfterCapMs,
     },
   });
-  const calls = new StoreCalls({ storage, activation, rest, clock, limits, logger });
-  const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') }); // issue 14
+  const stores = new StoreGateway({ bindings: storage.bindings, rest, clock, limits, logger });
+  const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') });
   return {
     config,
     clock,
@@ -73,9 +82,10 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     storage,
     accounts,
     activation,
-    calls,
+    stores,
+    readiness: () => checkReadiness(storage, logger),
     keys: new ApiKeyCache(accounts, clock, limits.cacheTtlMs),
-    client: (accountId) => new ConnectorClient(calls, accountId),
+    client: (accountId) => new ConnectorClient(stores, accountId),
     identity,
     render: createRenderer({ identity: { localAccounts: identity.localAccounts, oidcName: identity.oidc?.name ?? null } }),
     csrfKey: sealer.deriveKey('csrf'),

@@ -10,7 +10,6 @@ import { assetRoutes } from './routes/assets.js';
 import { identityPopupRoutes } from './routes/identity-popup.js';
 import { magentoCallbackRoutes } from './routes/magento-callback.js';
 import { opsRoutes } from './routes/ops.js';
-import { storeDirectory } from './store-directory.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { passwordRoutes } from './routes/password.js';
 
@@ -21,12 +20,11 @@ export function createHttpApp(services: HttpServices): Koa {
   app.use(accessLog(services.logger));
   app.use(securityHeaders);
   app.use(handleErrors(services));
-  const stores = storeDirectory(services);
   // The flash key is derived from the CSRF key (itself derived from the secrets key): every instance opens it.
   const flash = new FlashMessages(services.csrfKey, services.config, services.clock);
   // The API first: it carries the traffic, and each router matches the path against all of its routes.
   const routers = [
-    apiRoutes(services, stores),
+    apiRoutes(services),
     opsRoutes(services),
     magentoCallbackRoutes(services),
     // The identity routers come before the popup and account routers: with LOCAL_ACCOUNTS=false passwordRoutes
@@ -34,7 +32,7 @@ export function createHttpApp(services: HttpServices): Koa {
     oidcRoutes(services),
     passwordRoutes(services),
     identityPopupRoutes(services),
-    accountRoutes(services, { stores, flash }),
+    accountRoutes(services, { flash }),
     assetRoutes(),
   ];
   for (const router of routers) {

@@ -3,12 +3,13 @@
 // store-directory.ts, routes/ops.ts); the account pages and the sign-in steps do not touch it.
 import type { Accounts } from '../accounts/accounts.js';
 import type { ActivationService } from '../activation/service.js';
-import type { StoreCalls } from '../calls/store-calls.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { IdentityServices } from '../identity/index.js';
 import type { Logger } from '../log.js';
+import type { Readiness } from '../storage/readiness.js';
 import type { Storage } from '../storage/types.js';
+import type { StoreGateway } from '../store-api/gateway.js';
 import type { ApiKeyCache } from './auth.js';
 import type { Render } from './views.js';
 
@@ -19,8 +20,10 @@ export interface HttpServices {
   storage: Storage;
   accounts: Accounts;
   activation: ActivationService;
-  /** Signed calls to stores on an account's behalf (the proxy and the TypeScript client). */
-  calls: StoreCalls;
+  /** An account's stores, and signed calls to them on its behalf (the proxy and the TypeScript client). */
+  stores: StoreGateway;
+  /** Throws StorageUnavailableError (`database_unavailable`) when the database cannot be reached. */
+  readiness(): Promise<Readiness>;
   keys: ApiKeyCache;
   /** Sign-in with an OpenID provider, password resets and changes, mail (issue 14). */
   identity: IdentityServices;

@@ -3,9 +3,10 @@
 // omission. Page titles for the browser routes sit beside it.
 import type { AccountErrorCode } from '../accounts/accounts.js';
 import type { ActivationErrorCode } from '../activation/service.js';
-import type { CallErrorCode } from '../calls/errors.js';
+import type { CallErrorCode } from '../store-api/errors.js';
 import type { QueryErrorCode, SigningErrorCode } from '../protocol/errors.js';
 import type { TransportErrorCode } from '../protocol/transport-errors.js';
+import type { StorageErrorCode } from '../storage/errors.js';
 import type { HttpErrorCode } from './errors.js';
 
 /** Codes whose classes carry `code: string` today (protocol/magento-errors.ts, activation/callback.ts). */
@@ -19,6 +20,7 @@ export type ErrorCode =
   | SigningErrorCode
   | QueryErrorCode
   | TransportErrorCode
+  | StorageErrorCode
   | OtherErrorCode;
 
 export const ERROR_STATUS = {
@@ -46,7 +48,9 @@ export const ERROR_STATUS = {
   // activation: the callback and the popup
   invalid_callback: 400,
   callback_conflict: 409,
+  storage_error: 500,
   unknown_activation: 404,
+  callback_refused: 409,
   owned_by_other_account: 409,
   activation_failed: 409,
   still_connecting: 504,
@@ -105,6 +109,7 @@ const PAGE_TITLE: Partial<Record<ErrorCode, string>> = {
   csrf_failed: 'Please try again',
   session_required: 'Please sign in again',
   unknown_activation: 'We do not know this activation yet',
+  callback_refused: 'Magento\'s callback was refused',
   owned_by_other_account: 'This store belongs to another account',
   still_connecting: 'Still connecting',
   callback_conflict: 'This activation was refused',

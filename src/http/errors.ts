@@ -1,9 +1,6 @@
 // The HTTP layer's own errors (a missing API key, an unknown route, a form that failed its CSRF check...) and the
 // one adapter that turns whatever a step throws into a ConnectorError. How an error is shown is decided elsewhere:
 // its status by ERROR_STATUS (error-status.ts), its rendering by handleErrors (error-handler.ts).
-import { CallbackInputError } from '../activation/callback.js';
-import { ActivationError } from '../activation/service.js';
-import { CallError } from '../calls/errors.js';
 import { ConnectorError, type ConnectorErrorOptions } from '../errors.js';
 import { StorageUnavailableError } from '../storage/errors.js';
 
@@ -49,23 +46,15 @@ interface StatusCarrier {
 
 /**
  * What was thrown, as a ConnectorError; null for what nobody raised on purpose (a bug: the handler answers 500 and
- * logs it). Body parsers and Koa throw errors with a 4xx `status` (413, 415, 400): they keep it, with our code.
- *
- * TEMPORARY adapter: the classes below that do not extend ConnectorError yet (CallError, ActivationError,
- * CallbackInputError, StorageUnavailableError) are being moved under it
- * in their own folders; once they are, their branches here go and `instanceof ConnectorError` covers them.
+ * logs it). Every layer's errors extend ConnectorError; body parsers and Koa throw errors with a 4xx `status`
+ * (413, 415, 400): they keep it, with our code.
  */
 export function toConnectorError(err: unknown): ConnectorError | null {
-  if (err instanceof ConnectorError) return err;
+  // The storage layer's message names the driver's failure; a person is told what it means for them.
   if (err instanceof StorageUnavailableError) {
     return new HttpError('database_unavailable', DATABASE_UNAVAILABLE, { retryAfterSeconds: 5, cause: err });
   }
-  if (err instanceof ActivationError) return new ConnectorError(err.code, err.message, { fix: err.fixText, cause: err });
-  if (err instanceof CallError) {
-    // A full per-store queue clears in a moment: say when to come back.
-    return new ConnectorError(err.code, err.message, { retryAfterSeconds: err.code === 'store_busy' ? 1 : undefined, cause: err });
-  }
-  if (err instanceof CallbackInputError) return new ConnectorError('invalid_callback', err.message, { cause: err });
+  if (err instanceof ConnectorError) return err;
   const e = err as StatusCarrier | null;
   const status = e?.status ?? e?.statusCode;
   // Only client errors keep their own status: anything else unknown is a 500 of ours.

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { Clock } from '../clock.js';
 import { ConnectorError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sealer } from '../secrets/sealer.js';
@@ -16,7 +17,7 @@ import { providerOf, sqliteFileFromUrl } from './database-url.js';
 import { StorageError, toStorageError } from './errors.js';
 import { PrismaClient as PostgresClient } from './generated/postgresql/client.js';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
-import { createPrismaStorage, type Db } from './prisma-storage.js';
+import { createPrismaStorage, type Db } from './prisma/index.js';
 import type { Storage } from './types.js';
 
 export { StorageError, StorageUnavailableError } from './errors.js';
@@ -35,6 +36,8 @@ export const STORAGE_DEFAULTS = {
 export interface OpenStorageOptions {
   databaseUrl: string;
   sealer: Sealer;
+  /** Where row timestamps (createdAt, updatedAt) come from; the system clock by default. */
+  clock?: Clock;
   logger?: Logger;
   poolSize?: number;
   connectTimeoutMs?: number;
@@ -67,7 +70,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       throw toStorageError(error);
     }
     logger?.debug({ provider, file }, 'storage opened');
-    return createPrismaStorage(db, provider, sealer);
+    return createPrismaStorage(db, provider, sealer, options.clock);
   }
 
   const url = new URL(databaseUrl);
@@ -93,7 +96,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
   // Same models, same delegates: only the provider-specific internals of the two generated clients differ.
   const db = new PostgresClient({ adapter, errorFormat: 'minimal' }) as unknown as Db;
   logger?.debug({ provider, host: url.hostname, database: url.pathname.slice(1) }, 'storage opened');
-  return createPrismaStorage(db, provider, sealer);
+  return createPrismaStorage(db, provider, sealer, options.clock);
 }
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

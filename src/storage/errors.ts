@@ -1,13 +1,21 @@
 // What the storage layer throws besides programming errors. StorageUnavailableError means "the database cannot
 // serve us right now" (down, unreachable, locked for too long, not migrated): the HTTP layer answers 503 and
 // readiness fails; nothing in it is the caller's fault.
+import { ConnectorError } from '../errors.js';
 
-export class StorageError extends Error {
-  override name = 'StorageError';
+export type StorageErrorCode = 'storage_error' | 'database_unavailable';
+
+/** A stored row the code cannot read, or a write that kept racing: our fault, never the caller's. */
+export class StorageError extends ConnectorError<StorageErrorCode> {
+  constructor(message: string, options: ErrorOptions = {}, code: StorageErrorCode = 'storage_error') {
+    super(code, message, { cause: options.cause, ...(code === 'database_unavailable' ? { retryAfterSeconds: 5 } : {}) });
+  }
 }
 
 export class StorageUnavailableError extends StorageError {
-  override name = 'StorageUnavailableError';
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, options, 'database_unavailable');
+  }
 }
 
 // Prisma's own codes for "could not reach / timed out / connection closed / pool exhausted".

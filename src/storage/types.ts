@@ -1,16 +1,18 @@
 // The persistence interface. Everything above it works with plain records; the Prisma implementation
-// (prisma-storage.ts) seals secrets on the way in and opens them on the way out, so no caller can store a secret
+// (prisma/, one file per repository) seals secrets on the way in and opens them on the way out, so no caller can store a secret
 // in clear by mistake. Every state change that two instances could race on is `bindings.update(id, version, patch)`,
-// a conditional update that succeeds for exactly one writer.
+// a conditional update that succeeds for exactly one writer, usually through `bindings.modify` (which retries it).
 import type { CredentialRepository, IdentityRepository, PasswordResetRepository } from './identity-types.js';
 
 export const BINDING_STATES = ['pending', 'request_token', 'active', 'failed', 'revoked'] as const;
 export type BindingState = (typeof BINDING_STATES)[number];
 
 /** What a merchant should do about a binding's last error, in Magento's own words (src/activation/fixes.ts). */
-export type Fix = 'activate_again' | 'reauthorize' | 'recreate_integration' | 'check_store' | 'contact_support';
+export const FIXES = ['activate_again', 'reauthorize', 'recreate_integration', 'check_store', 'contact_support'] as const;
+export type Fix = (typeof FIXES)[number];
 
-export type BindingStep = 'request_token' | 'access_token';
+export const BINDING_STEPS = ['request_token', 'access_token'] as const;
+export type BindingStep = (typeof BINDING_STEPS)[number];
 
 export interface TokenPair {
   token: string;
@@ -51,6 +53,11 @@ export interface Binding {
   lastError: string | null;
   lastErrorAt: Date | null;
   fix: Fix | null;
+  /**
+   * The last access-token call may have reached Magento although its answer was lost: if Magento did issue the
+   * token, it now shows the integration Active while we hold nothing, and only Reauthorize repairs that.
+   */
+  accessOutcomeUnknown: boolean;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -60,6 +67,20 @@ export type NewBinding = Pick<Binding, 'id' | 'consumerKey' | 'storeBaseUrl' | '
   Partial<Pick<Binding, 'nextAttemptAt'>>;
 
 export type BindingPatch = Partial<Omit<Binding, 'id' | 'consumerKey' | 'version' | 'createdAt' | 'updatedAt'>>;
+
+/** Why a callback was refused (src/activation/callback.ts); decides the fix the popup offers. */
+export type CallbackRefusalReason = 'private_store_url' | 'invalid_store_url' | 'invalid_field' | 'unexpected_field';
+
+/** A refused callback, remembered briefly by the hash of its consumer key; nothing secret is kept. */
+export interface CallbackRefusal {
+  consumerKeyHash: string;
+  reason: CallbackRefusalReason;
+  /** The callback field that was refused, when one was. */
+  field: string | null;
+  /** What was wrong, as the callback's answer said it (never a field's value). */
+  message: string;
+  refusedAt: Date;
+}
 
 export interface Account {
   id: string;
@@ -95,6 +116,13 @@ export interface BindingRepository {
   list(): Promise<Binding[]>;
   /** Conditional update: applies only if the row is still at `version`; returns the new row, or null if it moved on. */
   update(id: string, version: number, patch: BindingPatch): Promise<Binding | null>;
+  /**
+   * Applies `change` to the freshest row: reads, computes the patch, updates conditionally, and starts over when
+   * another writer moved the version on (so concurrent changes are merged, never overwritten). `change` returning
+   * null leaves the row alone and returns it. `known`, a row the caller has just written, is tried first to save a
+   * read. Null when there is no such binding.
+   */
+  modify(id: string, change: (current: Binding) => BindingPatch | null, known?: Binding): Promise<Binding | null>;
   /** Deletes a binding (only the account's own when accountId is given); false when there was none. */
   delete(id: string, accountId?: string): Promise<boolean>;
   /** Bindings with request-token work to resume: nextAttemptAt <= now and no live claim (stepUntil null or <= now). */
@@ -113,9 +141,8 @@ export interface ApiKeyRepository {
   /** A key that is not revoked, by the hash of its value. */
   activeByHash(hash: string): Promise<ApiKey | null>;
   listByAccount(accountId: string): Promise<ApiKey[]>;
-  /** Revokes the account's key; false when it has no such key or it was already revoked. */
-  revoke(id: string, accountId: string, at: Date): Promise<boolean>;
-  /** Records that the key was used at `at`. */
+  /** Revokes the account's key and returns it (its hash, to evict caches); null when there is no such live key. */
+  revoke(id: string, accountId: string, at: Date): Promise<ApiKey | null>;
   touch(id: string, at: Date): Promise<void>;
 }
 
@@ -138,6 +165,13 @@ export interface ThrottleRepository {
   deleteExpired(now: Date, windowMs: number): Promise<number>;
 }
 
+export interface CallbackRefusalRepository {
+  /** Remembers the newest refusal for its key; forgets those before `keepSince` and all but the newest `max`. */
+  record(refusal: CallbackRefusal, bounds: { keepSince: Date; max: number }): Promise<void>;
+  /** The key's refusal if it happened at or after `since`. */
+  latest(consumerKeyHash: string, since: Date): Promise<CallbackRefusal | null>;
+}
+
 export interface Storage {
   readonly provider: 'sqlite' | 'postgresql';
   bindings: BindingRepository;
@@ -145,7 +179,8 @@ export interface Storage {
   apiKeys: ApiKeyRepository;
   sessions: SessionRepository;
   throttles: ThrottleRepository;
-  // issue 14: sign-in with an OpenID provider, password resets and changes (identity-types.ts)
+  callbackRefusals: CallbackRefusalRepository;
+  // sign-in with an OpenID provider, password resets and changes (identity-types.ts)
   identities: IdentityRepository;
   passwordResets: PasswordResetRepository;
   credentials: CredentialRepository;

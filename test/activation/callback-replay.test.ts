@@ -5,8 +5,11 @@ import type { ExecutionContext } from 'ava';
 import { forEachBackend } from '../helpers/db.js';
 import {
   Browser,
+  type CallbackFields,
   callbackFieldsOf,
+  type Connector,
   finishInPopup,
+  PASSWORD,
   postCallback,
   settle,
   startConnector,
@@ -14,13 +17,10 @@ import {
   tokenCalls,
   waitFor,
   waitForState,
-  type CallbackFields,
-  type Connector,
 } from '../helpers/connector.js';
 import { callbackReceiver } from '../mock-store/helpers.js';
 import type { MockStore } from '../../src/mock-store/app.js';
 
-const PASSWORD = 'correct horse battery';
 const randomKey = (): string => randomBytes(16).toString('hex'); // 32 of [0-9a-f]
 
 /**
@@ -177,12 +177,13 @@ forEachBackend((backend, test) => {
 
   test('a second verifier arriving while the request-token call is in flight does not cause a second call', async (t) => {
     const mock = await startMockStore(t);
-    // The call is held for a second; generous timeouts keep a loaded machine from turning that into a lost answer.
+    // The call is held for 5 s; generous timeouts keep a loaded machine from turning that into a lost answer.
     const connector = await startConnector(backend, t, { limits: { tokenCallTimeoutMs: 15_000, connectTimeoutMs: 10_000 }, durations: { stepLeaseMs: 30_000 } });
     const { fields } = await activateElsewhere(t, mock, connector);
-    mock.knobs.addFault({ kind: 'slow', delayMs: 1_000, pathPrefix: '/oauth/token/request', count: 1 });
+    // The store holds the call long enough that the second callback surely arrives while it is in flight.
+    mock.knobs.addFault({ kind: 'slow', delayMs: 5_000, pathPrefix: '/oauth/token/request', count: 1 });
     await accepted(t, connector, fields, 'genuine');
-    await waitFor('the request-token call to be under way', async () => (await connector.binding(fields.oauth_consumer_key))?.step === 'request_token');
+    await waitFor('the request-token call to reach the store', () => mock.knobs.listFaults().length === 0);
     await accepted(t, connector, { ...fields, oauth_verifier: randomKey() }, 'second verifier');
 
     const held = await waitForState(connector, fields.oauth_consumer_key, 'request_token');

@@ -5,8 +5,10 @@ import { forEachBackend } from '../helpers/db.js';
 import {
   Browser,
   createAndActivate,
+  decodeHtml,
   finishInPopup,
   hiddenFields,
+  PASSWORD,
   settle,
   startConnector,
   startMockStore,
@@ -15,12 +17,7 @@ import {
   waitForState,
 } from '../helpers/connector.js';
 
-const PASSWORD = 'correct horse battery';
 
-/** The text of a message page's alert and fix, HTML entities decoded (the page escapes quotes). */
-function pageText(html: string): string {
-  return html.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&gt;/g, '>').replace(/&lt;/g, '<');
-}
 
 forEachBackend((backend, test) => {
   test('abandoned after the request token, then Activate again: the new request-token call fails 401, the kept token + old verifier connect', async (t) => {
@@ -114,7 +111,7 @@ forEachBackend((backend, test) => {
       const page = await browser.get(popupUrl);
       t.is(page.status, 409);
       t.regex(page.headers.get('content-type') ?? '', /^text\/html/);
-      t.true(pageText(page.text).includes(FIX_TEXT.check_store), page.text);
+      t.true(decodeHtml(page.text).includes(FIX_TEXT.check_store), page.text);
       t.regex(page.text, /The store could not be connected/);
       t.notRegex(page.text, /<form/);
       t.notRegex(page.text, /\bat \S+\.ts:\d+/, 'no stack trace');
@@ -128,7 +125,7 @@ forEachBackend((backend, test) => {
         password: PASSWORD,
       });
       t.is(signIn.status, 409);
-      t.true(pageText(signIn.text).includes(FIX_TEXT.check_store), signIn.text);
+      t.true(decodeHtml(signIn.text).includes(FIX_TEXT.check_store), signIn.text);
       t.is(tokenCalls(mock, 'access').length, 0);
       t.deepEqual(await connector.binding(consumerKey), failed, 'the sign-in changed nothing');
     });
@@ -208,7 +205,7 @@ forEachBackend((backend, test) => {
 
     const page = await new Browser().get(popupUrl);
     t.is(page.status, 409);
-    const text = pageText(page.text);
+    const text = decodeHtml(page.text);
     t.true(text.includes(FIX_TEXT.recreate_integration), page.text);
     t.regex(text, /delete this integration, create it again/);
     t.is(tokenCalls(mock, 'access').length, 0);
@@ -240,7 +237,7 @@ forEachBackend((backend, test) => {
     const browser = new Browser();
     const first = await finishInPopup(browser, connector, popupUrl, 'signup', 'lost@example.com', PASSWORD);
     t.is(first.status, 409, first.text.slice(0, 300));
-    t.true(pageText(first.text).includes(FIX_TEXT.reauthorize), first.text);
+    t.true(decodeHtml(first.text).includes(FIX_TEXT.reauthorize), first.text);
     t.is(mock.admin.get(integrationId).status, 'active', 'Magento issued the token and shows Active');
     t.deepEqual(tokenCalls(mock, 'access').map((c) => c.status), [null, 401]);
     const failed = (await connector.binding(consumerKey))!;

@@ -3,18 +3,18 @@
 import { forEachBackend } from '../helpers/db.js';
 import {
   Browser,
+  type Connector,
   createAndActivate,
   hiddenFields,
+  type PageResponse,
+  PASSWORD,
   startConnector,
   startMockStore,
   testSecretsKey,
   waitForState,
-  type Connector,
-  type PageResponse,
 } from '../helpers/connector.js';
 import type { ExecutionContext } from 'ava';
 
-const PASSWORD = 'correct horse battery';
 
 /** A page a person can read: HTML, no stack trace, no JSON error. */
 function assertPage(t: ExecutionContext, page: PageResponse, status: number, text: RegExp, what: string): void {

@@ -1,35 +1,28 @@
 // After activation: Reauthorize (same binding, new tokens), Delete in Magento (revoked on our next call), and a
 // Reauthorize popup finished by someone signed in to another account.
-import { MagentoError, StoreNotActiveError } from '../../src/calls/errors.js';
+import { MagentoApiError, StoreNotActiveError } from '../../src/store-api/errors.js';
 import type { Binding } from '../../src/storage/types.js';
 import { forEachBackend } from '../helpers/db.js';
 import {
+  activateAndSignUp,
+  assertConnectedAgain,
   Browser,
+  type Connector,
   createAndActivate,
   finishInPopup,
   hiddenFields,
+  PASSWORD,
   settle,
   startConnector,
   startMockStore,
   tokenCalls,
   waitFor,
   waitForState,
-  type Connector,
 } from '../helpers/connector.js';
 import { signed } from '../mock-store/helpers.js';
 import type { MockStore } from '../../src/mock-store/app.js';
 
-const PASSWORD = 'correct horse battery';
 
-/** Activates an integration and finishes it with a sign-up; returns the active binding. */
-async function connected(mock: MockStore, connector: Connector, email: string, name = 'CRM') {
-  const activation = await createAndActivate(mock, connector, name);
-  await waitForState(connector, activation.consumerKey, 'request_token');
-  const done = await finishInPopup(new Browser(), connector, activation.popupUrl, 'signup', email, PASSWORD);
-  if (done.status !== 302) throw new Error(`popup answered ${done.status}: ${done.text.slice(0, 300)}`);
-  const binding = (await connector.binding(activation.consumerKey))!;
-  return { ...activation, binding };
-}
 
 /** A signed GET straight to the mock with the given access token (not through the connector). */
 function getProductWith(mock: MockStore, b: Binding, token: { token: string; secret: string }) {
@@ -45,7 +38,7 @@ forEachBackend((backend, test) => {
   test('Reauthorize: the same binding gets new tokens after the popup; it stays active meanwhile; the old token is dead, the new one works', async (t) => {
     const mock = await startMockStore(t);
     const connector = await startConnector(backend, t);
-    const { integrationId, consumerKey, binding: before } = await connected(mock, connector, 'owner@example.com');
+    const { integrationId, consumerKey, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com');
     const oldToken = before.accessToken!;
     t.is((await getProductWith(mock, before, oldToken)).status, 200);
 
@@ -94,13 +87,13 @@ forEachBackend((backend, test) => {
   test('a CRM call made during a Reauthorize sees Magento\'s 401 and marks the store revoked; finishing the popup makes it active again', async (t) => {
     const mock = await startMockStore(t);
     const connector = await startConnector(backend, t);
-    const { integrationId, consumerKey, binding: before } = await connected(mock, connector, 'owner@example.com');
+    const { integrationId, consumerKey, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com');
     const reauth = await mock.admin.reauthorize(integrationId);
     await settle(connector);
     t.truthy((await connector.binding(consumerKey))?.requestToken);
 
     const store = connector.running.services.client(before.accountId!).forStore(before.id);
-    const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoError });
+    const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoApiError });
     t.is(refused.status, 401);
     t.is(refused.magentoMessage, 'Specified token does not exist');
     const revoked = (await connector.binding(consumerKey))!;
@@ -110,13 +103,7 @@ forEachBackend((backend, test) => {
 
     const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, 'login', 'owner@example.com', PASSWORD);
     t.is(done.status, 302, done.text.slice(0, 300));
-    const after = (await connector.binding(consumerKey))!;
-    t.is(after.state, 'active');
-    t.is(after.id, before.id);
-    t.is(after.revokedAt, null);
-    t.is(after.lastError, null);
-    t.is(after.fix, null);
-    t.is(after.accessToken?.token, mock.admin.get(integrationId).tokens[0]!.token);
+    await assertConnectedAgain(t, connector, mock, integrationId, before);
     t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
   });
 
@@ -125,7 +112,7 @@ forEachBackend((backend, test) => {
   test('the first call after a Reauthorize uses the new token even if the binding was cached just before', async (t) => {
     const mock = await startMockStore(t);
     const connector = await startConnector(backend, t, { limits: { cacheTtlMs: 60_000 } });
-    const { integrationId, binding: before } = await connected(mock, connector, 'owner@example.com');
+    const { integrationId, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com');
     const store = connector.running.services.client(before.accountId!).forStore(before.id);
     t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01'); // caches the binding
     const reauth = await mock.admin.reauthorize(integrationId);
@@ -139,7 +126,7 @@ forEachBackend((backend, test) => {
     const mock = await startMockStore(t);
     const windowMs = 60_000;
     const connector = await startConnector(backend, t, { durations: { magentoWindowMs: windowMs, retryBaseDelayMs: 50, retryMaxDelayMs: 200 } });
-    const { integrationId, consumerKey, binding: before } = await connected(mock, connector, 'owner@example.com');
+    const { integrationId, consumerKey, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com');
 
     mock.knobs.addFault({ kind: 'fail', status: 503, pathPrefix: '/oauth/token/request', count: 1_000 });
     const reauth = await mock.admin.reauthorize(integrationId);
@@ -172,24 +159,19 @@ forEachBackend((backend, test) => {
     const again = await mock.admin.activate(integrationId);
     const retried = await finishInPopup(new Browser(), connector, again.popupUrl!, 'login', 'owner@example.com', PASSWORD);
     t.is(retried.status, 302, retried.text.slice(0, 300));
-    const after = (await connector.binding(consumerKey))!;
-    t.is(after.state, 'active');
-    t.is(after.id, before.id);
-    t.is(after.fix, null);
-    t.is(after.lastError, null);
-    t.is(after.accessToken?.token, mock.admin.get(integrationId).tokens[0]!.token);
+    await assertConnectedAgain(t, connector, mock, integrationId, before);
     t.is(mock.admin.get(integrationId).status, 'active');
   });
 
   test('Delete in Magento: our next call gets 401, the binding becomes revoked with Magento\'s message; later calls are refused without reaching the store', async (t) => {
     const mock = await startMockStore(t);
     const connector = await startConnector(backend, t);
-    const { integrationId, consumerKey, binding } = await connected(mock, connector, 'owner@example.com');
+    const { integrationId, consumerKey, binding } = await activateAndSignUp(mock, connector, 'owner@example.com');
     const store = connector.running.services.client(binding.accountId!).forStore(binding.id);
     t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
 
     mock.admin.delete(integrationId);
-    const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoError });
+    const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoApiError });
     t.is(refused.status, 401);
     t.is(refused.magentoMessage, 'A consumer having the specified key does not exist');
 
@@ -218,7 +200,7 @@ forEachBackend((backend, test) => {
     const connector = await startConnector(backend, t);
     const { services } = connector.running;
     await services.accounts.signUp('intruder@example.com', PASSWORD);
-    const { integrationId, consumerKey, binding } = await connected(mock, connector, 'owner@example.com');
+    const { integrationId, consumerKey, binding } = await activateAndSignUp(mock, connector, 'owner@example.com');
 
     const reauth = await mock.admin.reauthorize(integrationId);
     await settle(connector);

@@ -5,13 +5,13 @@ import {
   Browser,
   createAndActivate,
   finishInPopup,
+  PASSWORD,
   startConnector,
   startMockStore,
   tokenCalls,
   waitForState,
 } from '../helpers/connector.js';
 
-const PASSWORD = 'correct horse battery';
 
 forEachBackend((backend, test) => {
   test('sign-in with an existing account connects the store to that account; Magento shows Active; a signed call works', async (t) => {

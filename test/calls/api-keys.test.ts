@@ -76,7 +76,7 @@ forEachBackend((backend, test) => {
     const s = a.connector.running.services;
     t.is((await a.api('GET', 'V1/products/24-MB01')).status, 200);
     const key = (await s.storage.apiKeys.listByAccount(a.accountId))[0]!;
-    t.true(await s.storage.apiKeys.revoke(key.id, a.accountId, s.clock.now()));
+    t.truthy(await s.storage.apiKeys.revoke(key.id, a.accountId, s.clock.now()));
     a.connector.clock.advance(1_001);
     unauthorized(t, await a.api('GET', 'V1/products/24-MB01'), /not valid/, 'after the TTL');
     unauthorized(t, await callApi(`${a.connector.url}/api/stores`, 'GET', a.apiKey), /not valid/, 'the list too');

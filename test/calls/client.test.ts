@@ -1,13 +1,13 @@
 // The TypeScript client for services in the same process: the same calls as the proxy, decoded, with typed errors.
 // Magento's error messages come with their placeholders filled (the proxy returns the raw body instead).
 import {
-  MagentoError,
+  MagentoApiError,
   RequestRefusedError,
   StoreBusyError,
   StoreNotFoundError,
   StoreTimeoutError,
   StoreUnreachableError,
-} from '../../src/calls/errors.js';
+} from '../../src/store-api/errors.js';
 import type { Product } from '../../src/mock-store/data.js';
 import { activatedStore, connectStore, startCapturingMockStore, type ActivatedStore } from '../helpers/activated.js';
 import { forEachBackend } from '../helpers/db.js';
@@ -86,10 +86,10 @@ forEachBackend((backend, test) => {
     t.is(restLog(a).length, 1);
   });
 
-  test("MagentoError: status, Magento's message with its placeholders filled, raw message and parameters kept", async (t) => {
+  test("MagentoApiError: status, Magento's message with its placeholders filled, raw message and parameters kept", async (t) => {
     const a = await activatedStore(backend, t);
     const store = clientOf(a);
-    const err = await t.throwsAsync(store.get('V1/customers/2000'), { instanceOf: MagentoError });
+    const err = await t.throwsAsync(store.get('V1/customers/2000'), { instanceOf: MagentoApiError });
     t.is(err!.status, 404);
     t.is(err!.message, 'Magento answered 404: No such entity with customerId = 2000');
     t.is(err!.magentoMessage, 'No such entity with %fieldName = %fieldValue');
@@ -101,11 +101,11 @@ forEachBackend((backend, test) => {
     t.is(raw.text, '{"message":"No such entity with %fieldName = %fieldValue","parameters":{"fieldName":"customerId","fieldValue":2000}}');
 
     const positional = await t.throwsAsync(store.get('V1/products', { searchCriteria: { filter_groups: [{ filters: [{ field: 'colour', value: 'x' }] }] } }), {
-      instanceOf: MagentoError,
+      instanceOf: MagentoApiError,
     });
     t.is(positional!.message, 'Magento answered 400: Invalid attribute name: colour');
 
-    const denied = await t.throwsAsync(store.get('V1/store/storeConfigs'), { instanceOf: MagentoError });
+    const denied = await t.throwsAsync(store.get('V1/store/storeConfigs'), { instanceOf: MagentoApiError });
     t.is(denied!.status, 401);
     t.is(denied!.message, "Magento answered 401: The consumer isn't authorized to access Magento_Backend::store.");
     t.is((await a.connector.binding(a.consumerKey))?.state, 'active');

@@ -3,7 +3,7 @@
 // without X-Connector-Error, while the connector's own errors carry it; every answer has X-Request-Id.
 import http from 'node:http';
 import type { ExecutionContext } from 'ava';
-import { MagentoError, RequestRefusedError } from '../../src/calls/errors.js';
+import { MagentoApiError, RequestRefusedError } from '../../src/store-api/errors.js';
 import type { Product } from '../../src/mock-store/data.js';
 import { activatedStore, callApi, type ActivatedStore, type ApiResponse, ours } from '../helpers/activated.js';
 import { forEachBackend } from '../helpers/db.js';
@@ -149,7 +149,7 @@ forEachBackend((backend, test) => {
     t.deepEqual(a.mock.knobs.requests(), [], 'nothing reached the store');
 
     // A backslash, which URL parsers read as "/", is sent escaped: the call stays under rest/.
-    const backslash = await t.throwsAsync(client.get('V1\\..\\..\\oauth/token/request'), { instanceOf: MagentoError });
+    const backslash = await t.throwsAsync(client.get('V1\\..\\..\\oauth/token/request'), { instanceOf: MagentoApiError });
     t.is(backslash!.status, 404);
     t.deepEqual(a.mock.knobs.requests().map((r) => r.path), ['/rest/V1%5C..%5C..%5Coauth/token/request']);
   });

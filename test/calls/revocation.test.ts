@@ -1,16 +1,17 @@
 // Noticing that Magento killed the access token: the 401 that says so goes back to the caller unchanged, the
 // binding becomes `revoked` (token forgotten), and later calls get our 409 store_revoked without reaching the store.
 // A 401 for a resource the integration was not granted is not a revocation.
-import { StoreNotActiveError } from '../../src/calls/errors.js';
-import { activatedStore, rawQuery, type ActivatedStore, ours } from '../helpers/activated.js';
+import { StoreNotActiveError } from '../../src/store-api/errors.js';
+import { activatedStore, type ActivatedStore, ours } from '../helpers/activated.js';
 import { Browser, finishInPopup, waitFor } from '../helpers/connector.js';
-import { forEachBackend } from '../helpers/db.js';
+import { forEachBackend, rawQuery } from '../helpers/db.js';
 
 
 const restCount = (a: ActivatedStore) => a.mock.knobs.requests().filter((r) => r.kind === 'rest').length;
 
 async function bindingRow(a: ActivatedStore): Promise<Record<string, unknown>> {
   const rows = await rawQuery(
+    a.connector.backend,
     a.connector.databaseUrl,
     `SELECT "state", "accessTokenSealed", "accessTokenSecretSealed", "revokedAt", "lastError", "fix" FROM "Binding" WHERE "id" = '${a.storeId}'`,
   );

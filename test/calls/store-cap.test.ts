@@ -1,6 +1,5 @@
 // The per-store cap on requests in flight: with room for 2 in flight and 1 waiting, a 4th concurrent call to a slow
 // store is refused at once with 503 store_busy and Retry-After, while another store is served as usual.
-import { PerKeyLimiter } from '../../src/calls/limiter.js';
 import { activatedStore, connectStore, startCapturingMockStore } from '../helpers/activated.js';
 import { waitFor } from '../helpers/connector.js';
 import { forEachBackend } from '../helpers/db.js';
@@ -13,17 +12,15 @@ forEachBackend((backend, test) => {
     const b = await connectStore(a.connector, otherMock, { email: a.email, password: a.password, form: 'login' });
     t.is(b.accountId, a.accountId);
 
-    // Reaching into the limiter only to know when the third call is queued (there is no other signal for it).
-    const limiter = a.connector.running.services.calls['limiter'] as PerKeyLimiter;
-    const waiting = () => (limiter['gates'].get(a.storeId)?.waiting.length ?? 0);
+    const gateway = a.connector.running.services.stores;
 
     a.mock.knobs.clearRequests();
     a.mock.knobs.addFault({ kind: 'slow', pathPrefix: '/rest/', count: 3, delayMs: 1_500 });
     const first = [a.api('GET', 'V1/products/24-MB01'), a.api('GET', 'V1/products/24-MB02')];
     await waitFor('two calls in flight at the store', () => a.mock.knobs.listFaults()[0]?.remaining === 1);
-    t.is(limiter.inFlight(a.storeId), 2);
+    t.is(gateway.inFlight(a.storeId), 2);
     const third = a.api('GET', 'V1/products/24-MB03');
-    await waitFor('the third call to wait in the queue', () => waiting() === 1);
+    await waitFor('the third call to wait in the queue', () => gateway.queued(a.storeId) === 1);
 
     const fourth = await a.api('GET', 'V1/products/24-MB04');
     t.is(fourth.status, 503);
@@ -45,7 +42,7 @@ forEachBackend((backend, test) => {
       ['/rest/V1/products/24-MB01', '/rest/V1/products/24-MB02', '/rest/V1/products/24-MB03'],
       'the refused call never reached the store',
     );
-    t.is(limiter.inFlight(a.storeId), 0, 'every slot is given back');
+    t.is(gateway.inFlight(a.storeId), 0, 'every slot is given back');
     t.is((await a.api('GET', 'V1/products/24-MB04')).status, 200);
   });
 });

@@ -1,7 +1,7 @@
 // A key sees only its own account's stores: another account's store answers exactly like a store that does not
 // exist, in the list, the detail, the proxy and DELETE. DELETE forgets the binding and its tokens.
-import { activatedStore, callApi, connectStore, rawQuery, startCapturingMockStore } from '../helpers/activated.js';
-import { forEachBackend } from '../helpers/db.js';
+import { activatedStore, callApi, connectStore, startCapturingMockStore } from '../helpers/activated.js';
+import { forEachBackend, rawQuery } from '../helpers/db.js';
 
 interface StoreView {
   id: string;
@@ -74,7 +74,7 @@ forEachBackend((backend, test) => {
     t.is(del.text, '');
     t.truthy(del.headers.get('x-request-id'));
 
-    const rows = await rawQuery(a.connector.databaseUrl, `SELECT "id" FROM "Binding" WHERE "id" = '${a.storeId}' OR "consumerKey" = '${a.consumerKey}'`);
+    const rows = await rawQuery(a.connector.backend, a.connector.databaseUrl, `SELECT "id" FROM "Binding" WHERE "id" = '${a.storeId}' OR "consumerKey" = '${a.consumerKey}'`);
     t.deepEqual(rows, [], 'the row, and the sealed tokens in it, are gone');
 
     const after = await a.api('GET', 'V1/products/24-MB01');
@@ -92,7 +92,7 @@ forEachBackend((backend, test) => {
     const storage = a.connector.running.services.storage;
     const current = (await storage.bindings.byId(a.storeId))!;
     await storage.bindings.update(a.storeId, current.version, { state: 'failed', lastError: 'The store answered HTTP 500', fix: 'check_store' });
-    a.connector.running.services.calls.forget(a.storeId);
+    a.connector.running.services.stores.evictCached(a.storeId);
     a.mock.knobs.clearRequests();
     const res = await a.api('GET', 'V1/products/24-MB01');
     t.is(res.status, 409);

@@ -5,8 +5,6 @@
 //   const res = await a.api('GET', 'V1/products/24-MB01');   // ANY /api/stores/:id/rest/V1/products/24-MB01
 import type { ExecutionContext } from 'ava';
 import type { Context, Next } from 'koa';
-import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
 import { createMockStore, type MockStore, type MockStoreOptions } from '../../src/mock-store/app.js';
 import type { Binding } from '../../src/storage/types.js';
 import {
@@ -164,22 +162,6 @@ export async function activatedStore(backend: Backend, t: ExecutionContext, opti
     api: (method, path, init = {}) =>
       callApi(store.restUrl + path, method, init.key === undefined ? store.apiKey : init.key, init),
   };
-}
-
-/**
- * Runs SQL on a connector's database directly, outside Storage, to see what is really stored. Tables are named as
- * the models (`"Binding"`, `"ApiKey"`); quote them, PostgreSQL is case-sensitive.
- */
-export async function rawQuery(databaseUrl: string, sql: string): Promise<Record<string, unknown>[]> {
-  const connection = databaseUrl.startsWith('file:')
-    ? await new PrismaBetterSQLite3({ url: databaseUrl.replace(/^file:/, '') }).connect()
-    : await new PrismaPg({ connectionString: databaseUrl, max: 1 }).connect();
-  try {
-    const result = await connection.queryRaw({ sql, args: [], argTypes: [] });
-    return result.rows.map((row) => Object.fromEntries(result.columnNames.map((name, i) => [name, row[i]])));
-  } finally {
-    await connection.dispose();
-  }
 }
 
 /** Asserts an error the connector produced itself (status, X-Connector-Error, X-Request-Id, our JSON shape); its message. */

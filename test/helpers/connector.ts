@@ -11,6 +11,7 @@ import { OffsetClock } from '../../src/clock.js';
 import { DEFAULT_DURATIONS, DEFAULT_LIMITS, loadConfig, type Config, type Durations, type Limits } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createMockStore, type MockStore, type MockStoreOptions } from '../../src/mock-store/app.js';
+import type { CallbackFields } from '../../src/mock-store/callback.js';
 import type { RequestLogEntry } from '../../src/mock-store/knobs.js';
 import type { Binding } from '../../src/storage/types.js';
 import { freshDatabase, type Backend } from './db.js';
@@ -28,6 +29,7 @@ export const TEST_DURATIONS: Durations = {
 export const TEST_LIMITS: Limits = { ...DEFAULT_LIMITS, connectTimeoutMs: 2_000, totalTimeoutMs: 5_000, tokenCallTimeoutMs: 3_000 };
 
 export interface Connector {
+  backend: Backend;
   url: string;
   running: RunningServer;
   clock: OffsetClock;
@@ -80,6 +82,7 @@ export async function startConnector(backend: Backend, t: ExecutionContext, opti
   };
   t.teardown(stop);
   return {
+    backend,
     url: running.url,
     running,
     clock,
@@ -166,9 +169,13 @@ export function hiddenFields(html: string): Record<string, string> {
   return out;
 }
 
-function decodeHtml(s: string): string {
-  return s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+/** HTML text with the entities our templates produce decoded (nunjucks escapes & " ' < >). */
+export function decodeHtml(s: string): string {
+  return s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
+
+/** The one password the tests sign up with. */
+export const PASSWORD = 'correct horse battery';
 
 export interface Activation {
   integrationId: number;
@@ -188,6 +195,16 @@ export async function createAndActivate(mock: MockStore, connector: Connector, n
   return { integrationId: integration.id, consumerKey: integration.consumerKey, popupUrl: result.popupUrl };
 }
 
+/** Activates an integration and finishes it with a sign-up in the popup; also returns the active binding. */
+export async function activateAndSignUp(mock: MockStore, connector: Connector, email: string, name = 'CRM', browser = new Browser()) {
+  const activation = await createAndActivate(mock, connector, name);
+  await waitForState(connector, activation.consumerKey, 'request_token');
+  const done = await finishInPopup(browser, connector, activation.popupUrl, 'signup', email, PASSWORD);
+  if (done.status !== 302) throw new Error(`popup answered ${done.status}: ${done.text.slice(0, 300)}`);
+  const binding = (await connector.binding(activation.consumerKey))!;
+  return { ...activation, binding };
+}
+
 /** Opens the popup and submits the sign-up (or sign-in) form, as the merchant would. */
 export async function finishInPopup(
   browser: Browser,
@@ -202,6 +219,24 @@ export async function finishInPopup(
   return browser.post(`${connector.url}/magento/identity/${form}`, { ...hiddenFields(page.text), email, password });
 }
 
+/**
+ * Asserts that the binding is the same one as `before`, active again with no error left, holding the access token
+ * Magento holds for the integration; returns it.
+ */
+export async function assertConnectedAgain(
+  t: ExecutionContext,
+  connector: Connector,
+  mock: MockStore,
+  integrationId: number,
+  before: Binding,
+): Promise<Binding> {
+  const after = await connector.binding(before.consumerKey);
+  if (!after) return t.fail('the binding is gone') as never;
+  t.like(after, { state: 'active', id: before.id, accountId: before.accountId, revokedAt: null, lastError: null, fix: null });
+  t.is(after.accessToken?.token, mock.admin.get(integrationId).tokens[0]!.token, "the access token Magento holds");
+  return after;
+}
+
 export async function waitForState(connector: Connector, consumerKey: string, state: Binding['state'], timeoutMs = 10_000): Promise<Binding> {
   return waitFor(`binding ${consumerKey} to be ${state}`, async () => {
     const b = await connector.binding(consumerKey);
@@ -209,13 +244,8 @@ export async function waitForState(connector: Connector, consumerKey: string, st
   }, timeoutMs);
 }
 
-/** The four fields of Magento's callback POST (docs/magento-protocol.md §2). */
-export interface CallbackFields {
-  oauth_consumer_key: string;
-  oauth_consumer_secret: string;
-  store_base_url: string;
-  oauth_verifier: string;
-}
+/** The four fields of Magento's callback POST (docs/magento-protocol.md §2), as the mock store sends them. */
+export type { CallbackFields };
 
 /** What the mock posted on the integration's latest Activate/Reauthorize: its newest token row carries the verifier. */
 export function callbackFieldsOf(mock: MockStore, integrationId: number): CallbackFields {

@@ -10,7 +10,7 @@ import Koa from 'koa';
 import { AccountError } from '../../src/accounts/accounts.js';
 import { CallbackInputError } from '../../src/activation/callback.js';
 import { ActivationError } from '../../src/activation/service.js';
-import { StoreBusyError, StoreNotFoundError } from '../../src/calls/errors.js';
+import { StoreBusyError, StoreNotFoundError } from '../../src/store-api/errors.js';
 import { ConnectorError } from '../../src/errors.js';
 import { handleErrors } from '../../src/http/error-handler.js';
 import { ERROR_STATUS, statusOf } from '../../src/http/error-status.js';
@@ -26,8 +26,8 @@ const THROWN: Record<string, () => unknown> = {
   http: () => new HttpError('unauthorized', 'No key.', { headers: { 'WWW-Authenticate': 'Bearer' } }),
   connector: () => new ConnectorError('store_revoked', 'Revoked.', { fix: 'Click Reauthorize.' }),
   account: () => new AccountError('throttled', 'Too many.', 900),
-  activation: () => new ActivationError('still_connecting', 'Still connecting.', 'activate_again'),
-  callback: () => new CallbackInputError('store_base_url must be https'),
+  activation: () => new ActivationError('still_connecting', 'Still connecting.', { fix: 'activate_again' }),
+  callback: () => new CallbackInputError('store_base_url must be https', 'private_store_url', 'store_base_url', undefined),
   'not-found': () => new StoreNotFoundError(),
   busy: () => new StoreBusyError(8),
   query: () => new QueryError('duplicate_parameter', 'a repeated name'),

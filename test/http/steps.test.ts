@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import type { ExecutionContext } from 'ava';
 import Koa, { type Middleware } from 'koa';
 import { Accounts } from '../../src/accounts/accounts.js';
+import { ActivationService } from '../../src/activation/service.js';
 import { OffsetClock } from '../../src/clock.js';
 import { DEFAULT_DURATIONS, DEFAULT_LIMITS, loadConfig } from '../../src/config.js';
 import { ApiKeyCache } from '../../src/http/auth.js';
@@ -23,6 +24,8 @@ import { signInOrUp } from '../../src/http/steps/sign-in-or-up.js';
 import { createRenderer } from '../../src/http/views.js';
 import type { IdentityState } from '../../src/http/state.js';
 import { createLogger } from '../../src/log.js';
+import { createTokenEndpoints } from '../../src/protocol/token-endpoints.js';
+import { createTransport } from '../../src/protocol/transport.js';
 import { Browser } from '../helpers/connector.js';
 import { forEachBackend, freshStorage } from '../helpers/db.js';
 
@@ -109,8 +112,20 @@ forEachBackend((backend, test) => {
       verifier: null,
       callbackAt: new Date(),
     });
+    // The real activation service over the test's storage; its token endpoints are never reached by this step.
+    const transport = createTransport({ allowPrivate: true, connectTimeoutMs: 1_000, totalTimeoutMs: 2_000, maxResponseBytes: 65_536 });
+    const activation = new ActivationService({
+      storage,
+      tokenEndpoints: createTokenEndpoints({ transport, timeoutMs: 2_000, clock: new OffsetClock() }),
+      clock: new OffsetClock(),
+      durations: DEFAULT_DURATIONS,
+      limits: DEFAULT_LIMITS,
+      logger: createLogger('silent'),
+      allowPrivateStoreUrls: true,
+    });
+    t.teardown(() => transport.close());
     const url = await serve(t, (r) => {
-      r.get<IdentityState>('/identity', readIdentityLink('query'), loadIdentity(storage), (ctx) => void (ctx.body = { id: ctx.state.binding.id }));
+      r.get<IdentityState>('/identity', readIdentityLink('query'), loadIdentity(activation), (ctx) => void (ctx.body = { id: ctx.state.binding.id }));
     });
     t.deepEqual(await (await fetch(`${url}/identity?oauth_consumer_key=${consumerKey.toUpperCase()}`)).json(), { id: 'b-1' });
     const unknown = await fetch(`${url}/identity?oauth_consumer_key=${'0'.repeat(32)}`);

@@ -59,29 +59,27 @@ forEachBackend((backend, test) => {
     t.deepEqual(requestTokenCalls(mock).map((r) => r.status), [503, 200]);
   });
 
-  test.serial('A dies during its request-token call: B finishes, or tells the merchant the exact fix', async (t) => {
+  test.serial('A dies during its request-token call that the store holds: B takes over when the claim runs out, the merchant connects', async (t) => {
     const { url: databaseUrl } = await freshDatabase(backend);
     const options = { databaseUrl, secretsKey: testSecretsKey(), ...FAST_TAKEOVER };
     const [a, b] = await Promise.all([spawnInstance(t, options), spawnInstance(t, options)]);
     const mock = await startMockStore(t, { onError: () => {} });
-    mock.knobs.addFault({ kind: 'slow', pathPrefix: '/oauth/token/request', delayMs: 1_000, count: 1 });
+    // The store sits on A's call far longer than A's claim (3 s) lasts: B's request-token call is handled first.
+    // (Whether Magento acted on A's call before A died is the next test's case; here it acts only afterwards.)
+    mock.knobs.addFault({ kind: 'slow', pathPrefix: '/oauth/token/request', delayMs: 15_000, count: 1 });
     const integration = mock.admin.create({ name: 'CRM', callbackUrl: `${a.url}/magento/callback`, identityLinkUrl: `${b.url}/magento/identity` });
     const { popupUrl } = await mock.admin.activate(integration.id);
     const { storage } = await sharedStorage(t, options);
     await waitFor('A to claim the request-token step', async () => (await storage.bindings.byConsumerKey(integration.consumerKey))?.step === 'request_token');
+    await waitFor("A's call to reach the store", () => mock.knobs.listFaults().length === 0);
     a.process.kill('SIGKILL');
 
     const page = await signUpInPopup(popupUrl!, b.url, 'orphan@example.com');
+    t.is(page.status, 302, page.text.slice(0, 300));
     const binding = (await storage.bindings.byConsumerKey(integration.consumerKey))!;
-    // Whether Magento acted on A's call decides which; a binding that offers neither is the failure.
-    if (binding.state === 'active') {
-      t.is(page.status, 302);
-      t.is(mock.admin.get(integration.id).status, 'active');
-    } else {
-      t.is(binding.state, 'failed');
-      t.is(binding.fix, 'recreate_integration');
-      t.is(page.status, 409);
-    }
+    t.is(binding.state, 'active');
+    t.is(mock.admin.get(integration.id).status, 'active');
+    t.truthy(binding.accessToken, 'B holds the access token');
   });
 
   test.serial('Magento answered A, but the answer died with A: B tells the merchant to re-create the integration', async (t) => {

@@ -32,6 +32,24 @@ async function account(storage: Storage, email = `${id()}@example.com`) {
   return created;
 }
 
+/** A clock that moves only when told to. */
+class ManualClock {
+  constructor(private current: Date) {}
+  now(): Date {
+    return this.current;
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+/** The test's database through a storage whose row timestamps come from `clock`. */
+async function clockedStorage(t: ExecutionContext, db: FreshStorage, clock: ManualClock): Promise<Storage> {
+  const storage = await openStorage({ databaseUrl: db.url, sealer: db.sealer, clock, poolSize: 2, connectTimeoutMs: 30_000 });
+  t.teardown(() => storage.close());
+  return storage;
+}
+
 /** A second instance on the same database: its own client and connections. */
 async function secondInstance(t: ExecutionContext, db: FreshStorage): Promise<Storage> {
   const other = await openStorage({ databaseUrl: db.url, sealer: db.sealer, poolSize: 4, connectTimeoutMs: 30_000 });
@@ -43,10 +61,10 @@ forEachBackend((backend, test) => {
   // ---- accounts ---------------------------------------------------------------------------------------------------
 
   test('accounts: emails are stored lower-cased and unique regardless of case', async (t) => {
-    const { storage } = await freshStorage(backend, t);
+    const storage = await clockedStorage(t, await freshStorage(backend, t), new ManualClock(T0));
     const created = await account(storage, 'Ann.Smith@Example.COM');
     t.is(created.email, 'ann.smith@example.com');
-    t.true(created.createdAt instanceof Date);
+    t.deepEqual(created.createdAt, T0, 'stamped by the storage clock');
     t.deepEqual(await storage.accounts.byEmail('ann.smith@example.com'), created);
     t.deepEqual(await storage.accounts.byEmail('ANN.SMITH@EXAMPLE.COM'), created);
     t.deepEqual(await storage.accounts.byId(created.id), created);
@@ -69,12 +87,13 @@ forEachBackend((backend, test) => {
     t.deepEqual(await storage.apiKeys.listByAccount(stranger.id), []);
     t.is(await storage.apiKeys.activeByHash('no-such-hash'), null);
 
-    t.false(await storage.apiKeys.revoke(key.id, stranger.id, at(1_000)));
+    t.is(await storage.apiKeys.revoke(key.id, stranger.id, at(1_000)), null);
     t.truthy(await storage.apiKeys.activeByHash(key.hash), "another account's revoke changed nothing");
-    t.true(await storage.apiKeys.revoke(key.id, owner.id, at(2_000)));
+    const revoked = await storage.apiKeys.revoke(key.id, owner.id, at(2_000));
+    t.deepEqual(revoked, { ...key, revokedAt: at(2_000) }, 'the revoked key comes back, with the hash to evict');
     t.is(await storage.apiKeys.activeByHash(key.hash), null);
-    t.false(await storage.apiKeys.revoke(key.id, owner.id, at(3_000)), 'already revoked');
-    t.false(await storage.apiKeys.revoke(id(), owner.id, at(3_000)), 'no such key');
+    t.is(await storage.apiKeys.revoke(key.id, owner.id, at(3_000)), null, 'already revoked');
+    t.is(await storage.apiKeys.revoke(id(), owner.id, at(3_000)), null, 'no such key');
     const [listed] = await storage.apiKeys.listByAccount(owner.id);
     t.deepEqual(listed?.revokedAt, at(2_000));
   });
@@ -169,8 +188,12 @@ forEachBackend((backend, test) => {
   });
 
   test('bindings: a patch changes what it names, null clears, undefined keeps', async (t) => {
-    const { storage } = await freshStorage(backend, t);
+    const clock = new ManualClock(T0);
+    const storage = await clockedStorage(t, await freshStorage(backend, t), clock);
     const b0 = (await storage.bindings.create(newBinding()))!;
+    t.deepEqual([b0.createdAt, b0.updatedAt], [T0, T0]);
+    t.false(b0.accessOutcomeUnknown);
+    clock.advance(1_000);
     const b1 = (await storage.bindings.update(b0.id, 0, {
       requestToken: { token: 'rt', secret: 'rts', verifier: 'v1', at: at(1) },
       verifier: null,
@@ -185,7 +208,8 @@ forEachBackend((backend, test) => {
     t.is(b1.verifier, null);
     t.is(b1.consumerSecret, b0.consumerSecret);
     t.like(b1, { step: 'request_token', stepAttempts: 1, fix: 'check_store', lastError: 'store timed out' });
-    t.true(b1.updatedAt >= b0.updatedAt);
+    t.deepEqual(b1.updatedAt, at(1_000), 'stamped by the storage clock');
+    t.deepEqual(b1.createdAt, T0);
 
     const b2 = (await storage.bindings.update(b1.id, 1, { step: null, stepUntil: null, lastError: null, fix: null }))!;
     t.like(b2, { version: 2, step: null, stepUntil: null, lastError: null, fix: null });
@@ -199,6 +223,67 @@ forEachBackend((backend, test) => {
     const spread = { ...b3, consumerKey: 'other', version: 99, state: 'failed' as const };
     const b4 = (await storage.bindings.update(b3.id, 3, spread))!;
     t.like(b4, { id: b3.id, consumerKey: b3.consumerKey, version: 4, state: 'failed' });
+
+    const flagged = (await storage.bindings.update(b4.id, 4, { accessOutcomeUnknown: true }))!;
+    t.true(flagged.accessOutcomeUnknown);
+    t.true((await storage.bindings.byId(b4.id))!.accessOutcomeUnknown, 'stored, not only returned');
+    t.false((await storage.bindings.update(b4.id, 5, { accessOutcomeUnknown: false }))!.accessOutcomeUnknown);
+  });
+
+  test('bindings: modify() re-reads and re-applies the change when another writer moved the row on', async (t) => {
+    const db = await freshStorage(backend, t);
+    const { storage } = db;
+    const other = await secondInstance(t, db);
+    const b = (await storage.bindings.create(newBinding()))!;
+    const seen: number[] = [];
+    const done = await storage.bindings.modify(
+      b.id,
+      (cur) => {
+        seen.push(cur.version);
+        return { stepAttempts: cur.stepAttempts + 1 };
+      },
+      b,
+    );
+    t.deepEqual(seen, [0], 'the known row is tried first, without a read');
+    t.like(done, { version: 1, stepAttempts: 1 });
+
+    // A stale `known`: the other instance wrote meanwhile, so the change is computed again from the stored row.
+    await other.bindings.update(b.id, 1, { lastError: 'from the other instance' });
+    seen.length = 0;
+    const merged = await storage.bindings.modify(b.id, (cur) => (seen.push(cur.version), { stepAttempts: cur.stepAttempts + 1 }), done!);
+    t.deepEqual(seen, [1, 2]);
+    t.like(merged, { version: 3, stepAttempts: 2, lastError: 'from the other instance' });
+
+    const untouched = await storage.bindings.modify(b.id, () => null);
+    t.like(untouched, { version: 3 }, 'null: the row is returned unchanged');
+    t.is(await storage.bindings.modify(id(), () => ({ state: 'failed' })), null, 'no such binding');
+  });
+
+  // ---- refused callbacks ------------------------------------------------------------------------------------------
+
+  test('callback refusals: newest per key, forgotten by age and beyond the count bound', async (t) => {
+    const { storage } = await freshStorage(backend, t);
+    const refusal = (key: string, ms: number, message = `refused ${key}`) => ({
+      consumerKeyHash: key,
+      reason: 'private_store_url' as const,
+      field: 'store_base_url',
+      message,
+      refusedAt: at(ms),
+    });
+    const bounds = (ms: number, max = 3) => ({ keepSince: at(ms - 60_000), max });
+    await storage.callbackRefusals.record(refusal('a', 0, 'first'), bounds(0));
+    await storage.callbackRefusals.record(refusal('a', 1_000, 'second'), bounds(1_000));
+    t.deepEqual(await storage.callbackRefusals.latest('a', at(0)), refusal('a', 1_000, 'second'), 'one row per key, the newest');
+    t.is(await storage.callbackRefusals.latest('a', at(1_001)), null, 'older than asked for');
+    t.is(await storage.callbackRefusals.latest('b', at(0)), null);
+
+    for (const [i, key] of ['b', 'c', 'd'].entries()) await storage.callbackRefusals.record(refusal(key, 2_000 + i), bounds(2_000 + i));
+    t.is(await storage.callbackRefusals.latest('a', at(0)), null, 'beyond the newest 3: forgotten');
+    for (const key of ['b', 'c', 'd']) t.truthy(await storage.callbackRefusals.latest(key, at(0)), key);
+
+    await storage.callbackRefusals.record(refusal('e', 70_000), bounds(70_000, 100));
+    for (const key of ['b', 'c', 'd']) t.is(await storage.callbackRefusals.latest(key, at(0)), null, `${key} aged out`);
+    t.truthy(await storage.callbackRefusals.latest('e', at(0)));
   });
 
   test('bindings: an update at a stale version changes nothing and returns null', async (t) => {

@@ -15,17 +15,15 @@ import { checkCsrf } from '../steps/check-csrf.js';
 import { field, readForm } from '../steps/read-form.js';
 import { requireSession, SIGN_IN_PATH } from '../steps/require-session.js';
 import { signInOrUp, type FormKind, type Refusal } from '../steps/sign-in-or-up.js';
-import type { StoreDirectory } from '../store-directory.js';
 
 export const ACCOUNT_PATH = '/account';
 
 export interface AccountRouteDeps {
-  stores: StoreDirectory;
   flash: FlashMessages;
 }
 
-export function accountRoutes(services: HttpServices, { stores, flash }: AccountRouteDeps): Router<SessionState> {
-  const { config, render, csrfKey, accounts, keys } = services;
+export function accountRoutes(services: HttpServices, { flash }: AccountRouteDeps): Router<SessionState> {
+  const { config, render, csrfKey, accounts, keys, stores } = services;
   const router = new Router<SessionState>();
   const form = readForm(config.limits.callbackBodyBytes);
   const csrf = checkCsrf(csrfKey);
@@ -47,7 +45,7 @@ export function accountRoutes(services: HttpServices, { stores, flash }: Account
 
   const showAccount: Middleware<SessionState> = async function showAccount(ctx) {
     const { account } = ctx.state;
-    const [storeList, keyList] = await Promise.all([stores.list(account.id), accounts.listApiKeys(account.id)]);
+    const [storeList, keyList] = await Promise.all([stores.listStores(account.id), accounts.listApiKeys(account.id)]);
     page(ctx, 'account.njk', {
       title: 'Your stores',
       mainClass: 'wide',
@@ -96,12 +94,12 @@ export function accountRoutes(services: HttpServices, { stores, flash }: Account
 
   // Disconnecting a store: a confirmation page, then the same deletion as DELETE /api/stores/:id.
   router.get('/account/stores/:id/disconnect', session, async (ctx) => {
-    const store = await stores.get(ctx.state.account.id, ctx.params.id!);
+    const store = await stores.getStore(ctx.state.account.id, ctx.params.id!);
     page(ctx, 'disconnect.njk', { title: 'Disconnect this store?', store });
   });
   router.post('/account/stores/:id/disconnect', form, csrf, session, async (ctx) => {
-    const store = await stores.get(ctx.state.account.id, ctx.params.id!);
-    await stores.delete(ctx.state.account.id, store.id);
+    const store = await stores.getStore(ctx.state.account.id, ctx.params.id!);
+    await stores.deleteStore(ctx.state.account.id, store.id);
     backToAccount(ctx, { notice: `${store.storeBaseUrl} is disconnected: its tokens are deleted and calls to it stop within a few seconds.` });
   });
   return router;

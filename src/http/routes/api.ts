@@ -3,32 +3,31 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import getRawBody from 'raw-body';
-import { RequestRefusedError } from '../../calls/errors.js';
+import { RequestRefusedError } from '../../store-api/errors.js';
 import { parseFormEncoded } from '../../protocol/query.js';
 import { QueryError } from '../../protocol/errors.js';
 import { requireApiKey } from '../auth.js';
 import type { HttpServices } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { ApiState } from '../state.js';
-import type { StoreDirectory } from '../store-directory.js';
 
 // Magento's REST API reads JSON and XML bodies only.
 const BODY_TYPES = ['application/json', 'application/xml', 'text/xml', '+json', '+xml'];
 
-export function apiRoutes({ config, calls, keys }: HttpServices, stores: StoreDirectory): Router<ApiState> {
+export function apiRoutes({ config, stores, keys }: HttpServices): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/api' });
   const auth = requireApiKey(keys);
 
   router.get('/stores', auth, async (ctx) => {
-    ctx.body = { stores: await stores.list(ctx.state.accountId) };
+    ctx.body = { stores: await stores.listStores(ctx.state.accountId) };
   });
 
   router.get('/stores/:id', auth, async (ctx) => {
-    ctx.body = await stores.get(ctx.state.accountId, ctx.params.id!);
+    ctx.body = await stores.getStore(ctx.state.accountId, ctx.params.id!);
   });
 
   router.delete('/stores/:id', auth, async (ctx) => {
-    await stores.delete(ctx.state.accountId, ctx.params.id!);
+    await stores.deleteStore(ctx.state.accountId, ctx.params.id!);
     ctx.status = 204;
   });
 
@@ -39,7 +38,7 @@ export function apiRoutes({ config, calls, keys }: HttpServices, stores: StoreDi
     try {
       ctx.state.queryPairs = parseFormEncoded(ctx.querystring);
     } catch (err) {
-      // In the store gateway's words, as for a query it could not sign (store-calls.ts toCallError).
+      // In the store gateway's words, as for a query it could not sign (store-api/gateway.ts toCallError).
       if (err instanceof QueryError) throw new RequestRefusedError(err.message, { cause: err });
       throw err;
     }
@@ -76,7 +75,7 @@ export function apiRoutes({ config, calls, keys }: HttpServices, stores: StoreDi
     ctx.res.once('close', onClose);
     let response;
     try {
-      response = await calls.send(ctx.state.accountId, ctx.params.id!, {
+      response = await stores.send(ctx.state.accountId, ctx.params.id!, {
         method: ctx.method,
         path,
         query: ctx.state.queryPairs,

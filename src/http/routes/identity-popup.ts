@@ -4,19 +4,19 @@
 import Router from '@koa/router';
 import type { Middleware, ParameterizedContext } from 'koa';
 import { PASSWORD_MIN } from '../../accounts/passwords.js';
-import { ActivationError, type ActivationService } from '../../activation/service.js';
+import type { ActivationService } from '../../activation/service.js';
 import type { HttpServices } from '../context.js';
 import { csrfToken } from '../cookies.js';
 import { sendPage } from '../pages.js';
 import type { IdentityState } from '../state.js';
 import { checkCsrf } from '../steps/check-csrf.js';
 import { readIdentityLink } from '../steps/identity-link.js';
-import { loadIdentity } from '../steps/load-identity.js';
+import { loadIdentity, loadIdentityPage } from '../steps/load-identity.js';
 import { readForm } from '../steps/read-form.js';
 import { signInOrUp, type FormKind, type Refusal } from '../steps/sign-in-or-up.js';
 
 export function identityPopupRoutes(services: HttpServices): Router<IdentityState> {
-  const { config, render, csrfKey, storage, activation } = services;
+  const { config, render, csrfKey, activation } = services;
   const router = new Router<IdentityState>();
 
   function showForms(ctx: ParameterizedContext<IdentityState>, status = 200, refusal?: Refusal): void {
@@ -32,17 +32,7 @@ export function identityPopupRoutes(services: HttpServices): Router<IdentityStat
     }, status);
   }
 
-  /**
-   * A failed or revoked binding with nothing in progress cannot be finished by signing in: say so at once, with the
-   * fix, instead of showing forms that would only lead to the same page. (The activation service's rule to own: it
-   * is moving into its identity-page operation.)
-   */
   const showIdentity: Middleware<IdentityState> = function showIdentity(ctx) {
-    const b = ctx.state.binding;
-    if ((b.state === 'failed' || b.state === 'revoked') && !b.verifier && !b.requestToken) {
-      const fix = b.fix ?? (b.state === 'revoked' ? 'reauthorize' : 'activate_again');
-      throw new ActivationError('activation_failed', b.lastError ?? 'This activation can no longer be completed.', fix, b);
-    }
     showForms(ctx);
   };
 
@@ -68,7 +58,7 @@ export function identityPopupRoutes(services: HttpServices): Router<IdentityStat
     });
   };
 
-  router.get('/magento/identity', readIdentityLink('query'), loadIdentity(storage), showIdentity);
+  router.get('/magento/identity', readIdentityLink('query'), loadIdentityPage(activation), showIdentity);
 
   const form = readForm(config.limits.callbackBodyBytes);
   for (const kind of ['login', 'signup'] as const satisfies FormKind[]) {
@@ -77,7 +67,7 @@ export function identityPopupRoutes(services: HttpServices): Router<IdentityStat
       form,
       checkCsrf(csrfKey),
       readIdentityLink('form'),
-      loadIdentity(storage),
+      loadIdentity(activation),
       signInOrUp<IdentityState>(services, kind, (ctx, refusal) => showForms(ctx, refusal.status, refusal)),
       completeActivation(activation),
       finish,

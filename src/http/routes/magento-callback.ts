@@ -2,16 +2,17 @@
 // once; the request token is fetched after the answer is on its way. Errors answer in the API's JSON shape.
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { parseCallback } from '../../activation/callback.js';
+import { consumerKeyHash } from '../../activation/callback.js';
 import type { ActivationService } from '../../activation/service.js';
 import type { Logger } from '../../log.js';
 import type { HttpServices } from '../context.js';
 import type { CallbackState } from '../state.js';
 import { readForm } from '../steps/read-form.js';
 
-function validateCallback(allowPrivate: boolean): Middleware<CallbackState> {
+/** The four fields, checked; a refusal (invalid_callback) is logged and remembered for the popup by the service. */
+function validateCallback(activation: ActivationService): Middleware<CallbackState> {
   return async function validateCallback(ctx, next) {
-    ctx.state.callback = parseCallback(ctx.state.form, { allowPrivate });
+    ctx.state.callback = await activation.checkCallback(ctx.state.form);
     await next();
   };
 }
@@ -25,15 +26,16 @@ function recordCallback(activation: ActivationService): Middleware<CallbackState
 
 function acknowledge(activation: ActivationService, logger: Logger): Middleware<CallbackState> {
   return function acknowledge(ctx) {
-    const { binding, fetch } = ctx.state.recorded;
+    const { binding, needsRequestToken } = ctx.state.recorded;
+    // The consumer key is the only thing tying a popup to this activation: logged as a short hash, never in clear.
     logger.info(
-      { requestId: ctx.state.requestId, bindingId: binding.id, consumerKey: binding.consumerKey, storeBaseUrl: binding.storeBaseUrl },
+      { requestId: ctx.state.requestId, bindingId: binding.id, consumerKeyHash: consumerKeyHash(binding.consumerKey).slice(0, 12), storeBaseUrl: binding.storeBaseUrl },
       'callback accepted',
     );
     ctx.status = 200;
     ctx.body = { status: 'accepted' };
     // Magento gives up after 5 s and the request token has its own window: fetch it once the answer is on its way.
-    if (fetch) ctx.res.once('finish', () => activation.fetchRequestTokenSoon(binding.id));
+    if (needsRequestToken) ctx.res.once('finish', () => activation.queueRequestTokenFetch(binding.id));
   };
 }
 
@@ -42,7 +44,7 @@ export function magentoCallbackRoutes({ config, logger, activation }: HttpServic
   router.post(
     '/magento/callback',
     readForm(config.limits.callbackBodyBytes),
-    validateCallback(config.allowPrivateStoreUrls),
+    validateCallback(activation),
     recordCallback(activation),
     acknowledge(activation, logger),
   );

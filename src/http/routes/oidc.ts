@@ -16,7 +16,7 @@ import { OIDC_FLOW_COOKIE, openFlow, sealFlow, type OidcFlow } from '../../ident
 import { OIDC_CALLBACK_PATH } from '../../identity/index.js';
 import type { HttpServices } from '../context.js';
 import { clearCookie, CSRF_COOKIE, csrfValid, SESSION_COOKIE, setCookie } from '../cookies.js';
-import { statusOf } from '../error-status.js';
+import { pageTitleOf, statusOf } from '../error-status.js';
 import { toConnectorError } from '../errors.js';
 import { field, readForm } from '../steps/read-form.js';
 import { IDENTITY_ERROR_STATUS, IDENTITY_ERROR_TITLE } from './identity-status.js';
@@ -52,16 +52,7 @@ export function oidcRoutes(s: HttpServices): Router {
         return problem(ctx, IDENTITY_ERROR_STATUS[err.code], IDENTITY_ERROR_TITLE[err.code] ?? 'Sign-in failed', err.message, { ...retry });
       }
       if (err instanceof ActivationError) {
-        // The same answers as the password sign-in's popup (routes/magento.ts renderActivationError).
-        const status = { unknown_activation: 404, owned_by_other_account: 409, still_connecting: 504, callback_conflict: 409, activation_failed: 409 }[err.code];
-        const title = {
-          unknown_activation: 'We do not know this activation yet',
-          owned_by_other_account: 'This store belongs to another account',
-          still_connecting: 'Still connecting',
-          callback_conflict: 'This activation was refused',
-          activation_failed: 'The store could not be connected',
-        }[err.code];
-        return problem(ctx, status, title, err.message, { fix: err.fixText, storeUrl: err.binding?.storeBaseUrl });
+        return problem(ctx, statusOf(err.code), pageTitleOf(err.code), err.message, { fix: err.fix, storeUrl: err.binding?.storeBaseUrl });
       }
       const known = toConnectorError(err);
       if (known) return problem(ctx, statusOf(known.code), 'Something is not right', known.message);
@@ -95,9 +86,7 @@ export function oidcRoutes(s: HttpServices): Router {
     }
     const consumerKey = key.toLowerCase();
     // Not worth a round trip to the provider for an activation we never heard of.
-    if (!(await s.storage.bindings.byConsumerKey(consumerKey))) {
-      throw new ActivationError('unknown_activation', 'We have not received Magento\'s callback for this integration. Check that its Callback URL and Identity Link URL are both set to ours, then click Activate again.', 'activate_again');
-    }
+    await s.activation.knownBinding(consumerKey);
     ctx.state.popup = { consumerKey, successCallBack: back || null } satisfies OidcFlow['popup'];
     await next();
   }

@@ -1,23 +1,24 @@
-// The binding the popup is about, by the link's consumer key; an unknown one is a 404 page with the fix.
-// The storage read and the "unknown activation" text are the activation service's to own (an identity-page
-// operation is being added there); until then this step reads storage itself.
+// The binding a popup form is for, by the link's consumer key. The activation service decides: an unknown
+// activation, or a refused callback, is an ActivationError page with the fix.
 import type { Middleware } from 'koa';
-import { ActivationError } from '../../activation/service.js';
-import type { Binding, Storage } from '../../storage/types.js';
+import type { ActivationService } from '../../activation/service.js';
+import type { Binding } from '../../storage/types.js';
 import type { BaseState, IdentityLink } from '../state.js';
 
-export function loadIdentity(storage: Storage): Middleware<BaseState & { link: IdentityLink; binding: Binding }> {
+type LoadedState = BaseState & { link: IdentityLink; binding: Binding };
+
+/** For the popup's forms: the binding to continue with. */
+export function loadIdentity(activation: ActivationService): Middleware<LoadedState> {
   return async function loadIdentity(ctx, next) {
-    const binding = await storage.bindings.byConsumerKey(ctx.state.link.consumerKey);
-    if (!binding) {
-      throw new ActivationError(
-        'unknown_activation',
-        'We have not received Magento\'s callback for this integration. Check that its Callback URL and Identity ' +
-          'Link URL are both set to ours, then click Activate again.',
-        'activate_again',
-      );
-    }
-    ctx.state.binding = binding;
+    ctx.state.binding = await activation.knownBinding(ctx.state.link.consumerKey);
+    await next();
+  };
+}
+
+/** For the popup's first page: the binding to sign in for, or why it cannot be finished (failed, refused...). */
+export function loadIdentityPage(activation: ActivationService): Middleware<LoadedState> {
+  return async function loadIdentityPage(ctx, next) {
+    ctx.state.binding = await activation.identityPage(ctx.state.link.consumerKey);
     await next();
   };
 }

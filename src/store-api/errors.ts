@@ -1,5 +1,9 @@
-// Typed errors of calls made on a merchant's behalf. The proxy maps each to one of our error codes; the TypeScript
-// client throws them. Magento's messages are shown to people with their %placeholders filled from `parameters`.
+// Typed errors of calls made on a merchant's behalf: the proxy answers them with their code (the HTTP layer maps
+// codes to statuses), the TypeScript client throws them. Magento's messages are shown to people with their
+// %placeholders filled from `parameters`.
+import { fixText } from '../activation/fixes.js';
+import { ConnectorError, type ConnectorErrorOptions } from '../errors.js';
+import type { Binding } from '../storage/types.js';
 
 export type CallErrorCode =
   | 'store_not_found'
@@ -12,14 +16,9 @@ export type CallErrorCode =
   | 'response_too_large'
   | 'magento_error';
 
-export class CallError extends Error {
-  constructor(
-    readonly code: CallErrorCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = new.target.name;
+export class CallError extends ConnectorError<CallErrorCode> {
+  constructor(code: CallErrorCode, message: string, options?: ConnectorErrorOptions) {
+    super(code, message, options);
   }
 }
 
@@ -30,42 +29,48 @@ export class StoreNotFoundError extends CallError {
 }
 
 export class StoreNotActiveError extends CallError {
-  constructor(readonly state: string, detail: string | null) {
+  readonly state: string;
+  constructor(binding: Pick<Binding, 'state' | 'lastError' | 'fix'>) {
+    const { state, lastError: detail } = binding;
+    // The button Magento shows now: Reauthorize for an integration it still holds Active, else Activate.
+    const button = binding.fix === 'activate_again' ? 'Activate' : 'Reauthorize';
     super(
       state === 'revoked' ? 'store_revoked' : 'store_not_active',
       state === 'revoked'
-        ? `Magento no longer accepts this store's access token${detail ? ` (${detail})` : ''}. The merchant must click Reauthorize on the integration in the Magento admin.`
+        ? `Magento no longer accepts this store's access token${detail ? ` (${detail})` : ''}. The merchant must click ${button} on the integration in the Magento admin.`
         : `This store is not connected yet (state: ${state})${detail ? `: ${detail}` : ''}.`,
+      { fix: fixText(binding.fix) },
     );
+    this.state = state;
   }
 }
 
 export class StoreBusyError extends CallError {
   constructor(readonly limit: number) {
-    super('store_busy', `Too many requests to this store are waiting (limit ${limit}); retry shortly.`);
+    super('store_busy', `Too many requests to this store are waiting (limit ${limit}); retry shortly.`, { retryAfterSeconds: 1 });
   }
 }
 
 export class RequestRefusedError extends CallError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ConnectorErrorOptions) {
     super('request_refused', message, options);
   }
 }
 
 export class StoreUnreachableError extends CallError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ConnectorErrorOptions) {
     super('store_unreachable', message, options);
   }
 }
 
 export class StoreTimeoutError extends CallError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ConnectorErrorOptions) {
     super('store_timeout', message, options);
   }
 }
 
-/** Magento answered with an error status. `message` is Magento's, placeholders filled. */
-export class MagentoError extends CallError {
+/** Magento answered the TypeScript client with an error status. `message` is Magento's, placeholders filled. */
+export class MagentoApiError extends CallError {
   constructor(
     readonly status: number,
     readonly magentoMessage: string,

@@ -1,8 +1,8 @@
-// Prisma repositories for identities, password resets and credentials (issue 14). prisma-storage.ts wraps them in
-// its `guarded` like every other repository, so a database outage comes out as StorageUnavailableError.
-import { isNotFound } from './errors.js';
-import type { CredentialRepository, Identity, IdentityRepository, PasswordReset, PasswordResetRepository } from './identity-types.js';
-import type { Db } from './prisma-storage.js';
+// Prisma repositories for identities, password resets and credentials. index.ts wraps them in `guarded` like
+// every other repository, so a database outage comes out as StorageUnavailableError.
+import { isNotFound } from '../errors.js';
+import type { CredentialRepository, Identity, IdentityRepository, PasswordReset, PasswordResetRepository } from '../identity-types.js';
+import type { Db } from './shared.js';
 
 export function createIdentityRepository(db: Db): IdentityRepository {
   return {

@@ -1,14 +1,16 @@
-// Calls to a merchant's store on an account's behalf: find the binding (cached briefly), check it belongs to the
-// account and is active, sign and send through the REST client under the store's concurrency cap, and notice when
-// Magento says the access token is dead. Magento's answers come back as they are; only our own failures throw.
-import type { ActivationService } from '../activation/service.js';
+// The store gateway: an account's stores, and calls to them on its behalf. Finds the binding (cached briefly),
+// checks it belongs to the account and is active, signs and sends through the REST client under the store's
+// concurrency cap, and notices when Magento says the access token is dead (the binding transition `revoked`).
+// Magento's answers come back as they are; only our own failures throw.
+import { LRUCache } from 'lru-cache';
+import { revokeAccessToken } from '../activation/revocation.js';
 import type { Clock } from '../clock.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { RestCall, RestClient, RestResponse } from '../protocol/rest-client.js';
 import { EgressDeniedError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
-import type { Binding, Storage } from '../storage/types.js';
+import type { Binding, BindingRepository } from '../storage/types.js';
 import {
   CallError,
   fillPlaceholders,
@@ -20,6 +22,7 @@ import {
   StoreUnreachableError,
 } from './errors.js';
 import { PerKeyLimiter } from './limiter.js';
+import { describeStore, type StoreView } from './store-view.js';
 
 // Magento's 401 messages that mean the token itself is dead (integration deleted or reauthorized), as opposed to
 // "The consumer isn't authorized to access %resources." (a resource not granted) or a bad signature.
@@ -30,53 +33,90 @@ const DEAD_TOKEN = [
   /^Access token has been revoked/i,
   /^Token is not an access token/i,
 ];
+// Bindings cached per instance: bounded, least recently used goes first.
+const CACHED_BINDINGS = 10_000;
 
 export function isDeadTokenMessage(message: string): boolean {
   return DEAD_TOKEN.some((re) => re.test(message));
 }
 
-export interface StoreCallsOptions {
-  storage: Storage;
-  activation: ActivationService;
+export interface StoreGatewayOptions {
+  bindings: BindingRepository;
   rest: RestClient;
   clock: Clock;
   limits: Pick<Limits, 'perStoreConcurrency' | 'perStoreQueue' | 'cacheTtlMs'>;
   logger: Logger;
 }
 
-export class StoreCalls {
-  private readonly cache = new Map<string, { binding: Binding; until: number }>();
+export class StoreGateway {
+  private readonly bindings: BindingRepository;
+  private readonly rest: RestClient;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly cache: LRUCache<string, Binding>;
   private readonly limiter: PerKeyLimiter;
 
-  constructor(private readonly o: StoreCallsOptions) {
-    this.limiter = new PerKeyLimiter(o.limits.perStoreConcurrency, o.limits.perStoreQueue);
+  constructor(options: StoreGatewayOptions) {
+    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger } = options);
+    const { limits } = options;
+    this.limiter = new PerKeyLimiter(limits.perStoreConcurrency, limits.perStoreQueue);
+    this.cache = new LRUCache({ max: CACHED_BINDINGS, ttl: limits.cacheTtlMs, perf: { now: () => this.clock.now().getTime() } });
+  }
+
+  // ---- the account's stores ------------------------------------------------------------------------------------
+
+  async listStores(accountId: string): Promise<StoreView[]> {
+    return (await this.bindings.listByAccount(accountId)).map(describeStore);
+  }
+
+  /** Every store of every account (operators: the CLI). */
+  async listAllStores(): Promise<Binding[]> {
+    return this.bindings.list();
+  }
+
+  /** The account's store as it is now (not from the cache); StoreNotFoundError for another account's. */
+  async getStore(accountId: string, id: string): Promise<StoreView> {
+    this.evictCached(id);
+    return describeStore(await this.ownedBinding(accountId, id));
+  }
+
+  /** Disconnects the account's store on our side (Magento's integration is left as it is). */
+  async deleteStore(accountId: string, id: string): Promise<void> {
+    const deleted = await this.bindings.delete(id, accountId);
+    this.evictCached(id);
+    if (!deleted) throw new StoreNotFoundError();
+    this.logger.info({ bindingId: id, accountId }, 'store binding deleted by its account');
   }
 
   /** The account's binding, from a cache at most `cacheTtlMs` old: a change made elsewhere shows within that. */
-  async binding(accountId: string, id: string): Promise<Binding> {
-    const now = this.o.clock.now().getTime();
-    const hit = this.cache.get(id);
-    let binding = hit && hit.until > now ? hit.binding : null;
+  async ownedBinding(accountId: string, id: string): Promise<Binding> {
+    let binding = this.cache.get(id) ?? null;
     if (!binding) {
-      binding = await this.o.storage.bindings.byId(id);
-      if (binding) {
-        this.remember(binding);
-      } else {
-        this.cache.delete(id);
-      }
+      binding = await this.bindings.byId(id);
+      if (binding) this.cache.set(id, binding);
     }
     // Another account's store is "not found", never "forbidden": its existence is not confirmed.
     if (!binding || binding.accountId !== accountId) throw new StoreNotFoundError();
     return binding;
   }
 
-  forget(id: string): void {
+  evictCached(id: string): void {
     this.cache.delete(id);
   }
 
+  /** Calls to this store in flight on this instance, and waiting for a slot of its cap (tests, metrics). */
+  inFlight(storeId: string): number {
+    return this.limiter.inFlight(storeId);
+  }
+  queued(storeId: string): number {
+    return this.limiter.queued(storeId);
+  }
+
+  // ---- calls ---------------------------------------------------------------------------------------------------
+
   /** Sends a call for the account's store; Magento's status and body are returned whatever they are. */
   async send(accountId: string, id: string, call: RestCall): Promise<RestResponse> {
-    const binding = await this.binding(accountId, id);
+    const binding = await this.ownedBinding(accountId, id);
     const response = await this.sendWith(binding, call);
     if (response.status !== 401) return response;
     const current = await this.checkRevocation(binding, response);
@@ -85,18 +125,18 @@ export class StoreCalls {
     // with the new token, whatever its method.
     if (current?.state === 'active' && current.accessToken && current.accessToken.token !== binding.accessToken!.token) {
       if (current.accountId !== accountId) throw new StoreNotFoundError();
-      this.remember(current);
+      this.cache.set(current.id, current);
       return this.sendWith(current, call);
     }
     return response;
   }
 
   private async sendWith(binding: Binding, call: RestCall): Promise<RestResponse> {
-    if (binding.state !== 'active' || !binding.accessToken) throw new StoreNotActiveError(binding.state, binding.lastError);
+    if (binding.state !== 'active' || !binding.accessToken) throw new StoreNotActiveError(binding);
     const accessToken = { key: binding.accessToken.token, secret: binding.accessToken.secret };
     try {
       return await this.limiter.run(binding.id, () =>
-        this.o.rest.send(
+        this.rest.send(
           { storeBaseUrl: binding.storeBaseUrl, consumerKey: binding.consumerKey, consumerSecret: binding.consumerSecret, accessToken },
           call,
         ),
@@ -106,21 +146,16 @@ export class StoreCalls {
     }
   }
 
-  private remember(binding: Binding): void {
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(binding.id, { binding, until: this.o.clock.now().getTime() + this.o.limits.cacheTtlMs });
-  }
-
-  /** On a 401 that says the token is dead: marks the binding revoked if it still holds that token. The stored binding. */
+  /** On a 401 that says the token is dead: revokes the binding if it still holds that token. The stored binding. */
   private async checkRevocation(binding: Binding, response: RestResponse): Promise<Binding | null> {
     const type = response.headers['content-type'];
     const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
     if (!error || !isDeadTokenMessage(error.message)) return null;
     const message = fillPlaceholders(error.message, error.parameters);
-    const current = await this.o.activation.markRevoked(binding.id, binding.accessToken!.token, message);
-    this.forget(binding.id);
+    const current = await revokeAccessToken(this.bindings, this.clock, binding.id, binding.accessToken!.token, message);
+    this.evictCached(binding.id);
     if (current?.state === 'revoked') {
-      this.o.logger.warn({ bindingId: binding.id, storeBaseUrl: binding.storeBaseUrl, message }, 'store revoked: Magento refused the access token');
+      this.logger.warn({ bindingId: binding.id, storeBaseUrl: binding.storeBaseUrl, message }, 'store revoked: Magento refused the access token');
     }
     return current;
   }

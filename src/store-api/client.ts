@@ -1,13 +1,13 @@
 // The TypeScript client for services in the same process: Magento's REST API for one of the account's stores,
-// without OAuth. Errors are typed (src/calls/errors.ts); Magento's messages come with their placeholders filled.
+// without OAuth. Errors are typed (src/store-api/errors.ts); Magento's messages come with their placeholders filled.
 //
 //   const store = connector.forStore(storeId);
 //   const product = await store.get<Product>('V1/products/24-MB01');
 //   for await (const order of store.paginate<Order>('V1/orders', { filter_groups: [...] })) { ... }
 import type { QueryInput, QueryObject, QueryValue } from '../protocol/query.js';
 import type { RestResponse } from '../protocol/rest-client.js';
-import { MagentoError, readMagentoError } from './errors.js';
-import type { StoreCalls } from './store-calls.js';
+import { MagentoApiError, readMagentoError } from './errors.js';
+import type { StoreGateway } from './gateway.js';
 
 export interface CallOptions {
   /** Store view code put before the path (`default/V1/...`); Magento uses `default` when there is none. */
@@ -23,18 +23,18 @@ export interface SearchResult<T> {
 
 export class ConnectorClient {
   constructor(
-    private readonly calls: StoreCalls,
+    private readonly gateway: StoreGateway,
     private readonly accountId: string,
   ) {}
 
   forStore(storeId: string): StoreClient {
-    return new StoreClient(this.calls, this.accountId, storeId);
+    return new StoreClient(this.gateway, this.accountId, storeId);
   }
 }
 
 export class StoreClient {
   constructor(
-    private readonly calls: StoreCalls,
+    private readonly gateway: StoreGateway,
     private readonly accountId: string,
     readonly storeId: string,
   ) {}
@@ -78,7 +78,7 @@ export class StoreClient {
 
   private async call<T>(method: string, path: string, query: QueryInput | undefined, body: unknown, options: CallOptions = {}): Promise<T> {
     const clean = path.replace(/^\/+/, '');
-    const response = await this.calls.send(this.accountId, this.storeId, {
+    const response = await this.gateway.send(this.accountId, this.storeId, {
       method,
       path: options.storeCode ? `${encodeURIComponent(options.storeCode)}/${clean}` : clean,
       query,
@@ -95,7 +95,7 @@ function decode<T>(response: RestResponse): T {
   const contentType = Array.isArray(type) ? type[0] : type;
   if (response.status >= 400) {
     const error = readMagentoError(response.body, contentType);
-    throw new MagentoError(
+    throw new MagentoApiError(
       response.status,
       error?.message ?? `HTTP ${response.status}`,
       error?.parameters ?? null,

@@ -38,4 +38,8 @@ export class PerKeyLimiter {
   inFlight(key: string): number {
     return this.gates.get(key)?.active ?? 0;
   }
+
+  queued(key: string): number {
+    return this.gates.get(key)?.waiting.length ?? 0;
+  }
 }

@@ -1,0 +1,21 @@
+// What the activation steps are given (built in src/app.ts).
+import type { Clock } from '../clock.js';
+import type { Durations, Limits } from '../config.js';
+import type { Logger } from '../log.js';
+import type { TokenEndpoints } from '../protocol/token-endpoints.js';
+import type { Storage } from '../storage/types.js';
+
+export interface ActivationDeps {
+  storage: Storage;
+  tokenEndpoints: TokenEndpoints;
+  clock: Clock;
+  durations: Durations;
+  limits: Pick<Limits, 'backgroundConcurrency'>;
+  logger: Logger;
+  /** ALLOW_PRIVATE_STORE_URLS: accept http:// and non-public store URLs (development, tests). */
+  allowPrivateStoreUrls: boolean;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

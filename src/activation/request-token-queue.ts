@@ -1,0 +1,86 @@
+// The background side of the request-token step: an in-process queue that waits for a burst of callbacks to pause
+// (they are answered first: Magento waits 5 s for each, while the request token has its 300 s window), runs a bounded
+// number of fetches at once, and the periodic scan that resumes what is due (retries, claims of dead instances).
+import type { Logger } from '../log.js';
+import type { Binding } from '../storage/types.js';
+
+// How long the queue waits for a burst of callbacks to pause, and at most, before fetching.
+const QUIET_MS = 100;
+const MAX_DEFER_MS = 1_000;
+
+export interface RequestTokenQueueOptions {
+  concurrency: number;
+  logger: Logger;
+  run(bindingId: string): Promise<unknown>;
+  /** Bindings with work due now (storage.bindings.due). */
+  due(limit: number): Promise<Binding[]>;
+}
+
+export class RequestTokenQueue {
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly queue: string[] = [];
+  private running = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private burstStarted: number | undefined;
+
+  constructor(private readonly options: RequestTokenQueueOptions) {}
+
+  /** Queues a fetch, started once the current burst of callbacks pauses (or after a second at the latest). */
+  add(bindingId: string): void {
+    this.queue.push(bindingId);
+    // Wall time, not the Clock: this is about the event loop's load, not about Magento's window.
+    const now = Date.now();
+    this.burstStarted ??= now;
+    if (this.timer) clearTimeout(this.timer);
+    const wait = Math.min(QUIET_MS, Math.max(0, this.burstStarted + MAX_DEFER_MS - now));
+    this.timer = setTimeout(() => this.flush(), wait);
+    this.timer.unref?.();
+  }
+
+  /** Resumes request-token work that is due. Run periodically. */
+  async resumeDue(limit = 50): Promise<number> {
+    const due = await this.track(this.options.due(limit));
+    // Tracked like queued work, so drain() (shutdown, tests) also waits for what the periodic scan started.
+    await Promise.all(due.map((b) => this.track(this.options.run(b.id))));
+    return due.length;
+  }
+
+  /** Starts what is queued now and waits for all background work (tests, shutdown). */
+  async drain(): Promise<void> {
+    if (this.timer) this.flush();
+    while (this.inFlight.size || this.queue.length) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.burstStarted = undefined;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < this.options.concurrency && this.queue.length) {
+      const bindingId = this.queue.shift()!;
+      this.running++;
+      const run = this.options
+        .run(bindingId)
+        .catch((err: unknown) => this.options.logger.error({ err, bindingId }, 'request-token step crashed'))
+        .finally(() => {
+          this.running--;
+          this.inFlight.delete(run);
+          this.pump();
+        });
+      this.inFlight.add(run);
+    }
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(settled);
+    void settled.finally(() => this.inFlight.delete(settled));
+    return work;
+  }
+}

@@ -1,0 +1,42 @@
+// Storage over a Prisma client, one implementation for SQLite and PostgreSQL, composed from one repository per
+// file. Every write two instances could race on is a single statement: conditional updates
+// (`UPDATE ... WHERE id AND version`), native upserts, atomic increments. Time comes from the Clock.
+import { systemClock, type Clock } from '../../clock.js';
+import type { Sealer } from '../../secrets/sealer.js';
+import { toStorageError } from '../errors.js';
+import type { Storage } from '../types.js';
+import { accountRepository } from './accounts.js';
+import { apiKeyRepository } from './api-keys.js';
+import { bindingRepository } from './bindings.js';
+import { callbackRefusalRepository } from './callback-refusals.js';
+import { sessionRepository } from './sessions.js';
+import { createCredentialRepository, createIdentityRepository, createPasswordResetRepository } from './identities.js';
+import { guarded, type Db } from './shared.js';
+import { throttleRepository } from './throttles.js';
+
+export type { Db } from './shared.js';
+
+export function createPrismaStorage(db: Db, provider: Storage['provider'], sealer: Sealer, clock: Clock = systemClock): Storage {
+  return {
+    provider,
+    bindings: guarded(bindingRepository(db, sealer, clock)),
+    accounts: guarded(accountRepository(db, clock)),
+    apiKeys: guarded(apiKeyRepository(db, clock)),
+    sessions: guarded(sessionRepository(db, clock)),
+    throttles: guarded(throttleRepository(db)),
+    callbackRefusals: guarded(callbackRefusalRepository(db)),
+    identities: guarded(createIdentityRepository(db)),
+    passwordResets: guarded(createPasswordResetRepository(db)),
+    credentials: guarded(createCredentialRepository(db)),
+    async ping() {
+      try {
+        await db.$queryRawUnsafe('SELECT 1');
+      } catch (error) {
+        throw toStorageError(error);
+      }
+    },
+    async close() {
+      await db.$disconnect();
+    },
+  };
+}
