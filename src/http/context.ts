@@ -1,6 +1,7 @@
 // What the HTTP layer is given: services built in src/app.ts. Routes only translate HTTP to these and back.
-// `storage` is still read by three seams waiting for their domain operations (steps/load-identity.ts,
-// store-directory.ts, routes/ops.ts); the account pages and the sign-in steps do not touch it.
+// `storage` is still read by four seams waiting for their domain operations (steps/load-identity.ts,
+// routes/oidc.ts requireKnownActivation, store-directory.ts, routes/ops.ts); the account pages and the sign-in steps
+// do not touch it.
 import type { Accounts } from '../accounts/accounts.js';
 import type { ActivationService } from '../activation/service.js';
 import type { Clock } from '../clock.js';

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import { drainRequest } from './drain.js';
 import { hasStatus, pageTitleOf, statusOf } from './error-status.js';
 import { HttpError, internalError, toConnectorError } from './errors.js';
+import type { BaseState } from './state.js';
 import type { Render } from './views.js';
 
 const KEPT_HEADERS = new Set(['x-request-id', 'set-cookie']);
@@ -65,15 +66,19 @@ export function handleErrors({ logger, render }: ErrorHandlerDeps) {
     ctx.set('Cache-Control', 'no-store');
     // The store the page is about: the error's own (an activation error names it), else the one the route loaded.
     const binding = storeOf(err) ?? storeOf(err.cause) ?? (ctx.state.binding as StoreRef | undefined);
+    // Steps may have said where to start again, or that the page is in the popup (state.ts BaseState).
+    const { retry, inPopup: popupByStep } = ctx.state as Partial<BaseState>;
+    const popup = inPopup(ctx.path) || popupByStep === true;
     ctx.body = render('message.njk', {
       title: pageTitleOf(err.code),
       message: err.message,
       fix: err.fix,
       storeUrl: binding?.storeBaseUrl,
       requestId: ctx.state.requestId,
-      popup: inPopup(ctx.path),
+      link: retry,
+      popup,
       // Where a person goes from a dead end outside the popup.
-      homeLink: !inPopup(ctx.path),
+      homeLink: !popup,
     });
   }
 

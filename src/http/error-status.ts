@@ -4,6 +4,8 @@
 import type { AccountErrorCode } from '../accounts/accounts.js';
 import type { ActivationErrorCode } from '../activation/service.js';
 import type { CallErrorCode } from '../store-api/errors.js';
+import type { IdentityErrorCode } from '../identity/errors.js';
+import type { MailErrorCode } from '../mail/mailer.js';
 import type { QueryErrorCode, SigningErrorCode } from '../protocol/errors.js';
 import type { TransportErrorCode } from '../protocol/transport-errors.js';
 import type { StorageErrorCode } from '../storage/errors.js';
@@ -17,6 +19,8 @@ export type ErrorCode =
   | AccountErrorCode
   | ActivationErrorCode
   | CallErrorCode
+  | IdentityErrorCode
+  | MailErrorCode
   | SigningErrorCode
   | QueryErrorCode
   | TransportErrorCode
@@ -64,6 +68,23 @@ export const ERROR_STATUS = {
   store_timeout: 504,
   response_too_large: 502,
   magento_error: 502,
+  // identity: sign-in with the OpenID provider (its round trip) ...
+  oidc_not_configured: 404,
+  oidc_flow_missing: 400,
+  oidc_state_mismatch: 400,
+  provider_unreachable: 502,
+  provider_refused: 400,
+  id_token_invalid: 400,
+  email_missing: 400,
+  email_unverified: 403,
+  // ... and password resets and changes (invalid_email, invalid_password, throttled: as for accounts, above)
+  local_accounts_disabled: 404,
+  wrong_password: 401,
+  reset_link_invalid: 400,
+  reset_link_used: 410,
+  reset_link_expired: 410,
+  // mail (sent after the answer today: should one reach HTTP, the mail server refused it)
+  mail_failed: 502,
   // the protocol layer, should one reach HTTP untranslated: our request could not be signed or read ...
   ambiguous_parameter_order: 400,
   ambiguous_path: 400,
@@ -116,6 +137,18 @@ const PAGE_TITLE: Partial<Record<ErrorCode, string>> = {
   activation_failed: 'The store could not be connected',
   store_not_found: 'No such store',
   api_key_not_found: 'No such key',
+  oidc_not_configured: 'Sign-in failed',
+  oidc_flow_missing: 'This sign-in cannot be finished',
+  oidc_state_mismatch: 'This sign-in cannot be finished',
+  provider_unreachable: 'Sign-in is not available right now',
+  provider_refused: 'The sign-in did not complete',
+  id_token_invalid: 'The sign-in was refused',
+  email_missing: 'We need your email address',
+  email_unverified: 'Your email address is not verified',
+  local_accounts_disabled: 'Not available here',
+  reset_link_invalid: 'This link does not work',
+  reset_link_used: 'This link was already used',
+  reset_link_expired: 'This link has expired',
   not_found: 'There is no such page',
   method_not_allowed: 'This address is for a form',
   database_unavailable: 'We are having trouble right now',

@@ -6,9 +6,19 @@ import type { QueryPair } from '../protocol/query.js';
 import type { Account, ApiKey, Binding } from '../storage/types.js';
 import type { FormFields } from './steps/read-form.js';
 
+/** A link on a page: where to go from it (the error page's "start again" button). */
+export interface PageLink {
+  url: string;
+  text: string;
+}
+
 export interface BaseState {
   /** Set by the requestId middleware for every request. */
   requestId: string;
+  /** Where a failed request can be started again, set by a step that knows it: the error page links to it. */
+  retry?: PageLink;
+  /** Set by a step that knows this page shows in Magento's popup though its path does not say so (the OpenID return). */
+  inPopup?: boolean;
 }
 
 export interface FormState extends BaseState {

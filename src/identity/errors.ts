@@ -1,5 +1,5 @@
 // Errors of sign-in with an OpenID provider and of password resets and changes. Codes are public (tests and the
-// HTTP layer's status table, src/http/routes/identity-status.ts, match on them).
+// HTTP layer's status table, src/http/error-status.ts, match on them).
 import { ConnectorError, type ConnectorErrorOptions } from '../errors.js';
 
 export type IdentityErrorCode =

@@ -25,7 +25,9 @@ export interface Mailer {
   close(): void;
 }
 
-export class MailError extends ConnectorError<'mail_failed'> {}
+export type MailErrorCode = 'mail_failed';
+
+export class MailError extends ConnectorError<MailErrorCode> {}
 
 export interface MailerOptions {
   smtpUrl: string | null;

@@ -15,6 +15,8 @@ import { ConnectorError } from '../../src/errors.js';
 import { handleErrors } from '../../src/http/error-handler.js';
 import { ERROR_STATUS, statusOf } from '../../src/http/error-status.js';
 import { HttpError } from '../../src/http/errors.js';
+import type { BaseState } from '../../src/http/state.js';
+import { IdentityError } from '../../src/identity/errors.js';
 import { requestId, securityHeaders } from '../../src/http/middleware.js';
 import { createRenderer } from '../../src/http/views.js';
 import { createLogger } from '../../src/log.js';
@@ -71,6 +73,13 @@ async function app(t: ExecutionContext) {
       throw THROWN[ctx.params.kind!]!();
     });
   }
+  // A step that knows where to start again, and that its page shows in the popup though its path does not say so.
+  router.get('/elsewhere/throw', (ctx) => {
+    const state = ctx.state as BaseState;
+    if (ctx.query.retry) state.retry = { url: '/start?again=1&x=<y>', text: 'Start again' };
+    if (ctx.query.popup) state.inPopup = true;
+    throw new IdentityError('reset_link_expired', 'This link has expired.');
+  });
   router.post('/account/form-only', (ctx) => void (ctx.body = 'ok'));
   router.post('/magento/callback', (ctx) => void (ctx.body = 'ok'));
   koa.use(router.routes());
@@ -153,4 +162,20 @@ test('browser routes: the same errors are the site\'s error page, never JSON or 
     t.regex(res.headers.get('content-type') ?? '', /^text\/html/, path);
     t.regex(await res.text(), text, path);
   }
+});
+
+test('browser routes: the page links to where a step said to start again, for any error, and a step may put it in the popup', async (t) => {
+  const { url } = await app(t);
+  const plain = await fetch(`${url}/elsewhere/throw`);
+  t.is(plain.status, 410);
+  const plainText = await plain.text();
+  t.regex(plainText, /<h1>This link has expired<\/h1>/);
+  t.notRegex(plainText, /class="button"|data-close-window/);
+  t.regex(plainText, /Go to your account page/);
+  const retry = await (await fetch(`${url}/elsewhere/throw?retry=1`)).text();
+  t.regex(retry, /<a class="button" href="\/start\?again=1&amp;x=&lt;y&gt;">Start again<\/a>/, 'escaped');
+  const popup = await (await fetch(`${url}/elsewhere/throw?popup=1&retry=1`)).text();
+  t.regex(popup, /data-close-window/);
+  t.notRegex(popup, /Go to your account page/);
+  t.regex(popup, /Start again/);
 });

@@ -199,6 +199,7 @@ forEachBackend((backend, test) => {
     t.is(res.status, 400);
     t.regex(res.text, /cancelled or refused/);
     t.regex(res.text, /href="\/magento\/identity\?oauth_consumer_key=/);
+    t.regex(res.text, /data-close-window/, 'begun in the popup, the page is the popup\'s');
     t.falsy(browser.cookies.get('mc_session'));
     t.is((await connector.binding(consumerKey))?.state, 'request_token');
   });

@@ -4,12 +4,12 @@
 import Router from '@koa/router';
 import type { Middleware, ParameterizedContext } from 'koa';
 import { PASSWORD_MIN } from '../../accounts/passwords.js';
-import type { ActivationService } from '../../activation/service.js';
 import type { HttpServices } from '../context.js';
 import { csrfToken } from '../cookies.js';
 import { sendPage } from '../pages.js';
 import type { IdentityState } from '../state.js';
 import { checkCsrf } from '../steps/check-csrf.js';
+import { backToMagento, completeActivation } from '../steps/complete-activation.js';
 import { readIdentityLink } from '../steps/identity-link.js';
 import { loadIdentity, loadIdentityPage } from '../steps/load-identity.js';
 import { readForm } from '../steps/read-form.js';
@@ -36,28 +36,6 @@ export function identityPopupRoutes(services: HttpServices): Router<IdentityStat
     showForms(ctx);
   };
 
-  function completeActivation(activation: ActivationService): Middleware<IdentityState> {
-    return async function completeActivation(ctx, next) {
-      ctx.state.binding = await activation.completeForAccount(ctx.state.link.consumerKey, ctx.state.account.id);
-      await next();
-    };
-  }
-
-  /** Back to Magento (which closes the popup) only when success_call_back is on the store's own host. */
-  const finish: Middleware<IdentityState> = function finish(ctx) {
-    const { link, binding, account } = ctx.state;
-    const back = link.successCallBack;
-    if (back && new URL(back).host === new URL(binding.storeBaseUrl).host) return ctx.redirect(back);
-    sendPage(ctx, render, 'message.njk', {
-      title: 'Connected',
-      message: `Your store is connected to ${account.email}.`,
-      ok: true,
-      storeUrl: binding.storeBaseUrl,
-      closeHint: true,
-      popup: true,
-    });
-  };
-
   router.get('/magento/identity', readIdentityLink('query'), loadIdentityPage(activation), showIdentity);
 
   const form = readForm(config.limits.callbackBodyBytes);
@@ -70,7 +48,7 @@ export function identityPopupRoutes(services: HttpServices): Router<IdentityStat
       loadIdentity(activation),
       signInOrUp<IdentityState>(services, kind, (ctx, refusal) => showForms(ctx, refusal.status, refusal)),
       completeActivation(activation),
-      finish,
+      backToMagento(render),
     );
   }
   return router;
