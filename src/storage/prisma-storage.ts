@@ -4,6 +4,8 @@
 import type { Sealer } from '../secrets/sealer.js';
 import type { Binding as BindingRow, PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { isNotFound, isUniqueViolation, StorageError, toStorageError } from './errors.js';
+import { createOperatorAccountRepository, createOperatorKeyRepository, toAccountRow } from './operators.js'; // crm
+import { createWebhookRepository } from './webhooks.js'; // crm
 import {
   BINDING_STATES,
   type Account,
@@ -307,6 +309,10 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     apiKeys: guarded(apiKeys),
     sessions: guarded(sessions),
     throttles: guarded(throttles),
+    // crm: operator keys, operators' account operations, lifecycle webhooks
+    operatorKeys: guarded(createOperatorKeyRepository(db)),
+    operatorAccounts: guarded(createOperatorAccountRepository(db)),
+    webhooks: guarded(createWebhookRepository(db, sealer)),
     async ping() {
       try {
         await db.$queryRawUnsafe('SELECT 1');
@@ -346,7 +352,7 @@ function oneOf<T extends string>(allowed: readonly T[], value: string, column: s
 }
 
 function toAccount(row: Account): Account {
-  return { id: row.id, email: row.email, passwordHash: row.passwordHash, createdAt: row.createdAt };
+  return toAccountRow(row); // crm: carries externalId
 }
 
 function toApiKey(row: ApiKey): ApiKey {

@@ -3,6 +3,9 @@
 // in clear by mistake. Every state change that two instances could race on is `bindings.update(id, version, patch)`,
 // a conditional update that succeeds for exactly one writer.
 
+import type { OperatorAccountRepository, OperatorKeyRepository } from './operators.js';
+import type { WebhookRepository } from './webhooks.js';
+
 export const BINDING_STATES = ['pending', 'request_token', 'active', 'failed', 'revoked'] as const;
 export type BindingState = (typeof BINDING_STATES)[number];
 
@@ -64,6 +67,8 @@ export interface Account {
   id: string;
   email: string;
   passwordHash: string;
+  /** The CRM's own id for this tenant (operators' POST /api/accounts). */
+  externalId: string | null;
   createdAt: Date;
 }
 
@@ -144,6 +149,10 @@ export interface Storage {
   apiKeys: ApiKeyRepository;
   sessions: SessionRepository;
   throttles: ThrottleRepository;
+  // crm: operator keys, operators' account operations, lifecycle webhooks (src/storage/operators.ts, webhooks.ts)
+  operatorKeys: OperatorKeyRepository;
+  operatorAccounts: OperatorAccountRepository;
+  webhooks: WebhookRepository;
   /** Throws when the database cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
