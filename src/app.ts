@@ -16,6 +16,7 @@ import { createRestClient } from './protocol/rest-client.js';
 import { createTokenEndpoints, type TokenEndpoints } from './protocol/token-endpoints.js';
 import { createTransport } from './protocol/transport.js';
 import { loadSealer } from './secrets/index.js';
+import { createOperatorServices } from './operators/index.js'; // crm
 import { openStorage } from './storage/db.js';
 
 export interface ServiceOverrides {
@@ -59,6 +60,8 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     },
   });
   const calls = new StoreCalls({ storage, activation, rest, clock, limits, logger });
+  // crm: operator keys, accounts API, webhooks
+  const operators = createOperatorServices({ storage, clock, logger, accounts, webhookConfig: config.webhooks, cacheTtlMs: limits.cacheTtlMs });
   return {
     config,
     clock,
@@ -68,11 +71,13 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     activation,
     calls,
     keys: new ApiKeyCache(accounts, clock, limits.cacheTtlMs),
+    operators, // crm
     client: (accountId) => new ConnectorClient(calls, accountId),
     render: createRenderer(),
     csrfKey: sealer.deriveKey('csrf'),
     async close() {
       await activation.drain();
+      await operators.worker.stop(); // crm: waits for deliveries in flight
       transport.close();
       await storage.close();
     },
@@ -113,6 +118,7 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
     if (++ticks % 300 === 0) services.accounts.housekeeping().catch(warn('housekeeping failed')); // every 5 minutes
   }, resumeEveryMs);
   loop.unref();
+  services.operators.worker.start(); // crm: webhook deliveries (stopped by services.close())
   return {
     url: `http://127.0.0.1:${port}`,
     server,

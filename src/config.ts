@@ -3,6 +3,7 @@
 // with Magento's defaults, so tests and unusual stores can change it.
 import { z } from 'zod';
 import { DEFAULT_DATABASE_URL } from './storage/database-url.js';
+import { loadWebhookConfig, type WebhookConfig } from './webhooks/config.js'; // crm
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -66,6 +67,8 @@ export interface Config {
   dataDir: string;
   durations: Durations;
   limits: Limits;
+  /** crm: webhook delivery (ALLOW_PRIVATE_WEBHOOK_URLS and durations, src/webhooks/config.ts) */
+  webhooks: WebhookConfig;
 }
 
 export const DEFAULT_DURATIONS: Durations = {
@@ -132,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: e.DATA_DIR,
     durations: { ...DEFAULT_DURATIONS },
     limits: { ...DEFAULT_LIMITS },
+    webhooks: loadWebhookConfig(env), // crm
     ...overrides,
   };
 }

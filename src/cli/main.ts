@@ -2,17 +2,22 @@
 //   accounts create --email E [--password P]     (without --password, the password is read from standard input)
 //   api-keys create --email E [--name N]         prints the new key once, alone on its own line
 //   stores list [--email E] [--json]
+//   operator-keys create --name N | list [--json] | revoke --id ID
 import { parseArgs } from 'node:util';
 import { AccountError, normaliseEmail } from '../accounts/accounts.js';
 import { fixText } from '../activation/fixes.js';
 import { openServices, type Services } from '../app.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { checkOperatorKeysUsage, operatorKeysCommand } from './operator-keys.js'; // crm
 
 const USAGE = `usage: npm run cli -- <command>
   accounts create --email E [--password P]   (omit --password to read it from standard input)
   api-keys create --email E [--name N]       prints the new key once, on its own line
-  stores list [--email E] [--json]`;
+  stores list [--email E] [--json]
+  operator-keys create --name N              prints the new operator key (mco_...) once, on its own line
+  operator-keys list [--json]
+  operator-keys revoke --id ID`;
 
 class UsageError extends Error {}
 
@@ -40,6 +45,7 @@ async function run(argv: string[]): Promise<number> {
       email: { type: 'string' },
       password: { type: 'string' },
       name: { type: 'string' },
+      id: { type: 'string' }, // crm: operator-keys revoke
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -51,12 +57,14 @@ async function run(argv: string[]): Promise<number> {
   }
   // Bad usage goes to stderr, so a script reading stdout (the key of api-keys create) never takes it for output.
   if (!command) throw new UsageError('give a command');
-  if (!['accounts create', 'api-keys create', 'stores list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
-  if (command !== 'stores list' && !values.email) throw new UsageError(`${command} needs --email`);
+  if (command.startsWith('operator-keys')) checkOperatorKeysUsage(command, values); // crm
+  else if (!['accounts create', 'api-keys create', 'stores list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  else if (command !== 'stores list' && !values.email) throw new UsageError(`${command} needs --email`);
 
   const config = loadConfig();
   const s = await openServices(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr) });
   try {
+    if (command.startsWith('operator-keys')) return await operatorKeysCommand(s, command, values); // crm
     switch (command) {
       case 'accounts create': {
         const password = values.password ?? (await readStdin());

@@ -5,6 +5,7 @@ import type { StoreCalls } from '../calls/store-calls.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { OperatorServices } from '../operators/index.js'; // crm
 import type { Storage } from '../storage/types.js';
 import type { ApiKeyCache } from './auth.js';
 import type { Render } from './views.js';
@@ -20,6 +21,8 @@ export interface HttpServices {
   calls: StoreCalls;
   keys: ApiKeyCache;
   render: Render;
+  /** crm: operator keys, operators' accounts, webhooks and their delivery worker. */
+  operators: OperatorServices;
   /** HMAC key for CSRF tokens, derived from the secrets key so every instance shares it. */
   csrfKey: Buffer;
 }

@@ -80,11 +80,12 @@ export class Webhooks {
   }
 
   /** Sends a failed (or waiting) delivery again now, with a fresh retry period. */
-  async retry(id: string, deliveryId: string): Promise<WebhookDelivery> {
+  async retry(id: string, deliveryId: string): Promise<WebhookDelivery & { type: WebhookEventType }> {
     await this.get(id);
     const key = { eventId: deliveryId, subscriptionId: id };
     const retried = await this.o.storage.webhooks.retry(key, this.o.clock.now());
-    if (retried) return retried;
+    const event = retried && (await this.o.storage.webhooks.event(deliveryId));
+    if (retried && event) return { ...retried, type: event.type };
     const current = await this.o.storage.webhooks.delivery(key);
     if (!current) throw new OperatorError('delivery_not_found', `Webhook ${id} has no delivery ${deliveryId.slice(0, 100)}: GET /api/webhooks/${id}/deliveries lists them.`);
     throw new OperatorError('delivery_already_delivered', `Delivery ${deliveryId} was delivered at ${current.deliveredAt?.toISOString() ?? 'an earlier time'}; there is nothing to retry.`);

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/log.js';
 import { createMockStore, type MockStore, type MockStoreOptions } from '../../src/mock-store/app.js';
 import type { RequestLogEntry } from '../../src/mock-store/knobs.js';
 import type { Binding } from '../../src/storage/types.js';
+import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from '../../src/webhooks/config.js'; // crm
 import { freshDatabase, type Backend } from './db.js';
 
 export const TEST_DURATIONS: Durations = {
@@ -23,6 +24,18 @@ export const TEST_DURATIONS: Durations = {
   // Longer than a token call may take (TEST_LIMITS.tokenCallTimeoutMs) plus its database writes on a loaded machine:
   // a claim that runs out while its holder is still working lets a second instance repeat the step.
   stepLeaseMs: 10_000,
+};
+
+// crm: private receivers (the test's own, on 127.0.0.1), retries after tens of milliseconds, polls every 50 ms.
+export const TEST_WEBHOOKS: WebhookConfig = {
+  ...DEFAULT_WEBHOOK_CONFIG,
+  allowPrivateUrls: true,
+  connectTimeoutMs: 1_000,
+  totalTimeoutMs: 2_000,
+  retryBaseDelayMs: 40,
+  retryMaxDelayMs: 200,
+  claimMs: 3_500,
+  pollIntervalMs: 50,
 };
 
 export const TEST_LIMITS: Limits = { ...DEFAULT_LIMITS, connectTimeoutMs: 2_000, totalTimeoutMs: 5_000, tokenCallTimeoutMs: 3_000 };
@@ -46,6 +59,8 @@ export interface ConnectorOptions {
   databaseUrl?: string;
   secretsKey?: string;
   overrides?: ServiceOverrides;
+  /** crm: webhook delivery settings (default: private receivers allowed, fast retries). */
+  webhooks?: Partial<WebhookConfig>;
   /** ALLOW_PRIVATE_STORE_URLS (default true: the mock store listens on 127.0.0.1 over http). */
   allowPrivate?: boolean;
 }
@@ -62,6 +77,7 @@ export async function startConnector(backend: Backend, t: ExecutionContext, opti
   );
   config.durations = { ...TEST_DURATIONS, ...options.durations };
   config.limits = { ...TEST_LIMITS, ...options.limits };
+  config.webhooks = { ...TEST_WEBHOOKS, ...options.webhooks }; // crm
   const clock = new OffsetClock();
   let logged = '';
   const sink = new PassThrough();

@@ -9,9 +9,12 @@ import type { StoreCalls } from '../../calls/store-calls.js';
 import { parseFormEncoded, type QueryPair } from '../../protocol/encoding.js';
 import { ProtocolError } from '../../protocol/errors.js';
 import type { Binding } from '../../storage/types.js';
-import { requireApiKey, type ApiKeyCache } from '../auth.js';
+import type { ApiKeyCache } from '../auth.js';
+import { requireKey } from '../operator-auth.js'; // crm
 import type { HttpServices } from '../context.js';
 import { ConnectorError } from '../errors.js';
+import { listForOperator, OperatorStoresQuery } from './operator-stores.js'; // crm
+import { operatorErrors, parseWith, queryObject } from './operator-http.js'; // crm
 
 const CALL_STATUS: Record<CallError['code'], number> = {
   store_not_found: 404,
@@ -37,6 +40,7 @@ export function fromCallError(err: unknown): unknown {
 export function storeView(b: Binding) {
   return {
     id: b.id,
+    accountId: b.accountId, // crm
     state: b.state,
     storeBaseUrl: b.storeBaseUrl,
     consumerKey: b.consumerKey,
@@ -57,7 +61,8 @@ const BODY_TYPES = ['application/json', 'application/xml', 'text/xml', '+json', 
 
 export function apiRoutes(s: HttpServices & { calls: StoreCalls; keys: ApiKeyCache }): Router {
   const router = new Router({ prefix: '/api' });
-  const auth = requireApiKey(s.keys);
+  // crm: account API keys and operator keys (an operator acts as the store's account on /stores/:id routes)
+  const auth = requireKey(s, { storeOwner: true });
 
   async function callErrors(ctx: Context, next: Next): Promise<void> {
     try {
@@ -67,8 +72,11 @@ export function apiRoutes(s: HttpServices & { calls: StoreCalls; keys: ApiKeyCac
     }
   }
 
-  router.get('/stores', auth, async (ctx) => {
-    const bindings = await s.storage.bindings.listByAccount(ctx.state.accountId);
+  router.get('/stores', auth, operatorErrors, async (ctx) => {
+    // crm: an operator sees every store, or one account's with ?accountId=
+    const bindings = ctx.state.operator
+      ? await listForOperator(s, parseWith(OperatorStoresQuery, queryObject(ctx), 'query').accountId)
+      : await s.storage.bindings.listByAccount(ctx.state.accountId);
     ctx.body = { stores: bindings.map(storeView) };
   });
 
