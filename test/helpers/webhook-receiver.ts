@@ -19,8 +19,10 @@ export interface ReceivedDelivery {
   body: { id: string; type: string; createdAt: string; data: { store: { id: string } & Record<string, unknown>; account: { id: string | null; externalId: string | null } } };
   raw: string;
   contentType: string | undefined;
-  /** What the receiver answered (0: it hung up without answering). */
+  /** What the receiver answered (0: not yet, or the sender hung up first). */
   answered: number;
+  /** The connection closed (answered, or the sender went away). */
+  closed: boolean;
   at: number;
 }
 
@@ -118,6 +120,7 @@ export async function startReceiver(t: ExecutionContext, options: { nowSeconds?:
         raw,
         contentType: req.headers['content-type'],
         answered: 0,
+        closed: false,
         at: Date.now(),
       };
       requests.push(entry);
@@ -136,7 +139,10 @@ export async function startReceiver(t: ExecutionContext, options: { nowSeconds?:
         entry.answered = status;
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
       };
-      res.on('close', settle);
+      res.on('close', () => {
+        entry.closed = true;
+        settle();
+      });
       if (!entry.verified) return answer(401);
       if (holdCount > 0) {
         holdCount--;
