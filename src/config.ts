@@ -18,6 +18,7 @@ const EnvSchema = z.object({
   TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('./data'),
+  METRICS_TOKEN: z.string().optional(), // crm
 });
 
 export interface Durations {
@@ -69,6 +70,8 @@ export interface Config {
   limits: Limits;
   /** crm: webhook delivery (ALLOW_PRIVATE_WEBHOOK_URLS and durations, src/webhooks/config.ts) */
   webhooks: WebhookConfig;
+  /** crm: METRICS_TOKEN, required as a Bearer token on GET /metrics when set. */
+  metricsToken: string | undefined;
 }
 
 export const DEFAULT_DURATIONS: Durations = {
@@ -136,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     durations: { ...DEFAULT_DURATIONS },
     limits: { ...DEFAULT_LIMITS },
     webhooks: loadWebhookConfig(env), // crm
+    metricsToken: e.METRICS_TOKEN || undefined, // crm
     ...overrides,
   };
 }

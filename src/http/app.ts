@@ -7,6 +7,7 @@ import { accountRoutes } from './routes/account.js';
 import { accountsApiRoutes } from './routes/accounts-api.js'; // crm
 import { apiRoutes } from './routes/api.js';
 import { webhooksApiRoutes } from './routes/webhooks-api.js'; // crm
+import { metricsRoutes } from './routes/metrics.js'; // crm
 import { magentoRoutes } from './routes/magento.js';
 import { opsRoutes } from './routes/ops.js';
 
@@ -19,7 +20,7 @@ export function createHttpApp(s: HttpServices): Koa {
   app.use(jsonErrors(s.logger));
   // The API first: it carries the traffic, and each router matches the path against all of its routes.
   // crm: the operator routers before apiRoutes, whose catch-all answers every other /api path with 404.
-  for (const router of [accountsApiRoutes(s), webhooksApiRoutes(s), apiRoutes(s), opsRoutes(s), magentoRoutes(s), accountRoutes(s)]) {
+  for (const router of [accountsApiRoutes(s), webhooksApiRoutes(s), apiRoutes(s), metricsRoutes(s), opsRoutes(s), magentoRoutes(s), accountRoutes(s)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
