@@ -223,7 +223,7 @@ export function createWebhookRepository(db: Db, sealer: Sealer): WebhookReposito
           AND NOT EXISTS (
             SELECT 1 FROM "WebhookDelivery" e
             WHERE e."subscriptionId" = d."subscriptionId" AND e."storeId" = d."storeId"
-              AND e."sequence" < d."sequence" AND e."status" <> 'delivered')
+              AND e."status" IN ('pending', 'failed') AND e."sequence" < d."sequence")
         ORDER BY d."nextAttemptAt", d."storeId", d."sequence"
         LIMIT ${limit}`;
       return rows.map((r) => ({ eventId: r.eventId, subscriptionId: r.subscriptionId }));

@@ -73,25 +73,39 @@ export class DeliveryWorker {
       });
   }
 
-  /** Polls for due deliveries every pollIntervalMs until stop(). */
+  /** Polls for due deliveries every pollIntervalMs, and whenever an attempt ends, until stop(). */
   start(): void {
     if (this.running) return;
     this.running = true;
-    const loop = () => {
-      if (!this.running) return;
-      this.polling = this.poll()
-        .then(() => undefined)
-        .catch((err: unknown) => this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook poll failed'))
-        .finally(() => {
-          this.polling = undefined;
-          if (this.running) {
-            this.timer = setTimeout(loop, this.o.config.pollIntervalMs);
-            this.timer.unref();
-          }
-        });
-    };
-    loop();
+    this.tick();
   }
+
+  private tick(): void {
+    if (!this.running) return;
+    this.kicked = false;
+    this.polling = this.poll()
+      .then(() => undefined)
+      .catch((err: unknown) => this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook poll failed'))
+      .finally(() => {
+        this.polling = undefined;
+        if (!this.running) return;
+        // An attempt that ended during this poll may have unblocked its store's next event: look again at once.
+        this.timer = setTimeout(() => this.tick(), this.kicked ? 0 : this.o.config.pollIntervalMs);
+        this.timer.unref();
+      });
+  }
+
+  /** An attempt ended: poll again now (or right after the poll in progress), not at the next interval. */
+  private kick(): void {
+    if (!this.running) return;
+    this.kicked = true;
+    if (this.polling) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), 0);
+    this.timer.unref();
+  }
+
+  private kicked = false;
 
   /** Stops polling and waits for the attempts in flight (their claims are released by their outcome). */
   async stop(): Promise<void> {
@@ -114,7 +128,10 @@ export class DeliveryWorker {
       const attempt = this.attempt(key)
         .then((outcome) => this.o.onAttempt?.(outcome))
         .catch((err: unknown) => this.o.logger.warn({ eventId: key.eventId, err: err instanceof Error ? err.message : String(err) }, 'webhook attempt failed'))
-        .finally(() => this.inFlight.delete(id));
+        .finally(() => {
+          this.inFlight.delete(id);
+          this.kick(); // the next event of this store (or another due delivery) may go now
+        });
       this.inFlight.set(id, attempt);
       started++;
     }

@@ -39,6 +39,8 @@ export interface Receiver {
   /** Every request is answered 500 until up() (the endpoint is "down"). */
   down(): void;
   up(): void;
+  /** Answers 500 to every request for which `fail` returns true. */
+  failWhen(fail: ((request: ReceivedDelivery) => boolean) | undefined): void;
   /** A probability (0..1) of answering 500 to any request. */
   failRandomly(probability: number, random?: () => number): void;
   /** The next `n` requests are held open without an answer until release() (or the connection dies). */
@@ -70,6 +72,7 @@ export async function startReceiver(t: ExecutionContext, options: { nowSeconds?:
   let failProbability = 0;
   let random = Math.random;
   let holdCount = 0;
+  let failWhen: ((request: ReceivedDelivery) => boolean) | undefined;
   const held: (() => void)[] = [];
   const active = new Map<string, number>();
   let maxConcurrent = 0;
@@ -84,6 +87,7 @@ export async function startReceiver(t: ExecutionContext, options: { nowSeconds?:
       failCount = n;
       failStatus = status;
     },
+    failWhen: (fail) => void (failWhen = fail),
     down: () => void (isDown = true),
     up: () => void (isDown = false),
     failRandomly(probability, rnd = Math.random) {
@@ -150,6 +154,7 @@ export async function startReceiver(t: ExecutionContext, options: { nowSeconds?:
         return;
       }
       if (isDown) return answer(503);
+      if (failWhen?.(entry)) return answer(500);
       if (failCount > 0) {
         failCount--;
         return answer(failStatus);

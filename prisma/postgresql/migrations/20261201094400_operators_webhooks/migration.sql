@@ -70,7 +70,7 @@ CREATE UNIQUE INDEX "WebhookEvent_storeId_sequence_key" ON "WebhookEvent"("store
 CREATE INDEX "WebhookDelivery_status_nextAttemptAt_idx" ON "WebhookDelivery"("status", "nextAttemptAt");
 
 -- CreateIndex
-CREATE INDEX "WebhookDelivery_subscriptionId_storeId_sequence_idx" ON "WebhookDelivery"("subscriptionId", "storeId", "sequence");
+CREATE INDEX "WebhookDelivery_subscriptionId_storeId_status_sequence_idx" ON "WebhookDelivery"("subscriptionId", "storeId", "status", "sequence");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "Account_externalId_key" ON "Account"("externalId");
