@@ -17,15 +17,16 @@ import { DeliveryWorker } from '../../src/webhooks/worker.js';
 import { Webhooks } from '../../src/webhooks/webhooks.js';
 import type { Backend } from '../helpers/db.js';
 
-/** Short durations: retries after 20-40 ms, claims that run out in 3 s. */
+/** Short durations: retries after 20-80 ms, claims that run out in 6 s. */
 export const FAST_WEBHOOKS: WebhookConfig = {
   ...DEFAULT_WEBHOOK_CONFIG,
   allowPrivateUrls: true,
-  connectTimeoutMs: 1_000,
-  totalTimeoutMs: 2_000,
+  // Generous for a loaded test machine: a local connect that times out would look like a receiver failure.
+  connectTimeoutMs: 4_000,
+  totalTimeoutMs: 5_000,
   retryBaseDelayMs: 40,
   retryMaxDelayMs: 80,
-  claimMs: 3_000,
+  claimMs: 6_000,
   pollIntervalMs: 20,
 };
 
