@@ -1,0 +1,28 @@
+// What a state transition hands to the outbox (src/storage/webhooks.ts eventStatements/appendEvent): the event for
+// a binding's new state. The body's data is { store: <the store as GET /api/stores/:id shows it>, account: { id,
+// externalId } }: never a token or a secret (the store view carries none).
+import { randomUUID } from 'node:crypto';
+import type { NewWebhookEvent, WebhookEventType } from '../storage/webhooks.js';
+
+/** The store as GET /api/stores/:id shows it (storeView in src/http/routes/api.ts, once it lives outside HTTP). */
+export interface StoreViewLike {
+  id: string;
+  accountId: string | null;
+  [field: string]: unknown;
+}
+
+export function lifecycleEvent(
+  type: WebhookEventType,
+  store: StoreViewLike,
+  account: { id: string; externalId: string | null } | null,
+  createdAt: Date,
+): NewWebhookEvent & { id: string } {
+  return {
+    id: randomUUID(),
+    type,
+    storeId: store.id,
+    accountId: account?.id ?? store.accountId,
+    data: { store, account: { id: account?.id ?? store.accountId, externalId: account?.externalId ?? null } },
+    createdAt,
+  };
+}
