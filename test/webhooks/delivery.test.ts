@@ -7,6 +7,8 @@ import test from 'ava';
 import { OffsetClock, sleep } from '../../src/clock.js';
 import { appendEvent, eventStatements } from '../../src/storage/webhooks.js';
 import { backoffMs, deliveryBody } from '../../src/webhooks/worker.js';
+import { lifecycleEvent } from '../../src/webhooks/events.js';
+import { storeView } from '../../src/http/routes/api.js';
 import { waitFor } from '../helpers/connector.js';
 import { forEachBackend, freshStorage } from '../helpers/db.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
@@ -298,4 +300,21 @@ test('backoff doubles per attempt up to its cap, with jitter between half and al
   let n = 0;
   for (; total < 24 * 3600_000; n++) total += backoffMs({ retryBaseDelayMs: 10_000, retryMaxDelayMs: 3600_000 }, n + 1, () => 1);
   t.true(n > 20 && n < 40, String(n));
+});
+
+test('lifecycleEvent carries the store as the API shows it and the account, never a secret or token', (t) => {
+  const now = new Date();
+  const binding = {
+    id: 'b1', consumerKey: 'ck', storeBaseUrl: 'https://shop.example/', state: 'active' as const, accountId: 'a1',
+    consumerSecret: 'SECRET-consumer', verifier: null, callbackAt: now,
+    requestToken: null, accessToken: { token: 'TOKEN-access', secret: 'SECRET-token', verifier: 'VERIFIER' },
+    activatedAt: now, revokedAt: null, step: null, stepUntil: null, stepAttempts: 0, nextAttemptAt: null,
+    lastError: null, lastErrorAt: null, fix: null, version: 3, createdAt: now, updatedAt: now,
+  };
+  const view = storeView(binding);
+  const event = lifecycleEvent('store.connected', view, { id: 'a1', externalId: 'tenant-1' }, now);
+  t.like(event, { type: 'store.connected', storeId: 'b1', accountId: 'a1', createdAt: now });
+  t.deepEqual(event.data, { store: view, account: { id: 'a1', externalId: 'tenant-1' } });
+  const text = JSON.stringify(event.data);
+  for (const secret of ['SECRET-consumer', 'TOKEN-access', 'SECRET-token', 'VERIFIER']) t.false(text.includes(secret), secret);
 });
