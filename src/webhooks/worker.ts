@@ -10,7 +10,8 @@
 // Outbound calls go through the protocol transport: its egress guard (public addresses only unless
 // ALLOW_PRIVATE_WEBHOOK_URLS), no redirects followed, connect and total timeouts.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import { sleep, type Clock } from '../clock.js';
+import { StorageUnavailableError } from '../storage/errors.js';
 import type { Logger } from '../log.js';
 import { createTransport, type Transport } from '../protocol/transport.js';
 import type { Storage } from '../storage/types.js';
@@ -147,6 +148,24 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * Records an attempt's outcome, retrying while the database is briefly unavailable (a busy SQLite, a PostgreSQL
+   * failover): an outcome lost after a 2xx would leave the delivery claimed, and it would be sent again once the
+   * claim runs out. Gives up (throws) only within the claim, so a late write cannot overwrite a takeover's.
+   */
+  private async finish(key: DeliveryKey, owner: string, outcome: DeliveryOutcome): Promise<boolean> {
+    const deadline = Date.now() + this.o.config.claimMs / 2;
+    for (let wait = 100; ; wait *= 2) {
+      try {
+        return await this.o.storage.webhooks.finish(key, owner, outcome);
+      } catch (err) {
+        if (!(err instanceof StorageUnavailableError) || Date.now() + wait > deadline) throw err;
+        this.o.logger.warn({ eventId: key.eventId, err: err.message }, 'recording a webhook attempt failed; retrying');
+        await sleep(wait);
+      }
+    }
+  }
+
   /** Claims one delivery and makes one attempt; lost_claim when another instance had it. */
   async attempt(key: DeliveryKey): Promise<AttemptOutcome> {
     const { storage, clock, config, logger } = this.o;
@@ -192,7 +211,7 @@ export class DeliveryWorker {
       const next = new Date(ended.getTime() + backoffMs(config, delivery.attempts, this.random));
       outcome = { status: 'pending', nextAttemptAt: next, firstAttemptAt: periodStart, lastAttemptAt: started, lastStatus: status, lastError: error, deliveredAt: null };
     }
-    if (!(await storage.webhooks.finish(key, owner, outcome))) {
+    if (!(await this.finish(key, owner, outcome))) {
       // Our claim ran out and another instance took the delivery over: its outcome is the one that counts.
       logger.warn({ eventId: event.id, webhookId: subscription.id }, 'webhook attempt outlived its claim');
       return 'lost_claim';
