@@ -26,7 +26,7 @@ export const TEST_DURATIONS: Durations = {
   stepLeaseMs: 10_000,
 };
 
-// crm: private receivers (the test's own, on 127.0.0.1), retries after tens of milliseconds, polls every 50 ms.
+// crm: private receivers (the test's own, on 127.0.0.1), retries after tens of milliseconds.
 export const TEST_WEBHOOKS: WebhookConfig = {
   ...DEFAULT_WEBHOOK_CONFIG,
   allowPrivateUrls: true,
@@ -35,7 +35,8 @@ export const TEST_WEBHOOKS: WebhookConfig = {
   retryBaseDelayMs: 40,
   retryMaxDelayMs: 200,
   claimMs: 3_500,
-  pollIntervalMs: 50,
+  // Each poll is a query; every test connector runs a worker, so not too often (an attempt ending polls at once).
+  pollIntervalMs: 250,
 };
 
 export const TEST_LIMITS: Limits = { ...DEFAULT_LIMITS, connectTimeoutMs: 2_000, totalTimeoutMs: 5_000, tokenCallTimeoutMs: 3_000 };
