@@ -20,6 +20,7 @@ import { checkSchema, openStorage, sealedSample } from './storage/db.js';
 import { checkReadiness } from './storage/readiness.js';
 import { ConnectorClient } from './store-api/client.js';
 import { StoreGateway } from './store-api/gateway.js';
+import { createOperatorServices } from './operators/index.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -75,6 +76,8 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   });
   const stores = new StoreGateway({ bindings: storage.bindings, rest, clock, limits, logger });
   const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') });
+  // Operator keys, the accounts API, lifecycle webhooks.
+  const operators = createOperatorServices({ storage, clock, logger, accounts, webhookConfig: config.webhooks, cacheTtlMs: limits.cacheTtlMs });
   return {
     config,
     clock,
@@ -87,11 +90,13 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     keys: new ApiKeyCache(accounts, clock, limits.cacheTtlMs),
     client: (accountId) => new ConnectorClient(stores, accountId),
     identity,
+    operators,
     render: createRenderer({ identity: { localAccounts: identity.localAccounts, oidcName: identity.oidc?.name ?? null } }),
     csrfKey: sealer.deriveKey('csrf'),
     async close() {
       await activation.drain();
       await identity.close();
+      await operators.worker.stop(); // waits for deliveries in flight
       transport.close();
       await storage.close();
     },
@@ -161,6 +166,7 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
     }
   }, resumeEveryMs);
   loop.unref();
+  services.operators.worker.start(); // webhook deliveries (stopped by services.close())
   return {
     // Where this machine reaches it: loopback when listening on every interface.
     url: `http://${['0.0.0.0', '::', '127.0.0.1'].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,

@@ -6,6 +6,7 @@ import { ConnectorError } from './errors.js';
 import type { LogFormat } from './log.js';
 import { parseSecretsKey, SecretsKeyError } from './secrets/sealer.js';
 import { defaultDatabaseUrl, providerOf } from './storage/database-url.js';
+import { loadWebhookConfig, type WebhookConfig } from './webhooks/config.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -27,6 +28,7 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   /** How long a stopping server lets requests in flight finish before closing their connections. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+  METRICS_TOKEN: z.string().optional(),
 });
 
 
@@ -86,6 +88,10 @@ export interface Config {
   limits: Limits;
   /** Sign-in with an OpenID provider, local accounts, password resets and mail (issue 14). */
   identity: IdentityConfig;
+  /** Webhook delivery (ALLOW_PRIVATE_WEBHOOK_URLS and durations, src/webhooks/config.ts). */
+  webhooks: WebhookConfig;
+  /** METRICS_TOKEN: required as a Bearer token on GET /metrics when set. */
+  metricsToken: string | undefined;
 }
 
 export const DEFAULT_DURATIONS: Durations = {
@@ -178,6 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     durations: { ...DEFAULT_DURATIONS },
     limits: { ...DEFAULT_LIMITS },
     identity: loadIdentityConfig(env, publicUrl),
+    webhooks: loadWebhookConfig(env),
+    metricsToken: e.METRICS_TOKEN || undefined,
     ...overrides,
   };
 }

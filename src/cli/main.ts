@@ -4,6 +4,7 @@
 //   accounts create --email E [--password P]     (without --password, the password is read from standard input)
 //   api-keys create --email E [--name N]         prints the new key once, alone on its own line
 //   stores list [--email E] [--json]
+//   operator-keys create --name N | list [--json] | revoke --id ID
 import { parseArgs } from 'node:util';
 import { AccountError, normaliseEmail } from '../accounts/accounts.js';
 import { fixText } from '../activation/fixes.js';
@@ -13,11 +14,15 @@ import { isConnectorError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { SecretsKeyError } from '../secrets/index.js';
 import { StorageError } from '../storage/db.js';
+import { checkOperatorKeysUsage, operatorKeysCommand } from './operator-keys.js';
 
 const USAGE = `usage: npm run -s cli -- <command>   (or npx magento-connector <command>)
   accounts create --email E [--password P]   (omit --password to read it from standard input)
   api-keys create --email E [--name N]       prints the new key once, on its own line
-  stores list [--email E] [--json]`;
+  stores list [--email E] [--json]
+  operator-keys create --name N              prints the new operator key (mco_...) once, on its own line
+  operator-keys list [--json]
+  operator-keys revoke --id ID`;
 
 class UsageError extends Error {}
 
@@ -45,6 +50,7 @@ async function run(argv: string[]): Promise<number> {
       email: { type: 'string' },
       password: { type: 'string' },
       name: { type: 'string' },
+      id: { type: 'string' }, // operator-keys revoke
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -56,13 +62,15 @@ async function run(argv: string[]): Promise<number> {
   }
   // Bad usage goes to stderr, so a script reading stdout (the key of api-keys create) never takes it for output.
   if (!command) throw new UsageError('give a command');
-  if (!['accounts create', 'api-keys create', 'stores list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
-  if (command !== 'stores list' && !values.email) throw new UsageError(`${command} needs --email`);
+  if (command.startsWith('operator-keys')) checkOperatorKeysUsage(command, values);
+  else if (!['accounts create', 'api-keys create', 'stores list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  else if (command !== 'stores list' && !values.email) throw new UsageError(`${command} needs --email`);
 
   const config = loadConfig();
   // Errors only by default: the server already warns about its configuration, each CLI call need not.
   const s = await openServices(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'error', process.stderr, config.logFormat) });
   try {
+    if (command.startsWith('operator-keys')) return await operatorKeysCommand(s, command, values);
     switch (command) {
       case 'accounts create': {
         const password = values.password ?? (await readStdin());

@@ -5,10 +5,13 @@ import { handleErrors } from './error-handler.js';
 import { FlashMessages } from './flash.js';
 import { accessLog, requestId, securityHeaders } from './middleware.js';
 import { accountRoutes } from './routes/account.js';
+import { accountsApiRoutes } from './routes/accounts-api.js';
 import { apiRoutes } from './routes/api.js';
 import { assetRoutes } from './routes/assets.js';
 import { identityPopupRoutes } from './routes/identity-popup.js';
 import { magentoCallbackRoutes } from './routes/magento-callback.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { webhooksApiRoutes } from './routes/webhooks-api.js';
 import { opsRoutes } from './routes/ops.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { passwordRoutes } from './routes/password.js';
@@ -24,7 +27,11 @@ export function createHttpApp(services: HttpServices): Koa {
   const flash = new FlashMessages(services.csrfKey, services.config, services.clock);
   // The API first: it carries the traffic, and each router matches the path against all of its routes.
   const routers = [
+    // The operator routers before apiRoutes, whose catch-all answers every other /api path with 404.
+    accountsApiRoutes(services),
+    webhooksApiRoutes(services),
     apiRoutes(services),
+    metricsRoutes(services),
     opsRoutes(services),
     magentoCallbackRoutes(services),
     // The identity routers come before the popup and account routers: with LOCAL_ACCOUNTS=false passwordRoutes

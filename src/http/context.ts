@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { IdentityServices } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import type { Readiness } from '../storage/readiness.js';
+import type { OperatorServices } from '../operators/index.js';
 import type { Storage } from '../storage/types.js';
 import type { StoreGateway } from '../store-api/gateway.js';
 import type { ApiKeyCache } from './auth.js';
@@ -29,6 +30,8 @@ export interface HttpServices {
   /** Sign-in with an OpenID provider, password resets and changes, mail (issue 14). */
   identity: IdentityServices;
   render: Render;
+  /** crm: operator keys, operators' accounts, webhooks and their delivery worker. */
+  operators: OperatorServices;
   /** HMAC key for CSRF tokens, derived from the secrets key so every instance shares it. */
   csrfKey: Buffer;
 }

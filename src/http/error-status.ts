@@ -9,6 +9,7 @@ import type { MailErrorCode } from '../mail/mailer.js';
 import type { QueryErrorCode, SigningErrorCode } from '../protocol/errors.js';
 import type { TransportErrorCode } from '../protocol/transport-errors.js';
 import type { StorageErrorCode } from '../storage/errors.js';
+import type { OperatorErrorCode } from '../webhooks/errors.js';
 import type { HttpErrorCode } from './errors.js';
 
 /** Codes whose classes carry `code: string` today (protocol/magento-errors.ts, activation/callback.ts). */
@@ -25,6 +26,7 @@ export type ErrorCode =
   | QueryErrorCode
   | TransportErrorCode
   | StorageErrorCode
+  | OperatorErrorCode
   | OtherErrorCode;
 
 export const ERROR_STATUS = {
@@ -53,6 +55,14 @@ export const ERROR_STATUS = {
   invalid_callback: 400,
   callback_conflict: 409,
   storage_error: 500,
+  // operators: keys, the accounts API, webhooks
+  operator_only: 403,
+  account_not_found: 404,
+  webhook_not_found: 404,
+  delivery_not_found: 404,
+  invalid_webhook_url: 400,
+  external_id_taken: 409,
+  delivery_already_delivered: 409,
   unknown_activation: 404,
   callback_refused: 409,
   owned_by_other_account: 409,

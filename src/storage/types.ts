@@ -4,6 +4,9 @@
 // a conditional update that succeeds for exactly one writer, usually through `bindings.modify` (which retries it).
 import type { CredentialRepository, IdentityRepository, PasswordResetRepository } from './identity-types.js';
 
+import type { OperatorAccountRepository, OperatorKeyRepository } from './operators.js';
+import type { WebhookRepository } from './webhooks.js';
+
 export const BINDING_STATES = ['pending', 'request_token', 'active', 'failed', 'revoked'] as const;
 export type BindingState = (typeof BINDING_STATES)[number];
 
@@ -86,6 +89,8 @@ export interface Account {
   id: string;
   email: string;
   passwordHash: string;
+  /** The CRM's own id for this tenant (operators' POST /api/accounts). */
+  externalId: string | null;
   createdAt: Date;
 }
 
@@ -184,6 +189,10 @@ export interface Storage {
   identities: IdentityRepository;
   passwordResets: PasswordResetRepository;
   credentials: CredentialRepository;
+  // operator keys, operators' account operations, lifecycle webhooks (src/storage/operators.ts, webhooks.ts)
+  operatorKeys: OperatorKeyRepository;
+  operatorAccounts: OperatorAccountRepository;
+  webhooks: WebhookRepository;
   /** Throws when the database cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

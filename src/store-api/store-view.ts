@@ -5,6 +5,7 @@ import type { Binding, BindingState } from '../storage/types.js';
 
 export interface StoreView {
   id: string;
+  accountId: string | null;
   state: BindingState;
   storeBaseUrl: string;
   consumerKey: string;
@@ -20,6 +21,7 @@ export interface StoreView {
 export function describeStore(b: Binding): StoreView {
   return {
     id: b.id,
+    accountId: b.accountId,
     state: b.state,
     storeBaseUrl: b.storeBaseUrl,
     consumerKey: b.consumerKey,

@@ -14,6 +14,7 @@ import { createMockStore, type MockStore, type MockStoreOptions } from '../../sr
 import type { CallbackFields } from '../../src/mock-store/callback.js';
 import type { RequestLogEntry } from '../../src/mock-store/knobs.js';
 import type { Binding } from '../../src/storage/types.js';
+import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from '../../src/webhooks/config.js'; // crm
 import { freshDatabase, type Backend } from './db.js';
 
 export const TEST_DURATIONS: Durations = {
@@ -24,6 +25,19 @@ export const TEST_DURATIONS: Durations = {
   // Longer than a token call may take (TEST_LIMITS.tokenCallTimeoutMs) plus its database writes on a loaded machine:
   // a claim that runs out while its holder is still working lets a second instance repeat the step.
   stepLeaseMs: 10_000,
+};
+
+// crm: private receivers (the test's own, on 127.0.0.1), retries after tens of milliseconds.
+export const TEST_WEBHOOKS: WebhookConfig = {
+  ...DEFAULT_WEBHOOK_CONFIG,
+  allowPrivateUrls: true,
+  connectTimeoutMs: 1_000,
+  totalTimeoutMs: 2_000,
+  retryBaseDelayMs: 40,
+  retryMaxDelayMs: 200,
+  claimMs: 3_500,
+  // Each poll is a query; every test connector runs a worker, so not too often (an attempt ending polls at once).
+  pollIntervalMs: 250,
 };
 
 export const TEST_LIMITS: Limits = { ...DEFAULT_LIMITS, connectTimeoutMs: 2_000, totalTimeoutMs: 5_000, tokenCallTimeoutMs: 3_000 };
@@ -48,6 +62,8 @@ export interface ConnectorOptions {
   databaseUrl?: string;
   secretsKey?: string;
   overrides?: ServiceOverrides;
+  /** crm: webhook delivery settings (default: private receivers allowed, fast retries). */
+  webhooks?: Partial<WebhookConfig>;
   /** ALLOW_PRIVATE_STORE_URLS (default true: the mock store listens on 127.0.0.1 over http). */
   allowPrivate?: boolean;
   /** More environment for loadConfig (e.g. OIDC_ISSUER, SMTP_URL, LOCAL_ACCOUNTS). */
@@ -66,6 +82,7 @@ export async function startConnector(backend: Backend, t: ExecutionContext, opti
   );
   config.durations = { ...TEST_DURATIONS, ...options.durations };
   config.limits = { ...TEST_LIMITS, ...options.limits };
+  config.webhooks = { ...TEST_WEBHOOKS, ...options.webhooks }; // crm
   const clock = new OffsetClock();
   let logged = '';
   const sink = new PassThrough();

@@ -8,7 +8,8 @@ import { parseSecretsKey, Sealer } from '../../src/secrets/sealer.js';
 import { openStorage } from '../../src/storage/db.js';
 import type { Storage } from '../../src/storage/types.js';
 import { spawnServer, type Child } from '../../scripts/spawn-instance.js';
-import { TEST_DURATIONS, TEST_LIMITS } from './connector.js';
+import { TEST_DURATIONS, TEST_LIMITS, TEST_WEBHOOKS } from './connector.js';
+import type { WebhookConfig } from '../../src/webhooks/config.js'; // crm
 
 
 export interface InstanceOptions {
@@ -16,6 +17,8 @@ export interface InstanceOptions {
   secretsKey: string;
   durations?: Partial<typeof DEFAULT_DURATIONS>;
   limits?: Partial<typeof DEFAULT_LIMITS>;
+  /** crm: webhook delivery settings, over TEST_WEBHOOKS. */
+  webhooks?: Partial<WebhookConfig>;
 }
 
 export async function spawnInstance(t: ExecutionContext, o: InstanceOptions): Promise<Child> {
@@ -27,6 +30,7 @@ export async function spawnInstance(t: ExecutionContext, o: InstanceOptions): Pr
     INSTANCE_SKIP_MIGRATE: 'true', // freshDatabase() hands out migrated databases
     INSTANCE_DURATIONS: JSON.stringify({ ...TEST_DURATIONS, ...o.durations }),
     INSTANCE_LIMITS: JSON.stringify({ ...TEST_LIMITS, ...o.limits }),
+    INSTANCE_WEBHOOKS: JSON.stringify({ ...TEST_WEBHOOKS, ...o.webhooks }), // crm
   });
   t.teardown(() => child.stop());
   return child;

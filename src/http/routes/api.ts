@@ -6,20 +6,29 @@ import getRawBody from 'raw-body';
 import { RequestRefusedError } from '../../store-api/errors.js';
 import { parseFormEncoded } from '../../protocol/query.js';
 import { QueryError } from '../../protocol/errors.js';
-import { requireApiKey } from '../auth.js';
+import { requireKey } from '../operator-auth.js';
 import type { HttpServices } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { ApiState } from '../state.js';
+import { parseWith, queryObject } from './operator-http.js';
+import { listForOperator, OperatorStoresQuery } from './operator-stores.js';
 
 // Magento's REST API reads JSON and XML bodies only.
 const BODY_TYPES = ['application/json', 'application/xml', 'text/xml', '+json', '+xml'];
 
-export function apiRoutes({ config, stores, keys }: HttpServices): Router<ApiState> {
+export function apiRoutes(services: HttpServices): Router<ApiState> {
+  const { config, stores } = services;
   const router = new Router<ApiState>({ prefix: '/api' });
-  const auth = requireApiKey(keys);
+  // Account API keys and operator keys (an operator acts as the store's account on /stores/:id routes).
+  const auth = requireKey(services, { storeOwner: true });
 
   router.get('/stores', auth, async (ctx) => {
-    ctx.body = { stores: await stores.listStores(ctx.state.accountId) };
+    // An operator sees every store, or one account's with ?accountId=.
+    ctx.body = {
+      stores: ctx.state.operator
+        ? await listForOperator(services, parseWith(OperatorStoresQuery, queryObject(ctx), 'query').accountId)
+        : await stores.listStores(ctx.state.accountId),
+    };
   });
 
   router.get('/stores/:id', auth, async (ctx) => {

@@ -25,5 +25,5 @@ export function accountRepository(db: Db, clock: Clock): AccountRepository {
 }
 
 function toAccount(row: Account): Account {
-  return { id: row.id, email: row.email, passwordHash: row.passwordHash, createdAt: row.createdAt };
+  return { id: row.id, email: row.email, passwordHash: row.passwordHash, externalId: row.externalId ?? null, createdAt: row.createdAt };
 }

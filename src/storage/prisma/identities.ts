@@ -20,7 +20,7 @@ export function createIdentityRepository(db: Db): IdentityRepository {
       try {
         // One nested create: a single statement batch Prisma runs in a transaction.
         const row = await db.account.create({ data: { ...account, email: account.email.toLowerCase(), identities: { create: identity } } });
-        return { id: row.id, email: row.email, passwordHash: row.passwordHash, createdAt: row.createdAt };
+        return { id: row.id, email: row.email, passwordHash: row.passwordHash, externalId: row.externalId ?? null, createdAt: row.createdAt };
       } catch (error) {
         if ((error as { code?: unknown } | null)?.code === 'P2002') return null;
         throw error;

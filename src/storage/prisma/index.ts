@@ -11,6 +11,8 @@ import { bindingRepository } from './bindings.js';
 import { callbackRefusalRepository } from './callback-refusals.js';
 import { sessionRepository } from './sessions.js';
 import { createCredentialRepository, createIdentityRepository, createPasswordResetRepository } from './identities.js';
+import { createOperatorAccountRepository, createOperatorKeyRepository } from '../operators.js';
+import { createWebhookRepository } from '../webhooks.js';
 import { guarded, type Db } from './shared.js';
 import { throttleRepository } from './throttles.js';
 
@@ -28,6 +30,9 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     identities: guarded(createIdentityRepository(db)),
     passwordResets: guarded(createPasswordResetRepository(db)),
     credentials: guarded(createCredentialRepository(db)),
+    operatorKeys: guarded(createOperatorKeyRepository(db)),
+    operatorAccounts: guarded(createOperatorAccountRepository(db)),
+    webhooks: guarded(createWebhookRepository(db, sealer)),
     async ping() {
       try {
         await db.$queryRawUnsafe('SELECT 1');

@@ -1,0 +1,23 @@
+// GET /metrics in Prometheus text format. With METRICS_TOKEN set, the scraper must send it as a Bearer token.
+import Router from '@koa/router';
+import { safeEqual } from '../../accounts/tokens.js';
+import type { HttpServices } from '../context.js';
+import { HttpError } from '../errors.js';
+
+export function metricsRoutes(s: HttpServices): Router {
+  const router = new Router();
+  router.get('/metrics', async (ctx) => {
+    const token = s.config.metricsToken;
+    if (token) {
+      const given = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('Authorization'))?.[1] ?? '';
+      if (!safeEqual(given, token)) {
+        throw new HttpError('unauthorized', 'Send METRICS_TOKEN as "Authorization: Bearer <token>".', { headers: { 'WWW-Authenticate': 'Bearer realm="metrics"' } });
+      }
+    }
+    const { registry } = s.operators.metrics;
+    ctx.set('Content-Type', registry.contentType);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await registry.metrics();
+  });
+  return router;
+}

@@ -1,0 +1,101 @@
+// Persistence for the CRM's own systems (operators): their keys, and the account operations only they perform
+// (accounts with the CRM's externalId). Same rules as the repositories in prisma/: single statements, conditional updates.
+import type { Db } from './prisma/shared.js';
+import { isNotFound, isUniqueViolation } from './errors.js';
+import type { Account } from './types.js';
+
+export interface OperatorKey {
+  id: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+export interface OperatorKeyRepository {
+  create(key: Pick<OperatorKey, 'id' | 'name' | 'prefix' | 'hash'>): Promise<OperatorKey>;
+  /** A key that is not revoked, by the hash of its value. */
+  activeByHash(hash: string): Promise<OperatorKey | null>;
+  list(): Promise<OperatorKey[]>;
+  /** false when there is no such key or it was already revoked. */
+  revoke(id: string, at: Date): Promise<boolean>;
+  touch(id: string, at: Date): Promise<void>;
+}
+
+export type NewOperatorAccount = Pick<Account, 'id' | 'email' | 'passwordHash'> & { externalId: string | null };
+
+export interface OperatorAccountRepository {
+  /** The account, or which unique field is taken. */
+  create(account: NewOperatorAccount): Promise<Account | 'email_taken' | 'external_id_taken'>;
+  byExternalId(externalId: string): Promise<Account | null>;
+  list(limit: number): Promise<Account[]>;
+}
+
+async function updated<T>(update: Promise<T>): Promise<T | null> {
+  try {
+    return await update;
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+export function toOperatorKey(row: OperatorKey): OperatorKey {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    hash: row.hash,
+    createdAt: row.createdAt,
+    revokedAt: row.revokedAt,
+    lastUsedAt: row.lastUsedAt,
+  };
+}
+
+export function toAccountRow(row: Account): Account {
+  return { id: row.id, email: row.email, passwordHash: row.passwordHash, externalId: row.externalId ?? null, createdAt: row.createdAt };
+}
+
+export function createOperatorKeyRepository(db: Db): OperatorKeyRepository {
+  return {
+    async create(key) {
+      return toOperatorKey(await db.operatorKey.create({ data: key }));
+    },
+    async activeByHash(hash) {
+      const row = await db.operatorKey.findUnique({ where: { hash } });
+      return row && row.revokedAt === null ? toOperatorKey(row) : null;
+    },
+    async list() {
+      return (await db.operatorKey.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })).map(toOperatorKey);
+    },
+    async revoke(id, at) {
+      return (await updated(db.operatorKey.update({ where: { id, revokedAt: null }, data: { revokedAt: at } }))) !== null;
+    },
+    async touch(id, at) {
+      await updated(db.operatorKey.update({ where: { id }, data: { lastUsedAt: at } }));
+    },
+  };
+}
+
+export function createOperatorAccountRepository(db: Db): OperatorAccountRepository {
+  return {
+    async create(account) {
+      try {
+        return toAccountRow(await db.account.create({ data: { ...account, email: account.email.toLowerCase() } }));
+      } catch (error) {
+        if (isUniqueViolation(error, 'Account', 'email')) return 'email_taken';
+        if (isUniqueViolation(error, 'Account', 'externalId')) return 'external_id_taken';
+        throw error;
+      }
+    },
+    async byExternalId(externalId) {
+      const row = await db.account.findUnique({ where: { externalId } });
+      return row && toAccountRow(row);
+    },
+    async list(limit) {
+      return (await db.account.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: limit })).map(toAccountRow);
+    },
+  };
+}
