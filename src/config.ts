@@ -6,7 +6,7 @@ import { ConnectorError } from './errors.js';
 import type { LogFormat } from './log.js';
 import { parseSecretsKey, SecretsKeyError } from './secrets/sealer.js';
 import { defaultDatabaseUrl, providerOf } from './storage/database-url.js';
-import { loadWebhookConfig, type WebhookConfig } from './webhooks/config.js';
+import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from './webhooks/config.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -28,13 +28,13 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   /** How long a stopping server lets requests in flight finish before closing their connections. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+  /** http and private-address webhook receivers (development and tests only). */
+  ALLOW_PRIVATE_WEBHOOK_URLS: bool.default(false),
   METRICS_TOKEN: z.string().optional(),
 });
 
 
 
-/** The environment variables the connector reads (.env.example and the README's table document each). */
-export const ENV_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export interface Durations {
   /** Magento's oauth/consumer/expiration_period: the request-token call must come this soon after the callback. */
@@ -184,7 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     durations: { ...DEFAULT_DURATIONS },
     limits: { ...DEFAULT_LIMITS },
     identity: loadIdentityConfig(env, publicUrl),
-    webhooks: loadWebhookConfig(env),
+    webhooks: { ...DEFAULT_WEBHOOK_CONFIG, allowPrivateUrls: e.ALLOW_PRIVATE_WEBHOOK_URLS },
     metricsToken: e.METRICS_TOKEN || undefined,
     ...overrides,
   };
@@ -279,3 +279,6 @@ export function checkIdentityConfig(identity: IdentityConfig): void {
   }
 }
 // ---- end of identity block -------------------------------------------------------------------------------------------
+
+/** The environment variables the connector reads (.env.example and the README's table document each). */
+export const ENV_VARIABLES: readonly string[] = [...Object.keys(EnvSchema.shape), ...Object.keys(IdentityEnvSchema.shape)];

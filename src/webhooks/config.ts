@@ -1,6 +1,5 @@
 // Webhook delivery settings. Durations are ours (nothing here comes from Magento); tests shorten them and move the
 // injected Clock instead of waiting.
-import { z } from 'zod';
 
 export interface WebhookConfig {
   /** ALLOW_PRIVATE_WEBHOOK_URLS: http and loopback/private receivers (development and tests only). */
@@ -37,20 +36,8 @@ export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = {
   concurrency: 16,
 };
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-const EnvSchema = z.object({ ALLOW_PRIVATE_WEBHOOK_URLS: bool.default(false) });
-
 export class WebhookConfigError extends Error {
   override name = 'WebhookConfigError';
-}
-
-export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) throw new WebhookConfigError(`invalid environment: ALLOW_PRIVATE_WEBHOOK_URLS must be true or false`);
-  return { ...DEFAULT_WEBHOOK_CONFIG, allowPrivateUrls: parsed.data.ALLOW_PRIVATE_WEBHOOK_URLS };
 }
 
 /** A claim must outlast the attempt it covers, or a second instance would send a delivery that is still in flight. */

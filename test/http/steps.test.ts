@@ -188,7 +188,7 @@ forEachBackend((backend, test) => {
     const [first] = keys;
     t.is((await cache.authenticate(first!.key))?.id, first!.record.id);
     // Revoked in storage (another instance did it): this instance still knows the key until the TTL has passed.
-    t.true(await storage.apiKeys.revoke(first!.record.id, account.id, clock.now()));
+    t.truthy(await storage.apiKeys.revoke(first!.record.id, account.id, clock.now()));
     t.is((await cache.authenticate(first!.key))?.id, first!.record.id, 'cached');
     clock.advance(59_000);
     t.truthy(await cache.authenticate(first!.key), 'still within the TTL');
