@@ -9,6 +9,8 @@ import type { FormFields } from './steps/read-form.js';
 export interface BaseState {
   /** Set by the requestId middleware for every request. */
   requestId: string;
+  /** The caller's own X-Request-Id when it sent a sane one (echoed, and logged beside ours). */
+  callerRequestId?: string;
 }
 
 export interface FormState extends BaseState {

@@ -32,12 +32,28 @@ export function readForm(limitBytes: number): Middleware<FormState> {
     if (!ctx.is('application/x-www-form-urlencoded')) {
       throw new HttpError('unsupported_media_type', 'Send the form as application/x-www-form-urlencoded.');
     }
-    await parse(ctx, async () => {
-      const body = ctx.request.body;
-      ctx.state.form = parseFormFields(typeof body === 'string' ? body : '');
-      await next();
-    });
+    let read = false;
+    try {
+      await parse(ctx, async () => {
+        read = true;
+        const body = ctx.request.body;
+        ctx.state.form = parseFormFields(typeof body === 'string' ? body : '');
+        await next();
+      });
+    } catch (err) {
+      // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR...) carry no status: a body that is not what its Content-Encoding
+      // says is the client's mistake, not a 500 of ours. Errors of the later steps pass through untouched.
+      if (!read && isZlibError(err)) {
+        throw new HttpError('bad_request', `The form body is not valid ${ctx.get('Content-Encoding').slice(0, 40)} data: send it uncompressed, or compressed as its Content-Encoding says.`, { cause: err });
+      }
+      throw err;
+    }
   };
+}
+
+function isZlibError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(Z_|ERR_BROTLI|ERR_ZLIB)/.test(code);
 }
 
 /** One text field of a form, or undefined when absent or repeated. */
