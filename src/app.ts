@@ -1,5 +1,6 @@
 // The composition root: builds every service from the configuration. The server (main.ts), the CLI and the tests
 // all start here, so they run the same wiring.
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Accounts } from './accounts/accounts.js';
 import { ActivationService } from './activation/service.js';
@@ -17,7 +18,7 @@ import { createRestClient } from './protocol/rest-client.js';
 import { createTokenEndpoints, type TokenEndpoints } from './protocol/token-endpoints.js';
 import { createTransport } from './protocol/transport.js';
 import { ConnectorError } from './errors.js';
-import { loadSealer } from './secrets/index.js';
+import { checkOpens, KEY_FILE_NAME, loadSealer } from './secrets/index.js';
 import { checkSchema, openStorage, sealedSample } from './storage/db.js';
 
 export interface ServiceOverrides {
@@ -79,6 +80,11 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     identity,
     render: createRenderer({ identity: { localAccounts: identity.localAccounts, oidcName: identity.oidc?.name ?? null } }),
     csrfKey: sealer.deriveKey('csrf'),
+    // harden (issue 13): readiness re-checks what start-up checked once, that the keys open what the database holds
+    // (another instance with other keys may have sealed rows since).
+    checkSecrets: async () => {
+      checkOpens(sealer, await sealedSample(config.databaseUrl), config.secretsKey ? 'SECRETS_KEY' : 'the key file', join(config.dataDir, KEY_FILE_NAME));
+    },
     async close() {
       await activation.drain();
       await identity.close();

@@ -27,4 +27,6 @@ export interface HttpServices {
   render: Render;
   /** HMAC key for CSRF tokens, derived from the secrets key so every instance shares it. */
   csrfKey: Buffer;
+  /** Readiness: throws (a SecretsKeyError saying why) when the keys cannot open a sealed value the database holds. */
+  checkSecrets?: () => Promise<void>;
 }

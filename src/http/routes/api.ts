@@ -15,6 +15,14 @@ import type { StoreDirectory } from '../store-directory.js';
 // Magento's REST API reads JSON and XML bodies only.
 const BODY_TYPES = ['application/json', 'application/xml', 'text/xml', '+json', '+xml'];
 
+/** A media type the proxy passes inline: JSON or XML, by its type/subtype (parameters ignored). */
+export function isJsonOrXml(contentType: string | string[] | undefined): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (typeof value !== 'string') return false;
+  const type = value.split(';')[0]!.trim().toLowerCase();
+  return BODY_TYPES.some((t) => (t.startsWith('+') ? type.endsWith(t) && type.includes('/') : type === t));
+}
+
 export function apiRoutes({ config, calls, keys }: HttpServices, stores: StoreDirectory): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/api' });
   const auth = requireApiKey(keys);
@@ -93,6 +101,9 @@ export function apiRoutes({ config, calls, keys }: HttpServices, stores: StoreDi
       const value = response.headers[name];
       if (value !== undefined) ctx.set(name, value);
     }
+    // A store's HTML (or anything else a browser would render) must not be served as a page of our origin, where
+    // it could script against our cookies: only JSON and XML are passed as they are (nosniff: middleware.ts).
+    if (!isJsonOrXml(response.headers['content-type'])) ctx.set('Content-Disposition', 'attachment');
     ctx.body = response.body;
   };
 
