@@ -51,9 +51,10 @@ export function readForm(limitBytes: number): Middleware<FormState> {
   };
 }
 
+/** A decompression failure: zlib's Z_DATA_ERROR, Z_BUF_ERROR..., brotli's ERR__ERROR_FORMAT_...; never with a status. */
 function isZlibError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^(Z_|ERR_BROTLI|ERR_ZLIB)/.test(code);
+  const e = err as { code?: unknown; errno?: unknown; status?: unknown } | null;
+  return typeof e?.code === 'string' && typeof e.errno === 'number' && e.status === undefined && /^(Z_|ERR_)/.test(e.code);
 }
 
 /** One text field of a form, or undefined when absent or repeated. */
