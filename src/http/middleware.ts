@@ -41,10 +41,11 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   await next();
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Referrer-Policy', 'no-referrer');
-  if (ctx.response.type === 'text/html') {
+  // Beside the CSP's frame-ancestors, for browsers without it. Magento opens the Identity Link in a top-level window
+  // (window.open, docs/magento-protocol.md §3), never in a frame, so nothing of ours needs to be framed.
+  ctx.set('X-Frame-Options', 'DENY');
+  // A route that set its own (the proxy's sandbox for a store's answers) keeps it.
+  if (ctx.response.type === 'text/html' && !ctx.response.get('Content-Security-Policy')) {
     ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'");
-    // For browsers without CSP frame-ancestors. Magento opens the Identity Link in a top-level window (window.open,
-    // docs/magento-protocol.md §3), never in a frame, so no page of ours needs to be framed.
-    ctx.set('X-Frame-Options', 'DENY');
   }
 }

@@ -1,6 +1,6 @@
 // A store's answer is served from our origin by the proxy: one that is not JSON or XML (a store's HTML error page,
-// or anything a browser would render and run) goes out as an attachment with nosniff, never as a page of ours;
-// JSON and XML pass byte for byte, inline.
+// SVG, XHTML, anything a browser would render and run) goes out as an attachment with nosniff, never as a page of
+// ours; JSON and XML pass byte for byte, inline; every proxied answer carries a sandboxing CSP.
 import type { Context, Next } from 'koa';
 import { createMockStore } from '../../src/mock-store/app.js';
 import { callApi, connectStore, type CapturingMockStore } from '../helpers/activated.js';
@@ -15,6 +15,7 @@ const RAW: Record<string, { type: string | null; body: string }> = {
   none: { type: null, body: '<script>alert(1)</script>' },
   json: { type: 'application/json; charset=utf-8', body: '{ "odd" :  [1,2 ,3],"x":"\\u00e9"}\n' },
   problem: { type: 'application/problem+json', body: '{"type":"about:blank"}' },
+  xhtml: { type: 'application/xhtml+xml', body: '<html xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></html>' },
   xml: { type: 'application/xml', body: '<?xml version="1.0"?><response><item>1</item></response>' },
   textxml: { type: 'text/xml', body: '<a>1</a>' },
 };
@@ -41,6 +42,7 @@ forEachBackend((backend, test) => {
       const res = await callApi(`${store.restUrl}V1/raw/${name}`, 'GET', store.apiKey);
       t.is(res.status, 200, `${name}: ${res.text.slice(0, 200)}`);
       t.is(res.headers.get('x-content-type-options'), 'nosniff', name);
+      t.is(res.headers.get('content-security-policy'), "default-src 'none'; sandbox", `${name}: rendered anyway, it runs nothing`);
       t.is(res.bytes.toString('utf8'), answer.body, `${name}: the body is passed as it came`);
       const inline = ['json', 'problem', 'xml', 'textxml'].includes(name);
       t.is(res.headers.get('content-disposition'), inline ? null : 'attachment', name);

@@ -15,13 +15,21 @@ import type { StoreDirectory } from '../store-directory.js';
 // Magento's REST API reads JSON and XML bodies only.
 const BODY_TYPES = ['application/json', 'application/xml', 'text/xml', '+json', '+xml'];
 
-/** A media type the proxy passes inline: JSON or XML, by its type/subtype (parameters ignored). */
+/**
+ * A store answer the proxy passes inline: JSON (application/json, any +json) or Magento's XML (application/xml,
+ * text/xml), by type/subtype. Other +xml types stay attachments: image/svg+xml and application/xhtml+xml are
+ * documents a browser runs scripts in.
+ */
 export function isJsonOrXml(contentType: string | string[] | undefined): boolean {
   const value = Array.isArray(contentType) ? contentType[0] : contentType;
   if (typeof value !== 'string') return false;
   const type = value.split(';')[0]!.trim().toLowerCase();
-  return BODY_TYPES.some((t) => (t.startsWith('+') ? type.endsWith(t) && type.includes('/') : type === t));
+  return type === 'application/json' || type === 'application/xml' || type === 'text/xml' || /^application\/[\w.+-]+\+json$/.test(type);
 }
+
+// On every proxied answer: should a browser ever render one (XML can carry XHTML-namespaced scripts), it runs
+// nothing and loads nothing, as a sandboxed document of no origin.
+const PROXIED_CSP = "default-src 'none'; sandbox";
 
 export function apiRoutes({ config, calls, keys }: HttpServices, stores: StoreDirectory): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/api' });
@@ -104,6 +112,7 @@ export function apiRoutes({ config, calls, keys }: HttpServices, stores: StoreDi
     // A store's HTML (or anything else a browser would render) must not be served as a page of our origin, where
     // it could script against our cookies: only JSON and XML are passed as they are (nosniff: middleware.ts).
     if (!isJsonOrXml(response.headers['content-type'])) ctx.set('Content-Disposition', 'attachment');
+    ctx.set('Content-Security-Policy', PROXIED_CSP);
     ctx.body = response.body;
   };
 
