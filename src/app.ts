@@ -1,5 +1,6 @@
 // The composition root: builds every service from the configuration. The server (main.ts), the CLI and the tests
 // all start here, so they run the same wiring.
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Accounts } from './accounts/accounts.js';
 import { ActivationService } from './activation/service.js';
@@ -15,9 +16,9 @@ import { createRestClient } from './protocol/rest-client.js';
 import { createTokenEndpoints, type TokenEndpoints } from './protocol/token-endpoints.js';
 import { createTransport } from './protocol/transport.js';
 import { ConnectorError } from './errors.js';
-import { loadSealer } from './secrets/index.js';
+import { checkOpens, KEY_FILE_NAME, loadSealer } from './secrets/index.js';
 import { checkSchema, openStorage, sealedSample } from './storage/db.js';
-import { checkReadiness } from './storage/readiness.js';
+import { readinessCheck } from './storage/readiness.js';
 import { ConnectorClient } from './store-api/client.js';
 import { StoreGateway } from './store-api/gateway.js';
 import { createOperatorServices } from './operators/index.js';
@@ -86,7 +87,15 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     accounts,
     activation,
     stores,
-    readiness: () => checkReadiness(storage, logger),
+    // Readiness re-checks what start-up checked once: that the keys open what the database holds.
+    readiness: readinessCheck({
+      storage,
+      logger,
+      clock,
+      checkSecrets: async () => {
+        checkOpens(sealer, await sealedSample(config.databaseUrl), config.secretsKey ? 'SECRETS_KEY' : 'the key file', join(config.dataDir, KEY_FILE_NAME));
+      },
+    }),
     keys: new ApiKeyCache(accounts, clock, limits.cacheTtlMs),
     client: (accountId) => new ConnectorClient(stores, accountId),
     identity,

@@ -22,6 +22,11 @@ const EnvSchema = z.object({
   SECRETS_KEY: z.string().optional(),
   ALLOW_PRIVATE_STORE_URLS: bool.default(false),
   TRUST_PROXY: bool.default(false),
+  /**
+   * With TRUST_PROXY: how many proxies of ours append to X-Forwarded-For. The client's address is the entry the
+   * outermost of them added (counted from the right); entries left of it are whatever the client sent.
+   */
+  TRUSTED_PROXY_COUNT: z.coerce.number().int().min(1).max(10).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** auto: readable lines on a terminal, JSON otherwise. */
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -80,6 +85,8 @@ export interface Config {
   secretsKey: string | undefined;
   allowPrivateStoreUrls: boolean;
   trustProxy: boolean;
+  /** TRUSTED_PROXY_COUNT: X-Forwarded-For entries (from the right) our own proxies added; Koa's maxIpsCount. */
+  trustedProxyCount: number;
   logLevel: string;
   logFormat: LogFormat;
   dataDir: string;
@@ -177,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     secretsKey,
     allowPrivateStoreUrls: e.ALLOW_PRIVATE_STORE_URLS,
     trustProxy: e.TRUST_PROXY,
+    trustedProxyCount: e.TRUSTED_PROXY_COUNT,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     dataDir: e.DATA_DIR,

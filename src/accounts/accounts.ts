@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Durations, Limits } from '../config.js';
 import { ConnectorError } from '../errors.js';
 import type { Account, ApiKey, Storage } from '../storage/types.js';
-import { decoyHash, hashPassword, PASSWORD_MAX, PASSWORD_MIN, verifyPassword } from './passwords.js';
+import { decoyHash, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { newApiKey, randomToken, sha256 } from './tokens.js';
 
 export type AccountErrorCode = 'invalid_email' | 'invalid_password' | 'email_taken' | 'bad_credentials' | 'throttled';
@@ -29,12 +29,8 @@ export function normaliseEmail(raw: string): string {
 }
 
 function checkPassword(password: string): void {
-  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
-    throw new AccountError(
-      'invalid_password',
-      `Choose a password of ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`,
-    );
-  }
+  const problem = passwordProblem(password);
+  if (problem) throw new AccountError('invalid_password', problem);
 }
 
 export interface AccountsOptions {
@@ -78,36 +74,29 @@ export class Accounts {
   }
 
   /**
-   * Checks a password, throttled per email (attempts since the last success) and per client address (failures), in
-   * fixed windows. The limits are checked before the password so a throttled caller learns nothing about it.
+   * Checks a password, throttled per client address and per email, in fixed windows. Both counters are raised
+   * atomically in the database BEFORE the password is checked, so parallel guesses cannot all slip under the limit
+   * while none has failed yet (the address counts attempts; the email's counter is cleared by a success). The email
+   * is validated first, so a refused request writes at most one bounded counter row; and an address already over its
+   * limit is refused before its email is counted, so guesses from a throttled address cannot lock a victim out.
    */
   async signIn(rawEmail: string, password: string, address: string): Promise<Account> {
     const { storage, clock, durations, limits } = this.o;
-    const email = rawEmail.trim().toLowerCase();
+    const email = normaliseEmail(rawEmail);
     const now = clock.now();
     const window = durations.throttleWindowMs;
-    const emailKey = `email:${email}`;
-    const addressKey = `ip:${address}`;
-    // The attempt is counted against the email before the password is checked (and cleared on success): counting
-    // only after a failed check let parallel guesses all pass the limit while none had failed yet.
-    const [byEmail, byAddress] = await Promise.all([
-      storage.throttles.hit(emailKey, now, window),
-      storage.throttles.count(addressKey, now, window),
-    ]);
-    if (byEmail > limits.loginFailuresPerEmail || byAddress >= limits.loginFailuresPerAddress) {
-      const minutes = Math.ceil(window / 60_000);
-      throw new AccountError(
+    const throttled = () =>
+      new AccountError(
         'throttled',
-        `Too many failed sign-ins. Wait ${minutes} minutes and try again.`,
+        `Too many failed sign-ins. Wait ${Math.ceil(window / 60_000)} minutes and try again.`,
         Math.ceil(window / 1000),
       );
-    }
-    const account = email ? await storage.accounts.byEmail(email) : null;
+    if ((await storage.throttles.hit(`ip:${address}`, now, window)) > limits.loginFailuresPerAddress) throw throttled();
+    const emailKey = `email:${email}`;
+    if ((await storage.throttles.hit(emailKey, now, window)) > limits.loginFailuresPerEmail) throw throttled();
+    const account = await storage.accounts.byEmail(email);
     const ok = await verifyPassword(password, account?.passwordHash ?? (await decoyHash()));
-    if (!account || !ok) {
-      await storage.throttles.hit(addressKey, now, window);
-      throw new AccountError('bad_credentials', 'That email and password do not match an account.');
-    }
+    if (!account || !ok) throw new AccountError('bad_credentials', 'That email and password do not match an account.');
     await storage.throttles.clear(emailKey);
     return account;
   }

@@ -1,6 +1,7 @@
 // Password hashing with scrypt from node:crypto (memory-hard; no native add-on to build). The stored string carries
 // its own parameters, so they can be raised later without invalidating existing hashes.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { dictionary } from '@zxcvbn-ts/language-common';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> =>
   new Promise((resolve, reject) =>
@@ -11,8 +12,32 @@ const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptO
 // with p>1; we trade a little for the sign-in latency of a popup. Raise N here; old hashes keep verifying.
 const DEFAULT = { N: 2 ** 15, r: 8, p: 1, keylen: 32 };
 
+/** Length bounds in characters (Unicode code points: an emoji is one, as a person counts it). */
 export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 256;
+
+// The shipped list of common passwords (zxcvbn's, ~49,000 entries from breach corpora), lower-cased into a Set on
+// first use: a guesser tries these first, whatever the length rule says.
+let common: Set<string> | undefined;
+function commonPasswords(): Set<string> {
+  common ??= new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
+  return common;
+}
+
+/**
+ * The one password policy (sign-up, the CLI, password reset and change): what is wrong with `password`, in words
+ * that say what to do, or null when it is acceptable.
+ */
+export function passwordProblem(password: string): string | null {
+  const length = [...password].length;
+  if (length < PASSWORD_MIN || length > PASSWORD_MAX) return `Choose a password of ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`;
+  if (password.trim() === '') return 'A password of only spaces is too easy to guess: choose one with letters, digits or words.';
+  if (new Set(password).size === 1) return 'A password of one repeated character is too easy to guess: choose a mix of characters or several words.';
+  if (commonPasswords().has(password.toLowerCase()) || commonPasswords().has(password.trim().toLowerCase())) {
+    return 'This password is on the list of common passwords that attackers try first: choose another one (several unrelated words work well).';
+  }
+  return null;
+}
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);

@@ -17,7 +17,10 @@ import { oidcRoutes } from './routes/oidc.js';
 import { passwordRoutes } from './routes/password.js';
 
 export function createHttpApp(services: HttpServices): Koa {
-  const app = new Koa({ proxy: services.config.trustProxy });
+  // Behind TRUST_PROXY, ctx.ip is the X-Forwarded-For entry our outermost proxy added (maxIpsCount keeps only the
+  // right-most TRUSTED_PROXY_COUNT entries): the left-most ones are the client's to choose, and would let a guesser
+  // pick a fresh address for every sign-in attempt.
+  const app = new Koa({ proxy: services.config.trustProxy, maxIpsCount: services.config.trustedProxyCount });
   app.silent = true; // errors are logged by handleErrors, with the request id
   app.use(requestId);
   app.use(accessLog(services.logger));

@@ -30,7 +30,7 @@ export interface HttpServices {
   /** Sign-in with an OpenID provider, password resets and changes, mail (issue 14). */
   identity: IdentityServices;
   render: Render;
-  /** crm: operator keys, operators' accounts, webhooks and their delivery worker. */
+  /** Operator keys, operators' accounts, webhooks and their delivery worker. */
   operators: OperatorServices;
   /** HMAC key for CSRF tokens, derived from the secrets key so every instance shares it. */
   csrfKey: Buffer;

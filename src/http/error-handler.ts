@@ -44,14 +44,14 @@ export function handleErrors({ logger, render }: ErrorHandlerDeps) {
   function asConnectorError(ctx: Context, err: unknown): ConnectorError {
     const known = toConnectorError(err);
     if (!known) {
-      logger.error({ err, requestId: ctx.state.requestId }, 'unhandled error');
+      logger.error({ err, requestId: ctx.state.requestId, callerRequestId: ctx.state.callerRequestId }, 'unhandled error');
       return internalError(ctx.state.requestId);
     }
     if (!hasStatus(known.code)) {
       // A layer raised a code the table does not know: answered as a 500, and loud, so it gets its row.
-      logger.error({ requestId: ctx.state.requestId, err: known.message, code: known.code }, 'no HTTP status for this error code (error-status.ts)');
+      logger.error({ requestId: ctx.state.requestId, callerRequestId: ctx.state.callerRequestId, err: known.message, code: known.code }, 'no HTTP status for this error code (error-status.ts)');
     } else if (statusOf(known.code) >= 500) {
-      logger.warn({ requestId: ctx.state.requestId, err: known.message, code: known.code }, known.code);
+      logger.warn({ requestId: ctx.state.requestId, callerRequestId: ctx.state.callerRequestId, err: known.message, code: known.code }, known.code);
     }
     return known;
   }

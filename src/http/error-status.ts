@@ -45,6 +45,8 @@ export const ERROR_STATUS = {
   internal_error: 500,
   // storage
   database_unavailable: 503,
+  // readiness: the secrets key cannot open what the database holds
+  secrets_unavailable: 503,
   // accounts (the sign-in and sign-up forms)
   invalid_email: 400,
   invalid_password: 400,

@@ -17,6 +17,7 @@ export type HttpErrorCode =
   | 'identity_link_garbled'
   | 'api_key_not_found'
   | 'database_unavailable'
+  | 'secrets_unavailable'
   | 'internal_error';
 
 export interface HttpErrorOptions extends ConnectorErrorOptions {

@@ -5,11 +5,16 @@ import type { Logger } from '../log.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Every response carries X-Request-Id: the caller's, when it sent a sane one, else a new one. */
+/**
+ * Every request gets an id of ours (`requestId`: logs, error pages' "reference"), which nobody outside can choose or
+ * make collide with another request's. A caller's own sane X-Request-Id is kept beside it (`callerRequestId`, logged
+ * with ours) and echoed back; without one, the response carries ours.
+ */
 export async function requestId(ctx: Context, next: Next): Promise<void> {
   const given = ctx.get('X-Request-Id');
-  ctx.state.requestId = REQUEST_ID.test(given) ? given : randomUUID();
-  ctx.set('X-Request-Id', ctx.state.requestId);
+  ctx.state.requestId = randomUUID();
+  if (REQUEST_ID.test(given)) ctx.state.callerRequestId = given;
+  ctx.set('X-Request-Id', ctx.state.callerRequestId ?? ctx.state.requestId);
   await next();
 }
 
@@ -24,7 +29,7 @@ export function accessLog(logger: Logger) {
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       logger.info(
-        { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
+        { requestId: ctx.state.requestId, callerRequestId: ctx.state.callerRequestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
         'request',
       );
     }
@@ -36,7 +41,11 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   await next();
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Referrer-Policy', 'no-referrer');
-  if (ctx.response.type === 'text/html') {
+  // Beside the CSP's frame-ancestors, for browsers without it. Magento opens the Identity Link in a top-level window
+  // (window.open, docs/magento-protocol.md §3), never in a frame, so nothing of ours needs to be framed.
+  ctx.set('X-Frame-Options', 'DENY');
+  // A route that set its own (the proxy's sandbox for a store's answers) keeps it.
+  if (ctx.response.type === 'text/html' && !ctx.response.get('Content-Security-Policy')) {
     ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'");
   }
 }

@@ -19,6 +19,8 @@ export interface BaseState {
   retry?: PageLink;
   /** Set by a step that knows this page shows in Magento's popup though its path does not say so (the OpenID return). */
   inPopup?: boolean;
+  /** The caller's own X-Request-Id when it sent a sane one (echoed, and logged beside ours). */
+  callerRequestId?: string;
 }
 
 export interface FormState extends BaseState {

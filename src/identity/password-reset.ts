@@ -6,7 +6,7 @@
 //   reset:   sets the password, ends every session of the account, clears its sign-in throttle;
 //   change:  needs the current password (throttled per account), ends the account's other sessions.
 import { normaliseEmail } from '../accounts/accounts.js';
-import { hashPassword, PASSWORD_MAX, PASSWORD_MIN, verifyPassword } from '../accounts/passwords.js';
+import { hashPassword, passwordProblem, verifyPassword } from '../accounts/passwords.js';
 import { randomToken, sha256 } from '../accounts/tokens.js';
 import type { Clock } from '../clock.js';
 import type { IdentityConfig } from '../config.js';
@@ -29,9 +29,8 @@ export interface PasswordResetsOptions {
 }
 
 function checkNewPassword(password: string): void {
-  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
-    throw new IdentityError('invalid_password', `Choose a password of ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`);
-  }
+  const problem = passwordProblem(password); // the shared policy (accounts/passwords.ts)
+  if (problem) throw new IdentityError('invalid_password', problem);
 }
 
 export class PasswordResets {

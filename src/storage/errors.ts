@@ -68,6 +68,15 @@ function facts(error: unknown): Facts {
 
 function unavailableReason(error: unknown): string | null {
   const { codes, kinds, messages } = facts(error);
+  // A database that refuses writes serves no sign-in, callback or token exchange: 503.
+  // SQLite: SQLITE_READONLY* (a read-only file or directory); PostgreSQL: SQLSTATE 25006 read_only_sql_transaction
+  // (default_transaction_read_only, a hot standby).
+  if (
+    codes.some((c) => c === '25006' || c.startsWith('SQLITE_READONLY')) ||
+    messages.some((m) => /attempt to write a readonly database|SQLITE_READONLY|read-only transaction/.test(m))
+  ) {
+    return 'the database refuses writes (read-only): make the SQLite file and its folder writable, or point DATABASE_URL at a writable PostgreSQL primary';
+  }
   if (kinds.includes('TableDoesNotExist')) return 'the database has no tables yet: run npm run db:migrate';
   if (kinds.includes('DatabaseDoesNotExist')) return 'the database named in DATABASE_URL does not exist';
   if (kinds.includes('AuthenticationFailed') || kinds.includes('DatabaseAccessDenied')) {

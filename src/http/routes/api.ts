@@ -16,6 +16,22 @@ import { listForOperator, OperatorStoresQuery } from './operator-stores.js';
 // Magento's REST API reads JSON and XML bodies only.
 const BODY_TYPES = ['application/json', 'application/xml', 'text/xml', '+json', '+xml'];
 
+/**
+ * A store answer the proxy passes inline: JSON (application/json, any +json) or Magento's XML (application/xml,
+ * text/xml), by type/subtype. Other +xml types stay attachments: image/svg+xml and application/xhtml+xml are
+ * documents a browser runs scripts in.
+ */
+export function isJsonOrXml(contentType: string | string[] | undefined): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (typeof value !== 'string') return false;
+  const type = value.split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || type === 'application/xml' || type === 'text/xml' || /^application\/[\w.+-]+\+json$/.test(type);
+}
+
+// On every proxied answer: should a browser ever render one (XML can carry XHTML-namespaced scripts), it runs
+// nothing and loads nothing, as a sandboxed document of no origin.
+const PROXIED_CSP = "default-src 'none'; sandbox";
+
 export function apiRoutes(services: HttpServices): Router<ApiState> {
   const { config, stores } = services;
   const router = new Router<ApiState>({ prefix: '/api' });
@@ -101,6 +117,10 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
       const value = response.headers[name];
       if (value !== undefined) ctx.set(name, value);
     }
+    // A store's HTML (or anything else a browser would render) must not be served as a page of our origin, where
+    // it could script against our cookies: only JSON and XML are passed as they are (nosniff: middleware.ts).
+    if (!isJsonOrXml(response.headers['content-type'])) ctx.set('Content-Disposition', 'attachment');
+    ctx.set('Content-Security-Policy', PROXIED_CSP);
     ctx.body = response.body;
   };
 

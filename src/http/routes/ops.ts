@@ -1,4 +1,6 @@
-// Operations: /healthz says the process is up; /readyz says the database answers (load balancers route on it).
+// Operations: /healthz says the process is up; /readyz says this instance can serve (load balancers route on it):
+// the database answers, accepts writes (a read-only file or a standby serves no sign-in or activation), and the
+// secrets key opens what the database holds. A "no" says why, in the answer and the log.
 import Router from '@koa/router';
 import type { HttpServices } from '../context.js';
 import type { BaseState } from '../state.js';

@@ -32,12 +32,29 @@ export function readForm(limitBytes: number): Middleware<FormState> {
     if (!ctx.is('application/x-www-form-urlencoded')) {
       throw new HttpError('unsupported_media_type', 'Send the form as application/x-www-form-urlencoded.');
     }
-    await parse(ctx, async () => {
-      const body = ctx.request.body;
-      ctx.state.form = parseFormFields(typeof body === 'string' ? body : '');
-      await next();
-    });
+    let read = false;
+    try {
+      await parse(ctx, async () => {
+        read = true;
+        const body = ctx.request.body;
+        ctx.state.form = parseFormFields(typeof body === 'string' ? body : '');
+        await next();
+      });
+    } catch (err) {
+      // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR...) carry no status: a body that is not what its Content-Encoding
+      // says is the client's mistake, not a 500 of ours. Errors of the later steps pass through untouched.
+      if (!read && isZlibError(err)) {
+        throw new HttpError('bad_request', `The form body is not valid ${ctx.get('Content-Encoding').slice(0, 40)} data: send it uncompressed, or compressed as its Content-Encoding says.`, { cause: err });
+      }
+      throw err;
+    }
   };
+}
+
+/** A decompression failure: zlib's Z_DATA_ERROR, Z_BUF_ERROR..., brotli's ERR__ERROR_FORMAT_...; never with a status. */
+function isZlibError(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown; status?: unknown } | null;
+  return typeof e?.code === 'string' && typeof e.errno === 'number' && e.status === undefined && /^(Z_|ERR_)/.test(e.code);
 }
 
 /** One text field of a form, or undefined when absent or repeated. */
