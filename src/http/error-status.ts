@@ -64,6 +64,10 @@ export const ERROR_STATUS = {
   store_timeout: 504,
   response_too_large: 502,
   magento_error: 502,
+  store_unavailable: 503,
+  graphql_error: 502,
+  page_size_too_large: 400,
+  changes_stalled: 502,
   // the protocol layer, should one reach HTTP untranslated: our request could not be signed or read ...
   ambiguous_parameter_order: 400,
   ambiguous_path: 400,

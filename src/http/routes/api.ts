@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import getRawBody from 'raw-body';
 import { RequestRefusedError } from '../../store-api/errors.js';
+import { graphqlCall } from '../../store-api/graphql.js';
 import { parseFormEncoded } from '../../protocol/query.js';
 import { QueryError } from '../../protocol/errors.js';
 import { requireApiKey } from '../auth.js';
@@ -14,16 +15,23 @@ import type { ApiState } from '../state.js';
 // Magento's REST API reads JSON and XML bodies only.
 const BODY_TYPES = ['application/json', 'application/xml', 'text/xml', '+json', '+xml'];
 
-export function apiRoutes({ config, stores, keys }: HttpServices): Router<ApiState> {
+export function apiRoutes({ config, stores, keys, availability, storeViews }: HttpServices): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/api' });
   const auth = requireApiKey(keys);
 
   router.get('/stores', auth, async (ctx) => {
-    ctx.body = { stores: await stores.listStores(ctx.state.accountId) };
+    const list = await stores.listStores(ctx.state.accountId);
+    ctx.body = { stores: list.map((s) => ({ ...s, availability: availability.describe(s.consumerKey) })) };
   });
 
   router.get('/stores/:id', auth, async (ctx) => {
-    ctx.body = await stores.getStore(ctx.state.accountId, ctx.params.id!);
+    const store = await stores.getStore(ctx.state.accountId, ctx.params.id!);
+    // Issue 15: availability (this instance's circuit) and the store views the integration can see (cached).
+    ctx.body = {
+      ...store,
+      availability: availability.describe(store.consumerKey),
+      storeViews: await storeViews.of(ctx.state.accountId, store.id),
+    };
   });
 
   router.delete('/stores/:id', auth, async (ctx) => {
@@ -97,6 +105,34 @@ export function apiRoutes({ config, stores, keys }: HttpServices): Router<ApiSta
 
   router.all('/stores/:id/rest/*path', auth, readQuery, readBody, forward);
 
+  // ---- issue 15: POST /api/stores/:id/graphql -> {store_base_url}graphql, signed, JSON body and Store header ----
+  router.post('/stores/:id/graphql', auth, async function forwardGraphql(ctx) {
+    const type = ctx.request.type.toLowerCase();
+    if (type !== 'application/json') {
+      throw new HttpError('unsupported_media_type', `Send the GraphQL request as application/json ({"query": ..., "variables": ...}), not ${type || 'a body without Content-Type'}.`);
+    }
+    const body = await getRawBody(ctx.req, { limit: config.limits.maxRequestBodyBytes, length: ctx.request.length });
+    const hangUp = new AbortController();
+    const onClose = () => {
+      if (!ctx.res.writableFinished) hangUp.abort();
+    };
+    ctx.res.once('close', onClose);
+    let response;
+    try {
+      const call = graphqlCall({ body, storeCode: ctx.get('Store') || undefined, signal: hangUp.signal });
+      response = await stores.send(ctx.state.accountId, ctx.params.id!, call);
+    } finally {
+      ctx.res.off('close', onClose);
+    }
+    // Magento's answer unchanged: GraphQL errors come as HTTP 200 (or 500 before execution) with `errors`.
+    ctx.status = response.status;
+    for (const name of ['content-type', 'retry-after']) {
+      const value = response.headers[name];
+      if (value !== undefined) ctx.set(name, value);
+    }
+    ctx.body = response.body;
+  });
+
   // Everything else under /api is answered in our error shape too: Koa's plain-text 404 and 405 carry no
   // X-Connector-Error, so a caller could take them for Magento's.
   const allow = (methods: string) =>
@@ -110,13 +146,14 @@ export function apiRoutes({ config, stores, keys }: HttpServices): Router<ApiSta
     };
   router.all('/stores', allow('GET, HEAD'));
   router.all('/stores/:id', allow('GET, HEAD, DELETE'));
+  router.all('/stores/:id/graphql', allow('POST'));
   router.all('/stores/:id/rest', auth, () => {
     throw new HttpError('not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
   });
   router.all(['/', '/*rest'], (ctx) => {
     throw new HttpError(
       'not_found',
-      `No such API route: ${ctx.method} ${ctx.path.slice(0, 200)}. The API is GET /api/stores, GET and DELETE /api/stores/:id, ANY /api/stores/:id/rest/<path>.`,
+      `No such API route: ${ctx.method} ${ctx.path.slice(0, 200)}. The API is GET /api/stores, GET and DELETE /api/stores/:id, ANY /api/stores/:id/rest/<path>, POST /api/stores/:id/graphql.`,
     );
   });
   return router;
