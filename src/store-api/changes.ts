@@ -6,7 +6,7 @@
 // An entity saved while the read runs moves past the bound and is read (again, if it was read before: that is a
 // new change). The walk ends when a page holds all `total_count` items that remain, never on an empty page.
 import type { QueryObject, QueryValue } from '../protocol/query.js';
-import { ChangesStalledError } from './errors.js';
+import { ChangesStalledError, RequestRefusedError } from './errors.js';
 
 /** Where a read stopped: give it back as `cursor` to read only what changed since. JSON-serialisable. */
 export interface ChangesCursor {
@@ -69,6 +69,9 @@ export function changeFeed<T>(
   const field = options.cursor?.field ?? options.field ?? 'updated_at';
   const idField = options.idField ?? defaultIdField(path);
   const pageSize = options.pageSize ?? MAGENTO_MAX_PAGE_SIZE;
+  if (!Number.isInteger(pageSize) || pageSize < 1) {
+    throw new RequestRefusedError(`pageSize must be a whole number of at least 1 (Magento's maximum is ${MAGENTO_MAX_PAGE_SIZE} by default), not ${String(pageSize)}.`);
+  }
   const since = options.since instanceof Date ? magentoDateTime(options.since) : options.since;
   const state = {
     value: options.cursor ? options.cursor.value : (since ?? null),

@@ -224,6 +224,10 @@ forEachBackend((backend, test) => {
     t.is(everything.length, ids.length);
     t.deepEqual(new Set(everything.map((o) => o.entity_id)), new Set(ids));
     assertOrdered(t, everything);
+    // Products and customers follow `id`.
+    t.is((await readAll(store.changes('V1/products', { pageSize: 7 }))).length, a.mock.catalog.products.length);
+    t.is((await readAll(store.changes('V1/customers/search', { pageSize: 3 }))).length, a.mock.catalog.customers.length);
+    t.throws(() => store.changes('V1/orders', { pageSize: 0 }), { instanceOf: RequestRefusedError });
 
     // Between page 2 and 3: orders not read yet (ahead of the bound) and one already read are saved in the admin.
     const ahead = ids.slice(-300, -295);
