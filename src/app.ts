@@ -20,8 +20,10 @@ import { checkOpens, KEY_FILE_NAME, loadSealer } from './secrets/index.js';
 import { checkSchema, openStorage, sealedSample } from './storage/db.js';
 import { readinessCheck } from './storage/readiness.js';
 import { ConnectorClient } from './store-api/client.js';
+import { StoreAvailability } from './store-api/availability.js';
 import { StoreGateway } from './store-api/gateway.js';
 import { createOperatorServices } from './operators/index.js';
+import { StoreViews } from './store-api/store-views.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -75,7 +77,17 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       retryAfterCapMs: limits.retryAfterCapMs,
     },
   });
-  const stores = new StoreGateway({ bindings: storage.bindings, rest, clock, limits, logger });
+  // Issue 15: the circuit breaker per store sits between the gateway and the REST client (proxy and client alike).
+  const availability = new StoreAvailability({
+    clock,
+    failuresBeforeUnavailable: limits.storeFailuresBeforeUnavailable,
+    cooldownMs: durations.storeCooldownMs,
+    // HOOK: the webhooks work emits store.unavailable / store.available here; until then, a log line.
+    emitAvailabilityEvent: (event) =>
+      logger.warn({ event: event.type, consumerKey: event.consumerKey, storeBaseUrl: event.storeBaseUrl, reason: event.reason }, `store availability: ${event.type}`),
+  });
+  const stores = new StoreGateway({ bindings: storage.bindings, rest: availability.guard(rest), clock, limits, logger });
+  const storeViews = new StoreViews(stores, clock, durations.storeViewsTtlMs);
   const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') });
   // Operator keys, the accounts API, lifecycle webhooks.
   const operators = createOperatorServices({ storage, clock, logger, accounts, webhookConfig: config.webhooks, cacheTtlMs: limits.cacheTtlMs });
@@ -87,6 +99,8 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     accounts,
     activation,
     stores,
+    availability,
+    storeViews,
     // Readiness re-checks what start-up checked once: that the keys open what the database holds.
     readiness: readinessCheck({
       storage,

@@ -53,6 +53,10 @@ export interface Durations {
   stepLeaseMs: number;
   sessionLifeMs: number;
   throttleWindowMs: number;
+  /** Issue 15: how long an unavailable store's calls fail fast before one trial call is let through. */
+  storeCooldownMs: number;
+  /** Issue 15: how long the store views of a store (GET /V1/store/storeViews) are served from memory. */
+  storeViewsTtlMs: number;
 }
 
 export interface Limits {
@@ -75,6 +79,8 @@ export interface Limits {
   cacheTtlMs: number;
   /** Request-token fetches run at once per instance (the rest wait in a queue, well inside Magento's window). */
   backgroundConcurrency: number;
+  /** Issue 15: 502/503/504 or unreachable this many calls in a row marks a store unavailable (per instance). */
+  storeFailuresBeforeUnavailable: number;
 }
 
 export interface Config {
@@ -109,6 +115,8 @@ export const DEFAULT_DURATIONS: Durations = {
   stepLeaseMs: 30_000,
   sessionLifeMs: 7 * 24 * 3600_000,
   throttleWindowMs: 15 * 60_000,
+  storeCooldownMs: 30_000,
+  storeViewsTtlMs: 60_000,
 };
 
 export const DEFAULT_LIMITS: Limits = {
@@ -127,6 +135,7 @@ export const DEFAULT_LIMITS: Limits = {
   perStoreQueue: 100,
   cacheTtlMs: 5_000,
   backgroundConcurrency: 16,
+  storeFailuresBeforeUnavailable: 5,
 };
 
 /** A setting is missing, malformed or contradicts another: the process says so in one line and exits with 2. */

@@ -97,6 +97,10 @@ export const ERROR_STATUS = {
   reset_link_expired: 410,
   // mail (sent after the answer today: should one reach HTTP, the mail server refused it)
   mail_failed: 502,
+  store_unavailable: 503,
+  graphql_error: 502,
+  page_size_too_large: 400,
+  changes_stalled: 502,
   // the protocol layer, should one reach HTTP untranslated: our request could not be signed or read ...
   ambiguous_parameter_order: 400,
   ambiguous_path: 400,

@@ -34,6 +34,10 @@ export interface RestCall {
   contentType?: string;
   accept?: string;
   signal?: AbortSignal;
+  /** `graphql` sends to `{store_base_url}graphql` (path ignored), signed the same way; `rest` by default. */
+  endpoint?: 'rest' | 'graphql';
+  /** Extra headers, never signed: Magento's `Store` header (store view) for GraphQL. */
+  headers?: Record<string, string>;
 }
 
 export interface RestResponse extends TransportResponse {
@@ -154,9 +158,9 @@ export function createRestClient(options: RestClientOptions): RestClient {
     async send(store, call) {
       const method = call.method.toUpperCase();
       const retryable = IDEMPOTENT.has(method);
-      const url = `${store.storeBaseUrl}rest/${restPath(call.path)}`;
+      const url = call.endpoint === 'graphql' ? `${store.storeBaseUrl}graphql` : `${store.storeBaseUrl}rest/${restPath(call.path)}`;
       const signer = signerFor(store);
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...call.headers };
       if (call.contentType) headers['Content-Type'] = call.contentType;
       headers.Accept = call.accept ?? 'application/json';
       for (let attempt = 1; ; attempt++) {

@@ -14,7 +14,12 @@ export type CallErrorCode =
   | 'store_unreachable'
   | 'store_timeout'
   | 'response_too_large'
-  | 'magento_error';
+  | 'magento_error'
+  // issue 15: calls a CRM makes (GraphQL, incremental reads, store availability)
+  | 'store_unavailable'
+  | 'graphql_error'
+  | 'page_size_too_large'
+  | 'changes_stalled';
 
 export class CallError extends ConnectorError<CallErrorCode> {
   constructor(code: CallErrorCode, message: string, options?: ConnectorErrorOptions) {
@@ -147,4 +152,79 @@ function readXmlError(body: Buffer): { message: string; parameters: unknown } | 
     parameters = children.every(([name]) => name === 'item') ? children.map(([, v]) => v) : Object.fromEntries(children);
   }
   return { message: xmlText(message[1]!), parameters };
+}
+
+// ---- issue 15: GraphQL, incremental reads, store availability ---------------------------------------------------
+
+/** The store failed several calls in a row (502/503/504 or unreachable): calls fail fast until a trial succeeds. */
+export class StoreUnavailableError extends CallError {
+  constructor(
+    readonly storeBaseUrl: string,
+    retryAfterSeconds: number,
+    reason: string | null,
+  ) {
+    super(
+      'store_unavailable',
+      `The store at ${storeBaseUrl} is unavailable${reason ? ` (${reason})` : ''}: calls to it are paused and one is ` +
+        `let through to test it in ${retryAfterSeconds} s. This is not a disconnection; nothing needs to be done in Magento ` +
+        'unless the store stays down.',
+      { retryAfterSeconds },
+    );
+  }
+}
+
+export interface GraphQLErrorEntry {
+  message: string;
+  /** The field path of the failed field, e.g. ["customers"]; absent for errors raised before execution. */
+  path?: Array<string | number>;
+  locations?: Array<{ line: number; column: number }>;
+  /** Magento's `extensions.category`: graphql-input, graphql-authorization, graphql-no-such-entity, ... */
+  category?: string;
+}
+
+/**
+ * Magento answered a GraphQL query with `errors` (HTTP 200 while executing, HTTP 500 before execution). `data` is
+ * what Magento did return (the failed fields null), or null. Magento masks its OAuth failures on GraphQL as
+ * "Internal server error" (HTTP 500): the same words as any internal failure.
+ */
+export class MagentoGraphQLError extends CallError {
+  readonly messages: string[];
+  readonly paths: Array<Array<string | number> | null>;
+  readonly categories: Array<string | null>;
+  constructor(
+    readonly status: number,
+    readonly errors: GraphQLErrorEntry[],
+    readonly data: unknown,
+  ) {
+    const first = errors[0]?.message ?? 'unknown error';
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+    const at = errors[0]?.path ? ` at ${errors[0].path.join('.')}` : '';
+    super('graphql_error', `Magento's GraphQL answered ${status} with an error${at}: ${first}${more}`);
+    this.messages = errors.map((e) => e.message);
+    this.paths = errors.map((e) => e.path ?? null);
+    this.categories = errors.map((e) => e.category ?? null);
+  }
+}
+
+/** The store refused the page size (Magento 2.4.7+ `webapi/validation/maximum_page_size`, 300 by default). */
+export class PageSizeTooLargeError extends CallError {
+  constructor(
+    readonly requested: number,
+    readonly maximum: number | null,
+  ) {
+    super(
+      'page_size_too_large',
+      `The store accepts at most ${maximum ?? 'fewer'} items per page, and ${requested} were asked for. Pass ` +
+        `{ pageSize: ${maximum ?? 100} } (or less) to this read, or raise the store's maximum in the Magento admin ` +
+        '(the setting webapi/validation/maximum_page_size).',
+      { fix: `Use pageSize ${maximum ?? 100} or less for this store.` },
+    );
+  }
+}
+
+/** An incremental read stopped making progress: the store answered the same items again although more remain. */
+export class ChangesStalledError extends CallError {
+  constructor(message: string) {
+    super('changes_stalled', message);
+  }
 }

@@ -23,7 +23,7 @@ export interface AccountRouteDeps {
 }
 
 export function accountRoutes(services: HttpServices, { flash }: AccountRouteDeps): Router<SessionState> {
-  const { config, render, csrfKey, accounts, keys, stores } = services;
+  const { config, render, csrfKey, accounts, keys, stores, availability, storeViews } = services;
   const router = new Router<SessionState>();
   const form = readForm(config.limits.callbackBodyBytes);
   const csrf = checkCsrf(csrfKey);
@@ -50,7 +50,14 @@ export function accountRoutes(services: HttpServices, { flash }: AccountRouteDep
       title: 'Your stores',
       mainClass: 'wide',
       email: account.email,
-      stores: storeList,
+      // Issue 15: each store's availability and store views (cached: the page does not call Magento every time).
+      stores: await Promise.all(
+        storeList.map(async (s) => ({
+          ...s,
+          availability: availability.describe(s.consumerKey),
+          storeViews: s.state === 'active' ? await storeViews.of(account.id, s.id) : null,
+        })),
+      ),
       keys: keyList.map((k) => ({ ...k, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })),
       callbackUrl: `${config.publicUrl}/magento/callback`,
       identityUrl: `${config.publicUrl}/magento/identity`,

@@ -1,10 +1,12 @@
 // The CRM-facing API: the account's stores, and the signed proxy to each store's REST API. Authenticated with
 // `Authorization: Bearer <api key>`; a key sees only its own account's stores. Errors: error-handler.ts.
 import Router from '@koa/router';
-import type { Middleware } from 'koa';
+import type { Middleware, ParameterizedContext } from 'koa';
 import getRawBody from 'raw-body';
 import { RequestRefusedError } from '../../store-api/errors.js';
+import { graphqlCall } from '../../store-api/graphql.js';
 import { parseFormEncoded } from '../../protocol/query.js';
+import type { RestResponse } from '../../protocol/rest-client.js';
 import { QueryError } from '../../protocol/errors.js';
 import { requireKey } from '../operator-auth.js';
 import type { HttpServices } from '../context.js';
@@ -32,23 +34,42 @@ export function isJsonOrXml(contentType: string | string[] | undefined): boolean
 // nothing and loads nothing, as a sandboxed document of no origin.
 const PROXIED_CSP = "default-src 'none'; sandbox";
 
+/** Magento's status, content type and body as they came, served so that nothing a store returns runs as our page. */
+function sendStoreAnswer(ctx: ParameterizedContext<ApiState>, response: RestResponse): void {
+  ctx.status = response.status;
+  for (const name of ['content-type', 'retry-after']) {
+    const value = response.headers[name];
+    if (value !== undefined) ctx.set(name, value);
+  }
+  // A store's HTML (or anything else a browser would render) must not be served as a page of our origin, where
+  // it could script against our cookies: only JSON and XML are passed as they are (nosniff: middleware.ts).
+  if (!isJsonOrXml(response.headers['content-type'])) ctx.set('Content-Disposition', 'attachment');
+  ctx.set('Content-Security-Policy', PROXIED_CSP);
+  ctx.body = response.body;
+}
+
 export function apiRoutes(services: HttpServices): Router<ApiState> {
-  const { config, stores } = services;
+  const { config, stores, availability, storeViews } = services;
   const router = new Router<ApiState>({ prefix: '/api' });
   // Account API keys and operator keys (an operator acts as the store's account on /stores/:id routes).
   const auth = requireKey(services, { storeOwner: true });
 
   router.get('/stores', auth, async (ctx) => {
     // An operator sees every store, or one account's with ?accountId=.
-    ctx.body = {
-      stores: ctx.state.operator
-        ? await listForOperator(services, parseWith(OperatorStoresQuery, queryObject(ctx), 'query').accountId)
-        : await stores.listStores(ctx.state.accountId),
-    };
+    const list = ctx.state.operator
+      ? await listForOperator(services, parseWith(OperatorStoresQuery, queryObject(ctx), 'query').accountId)
+      : await stores.listStores(ctx.state.accountId);
+    ctx.body = { stores: list.map((s) => ({ ...s, availability: availability.describe(s.consumerKey) })) };
   });
 
   router.get('/stores/:id', auth, async (ctx) => {
-    ctx.body = await stores.getStore(ctx.state.accountId, ctx.params.id!);
+    const store = await stores.getStore(ctx.state.accountId, ctx.params.id!);
+    // Issue 15: availability (this instance's circuit) and the store views the integration can see (cached).
+    ctx.body = {
+      ...store,
+      availability: availability.describe(store.consumerKey),
+      storeViews: await storeViews.of(ctx.state.accountId, store.id),
+    };
   });
 
   router.delete('/stores/:id', auth, async (ctx) => {
@@ -112,19 +133,33 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
     } finally {
       ctx.res.off('close', onClose);
     }
-    ctx.status = response.status;
-    for (const name of ['content-type', 'retry-after']) {
-      const value = response.headers[name];
-      if (value !== undefined) ctx.set(name, value);
-    }
-    // A store's HTML (or anything else a browser would render) must not be served as a page of our origin, where
-    // it could script against our cookies: only JSON and XML are passed as they are (nosniff: middleware.ts).
-    if (!isJsonOrXml(response.headers['content-type'])) ctx.set('Content-Disposition', 'attachment');
-    ctx.set('Content-Security-Policy', PROXIED_CSP);
-    ctx.body = response.body;
+    sendStoreAnswer(ctx, response);
   };
 
   router.all('/stores/:id/rest/*path', auth, readQuery, readBody, forward);
+
+  // ---- POST /api/stores/:id/graphql -> {store_base_url}graphql, signed, JSON body and Store header ----
+  router.post('/stores/:id/graphql', auth, async function forwardGraphql(ctx) {
+    const type = ctx.request.type.toLowerCase();
+    if (type !== 'application/json') {
+      throw new HttpError('unsupported_media_type', `Send the GraphQL request as application/json ({"query": ..., "variables": ...}), not ${type || 'a body without Content-Type'}.`);
+    }
+    const body = await getRawBody(ctx.req, { limit: config.limits.maxRequestBodyBytes, length: ctx.request.length });
+    const hangUp = new AbortController();
+    const onClose = () => {
+      if (!ctx.res.writableFinished) hangUp.abort();
+    };
+    ctx.res.once('close', onClose);
+    let response;
+    try {
+      const call = graphqlCall({ body, storeCode: ctx.get('Store') || undefined, signal: hangUp.signal });
+      response = await stores.send(ctx.state.accountId, ctx.params.id!, call);
+    } finally {
+      ctx.res.off('close', onClose);
+    }
+    // Magento's answer unchanged: GraphQL errors come as HTTP 200 (or 500 before execution) with `errors`.
+    sendStoreAnswer(ctx, response);
+  });
 
   // Everything else under /api is answered in our error shape too: Koa's plain-text 404 and 405 carry no
   // X-Connector-Error, so a caller could take them for Magento's.
@@ -139,13 +174,14 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
     };
   router.all('/stores', allow('GET, HEAD'));
   router.all('/stores/:id', allow('GET, HEAD, DELETE'));
+  router.all('/stores/:id/graphql', allow('POST'));
   router.all('/stores/:id/rest', auth, () => {
     throw new HttpError('not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
   });
   router.all(['/', '/*rest'], (ctx) => {
     throw new HttpError(
       'not_found',
-      `No such API route: ${ctx.method} ${ctx.path.slice(0, 200)}. The API is GET /api/stores, GET and DELETE /api/stores/:id, ANY /api/stores/:id/rest/<path>.`,
+      `No such API route: ${ctx.method} ${ctx.path.slice(0, 200)}. The API is GET /api/stores, GET and DELETE /api/stores/:id, ANY /api/stores/:id/rest/<path>, POST /api/stores/:id/graphql.`,
     );
   });
   return router;
