@@ -41,6 +41,20 @@ async function accepted(t: ExecutionContext, connector: Connector, fields: Callb
   t.is(res.json?.status, 'accepted', what);
 }
 
+/**
+ * Once the request token is held and the connector idle: exactly one request-token call was made, and the binding
+ * keeps the token it holds, with no verifier waiting and no retry planned.
+ */
+async function heldOnceAndSettled(t: ExecutionContext, mock: MockStore, connector: Connector, consumerKey: string) {
+  const held = await waitForState(connector, consumerKey, 'request_token');
+  await settle(connector);
+  t.is(tokenCalls(mock, 'request').length, 1);
+  const after = (await connector.binding(consumerKey))!;
+  t.is(after.verifier, null);
+  t.is(after.nextAttemptAt, null);
+  t.deepEqual(after.requestToken, held.requestToken);
+}
+
 forEachBackend((backend, test) => {
   test('a replayed callback while the request token is held: 200, no second request-token call, binding unchanged', async (t) => {
     const { mock, connector } = await storeAndConnector(backend, t);
@@ -159,13 +173,7 @@ forEachBackend((backend, test) => {
     const other = { ...fields, oauth_verifier: randomKey() };
     const answers = await Promise.all([postCallback(connector, { ...fields }), postCallback(connector, other)]);
     t.deepEqual(answers.map((a) => a.status), [200, 200]);
-    const held = await waitForState(connector, fields.oauth_consumer_key, 'request_token');
-    await settle(connector);
-    t.is(tokenCalls(mock, 'request').length, 1);
-    const after = (await connector.binding(fields.oauth_consumer_key))!;
-    t.is(after.verifier, null);
-    t.is(after.nextAttemptAt, null);
-    t.deepEqual(after.requestToken, held.requestToken);
+    await heldOnceAndSettled(t, mock, connector, fields.oauth_consumer_key);
     t.is((await connector.running.services.storage.bindings.list()).length, 1);
   });
 
@@ -179,13 +187,7 @@ forEachBackend((backend, test) => {
     await waitFor('the request-token call to reach the store', () => mock.knobs.listFaults().length === 0);
     await accepted(t, connector, { ...fields, oauth_verifier: randomKey() }, 'second verifier');
 
-    const held = await waitForState(connector, fields.oauth_consumer_key, 'request_token');
-    await settle(connector);
-    t.is(tokenCalls(mock, 'request').length, 1);
-    const after = (await connector.binding(fields.oauth_consumer_key))!;
-    t.is(after.verifier, null);
-    t.is(after.nextAttemptAt, null);
-    t.deepEqual(after.requestToken, held.requestToken);
+    await heldOnceAndSettled(t, mock, connector, fields.oauth_consumer_key);
     // (Which verifier the request token is recorded with is not asserted: the second one is a forgery, and when the
     // first call fails before reaching the store, as it can on a loaded machine, the newest verifier is fetched.)
   });
