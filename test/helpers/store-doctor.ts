@@ -1,19 +1,13 @@
 // Shared by the detection and doctor tests: a mock store over HTTP, integrations whose tokens Magento minted itself
 // (no Callback URL: Activate shows the four credentials), and a real transport.
 import type { ExecutionContext } from 'ava';
-import { createMockStore, type MockStore, type MockStoreOptions } from '../../src/mock-store/app.js';
+import type { MockStore } from '../../src/mock-store/app.js';
 import type { NewIntegration } from '../../src/mock-store/integrations.js';
 import type { StoreCredentials } from '../../src/protocol/rest-client.js';
 import { createTransport, type Transport, type TransportOptions } from '../../src/protocol/transport.js';
 
+export { startStore } from '../mock-store/helpers.js';
 export { certificate } from './tls.js';
-
-export async function startStore(t: ExecutionContext, options: MockStoreOptions = {}): Promise<MockStore> {
-  const store = createMockStore({ testMode: true, onError: (e) => t.log('mock-store error', e), ...options });
-  await store.start(0);
-  t.teardown(() => store.close());
-  return store;
-}
 
 export interface Active {
   id: number;
