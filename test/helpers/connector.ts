@@ -118,13 +118,6 @@ export async function startMockStore(t: ExecutionContext, options: MockStoreOpti
   return mock;
 }
 
-/** A mock store and a connector (in that order: the connector stops first when the test ends), the start of most activation tests. */
-export async function storeAndConnector(backend: Backend, t: ExecutionContext, options: ConnectorOptions = {}): Promise<{ mock: MockStore; connector: Connector }> {
-  const mock = await startMockStore(t);
-  const connector = await startConnector(backend, t, options);
-  return { mock, connector };
-}
-
 /** Polls until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -322,4 +315,11 @@ export async function settle(connector: Connector): Promise<void> {
   await activation.drain();
   await activation.resumeDue();
   await activation.drain();
+}
+
+/** A mock store and a connector (in that order: the connector stops first when the test ends), the start of most activation tests. */
+export async function storeAndConnector(backend: Backend, t: ExecutionContext, options: ConnectorOptions = {}): Promise<{ mock: MockStore; connector: Connector }> {
+  const mock = await startMockStore(t);
+  const connector = await startConnector(backend, t, options);
+  return { mock, connector };
 }
