@@ -12,8 +12,7 @@ import {
   PASSWORD,
   postCallback,
   settle,
-  startConnector,
-  startMockStore,
+  storeAndConnector,
   tokenCalls,
   waitFor,
   waitForState,
@@ -42,10 +41,23 @@ async function accepted(t: ExecutionContext, connector: Connector, fields: Callb
   t.is(res.json?.status, 'accepted', what);
 }
 
+/**
+ * Once the request token is held and the connector idle: exactly one request-token call was made, and the binding
+ * keeps the token it holds, with no verifier waiting and no retry planned.
+ */
+async function heldOnceAndSettled(t: ExecutionContext, mock: MockStore, connector: Connector, consumerKey: string) {
+  const held = await waitForState(connector, consumerKey, 'request_token');
+  await settle(connector);
+  t.is(tokenCalls(mock, 'request').length, 1);
+  const after = (await connector.binding(consumerKey))!;
+  t.is(after.verifier, null);
+  t.is(after.nextAttemptAt, null);
+  t.deepEqual(after.requestToken, held.requestToken);
+}
+
 forEachBackend((backend, test) => {
   test('a replayed callback while the request token is held: 200, no second request-token call, binding unchanged', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { integrationId, fields, popupUrl } = await activateElsewhere(t, mock, connector);
     t.deepEqual(fields, callbackFieldsOf(mock, integrationId));
     await accepted(t, connector, fields, 'first delivery');
@@ -67,8 +79,7 @@ forEachBackend((backend, test) => {
 
   /** Activates through the popup, then re-delivers the first callback; returns the binding before and after. */
   async function replayAfterActive(t: ExecutionContext) {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { integrationId, fields, popupUrl } = await activateElsewhere(t, mock, connector);
     await accepted(t, connector, fields, 'first delivery');
     await waitForState(connector, fields.oauth_consumer_key, 'request_token');
@@ -114,8 +125,7 @@ forEachBackend((backend, test) => {
     ['a different store URL and a new verifier', (f: CallbackFields) => ({ ...f, store_base_url: `${f.store_base_url}other/`, oauth_verifier: randomKey() })],
   ] as const) {
     test(`a forged callback for a known consumer key with ${what}: 409, binding left exactly as it was (pending and active)`, async (t) => {
-      const mock = await startMockStore(t);
-      const connector = await startConnector(backend, t);
+      const { mock, connector } = await storeAndConnector(backend, t);
       const { fields, popupUrl } = await activateElsewhere(t, mock, connector);
       await accepted(t, connector, fields, 'genuine');
       await waitForState(connector, fields.oauth_consumer_key, 'request_token');
@@ -144,8 +154,7 @@ forEachBackend((backend, test) => {
   }
 
   test('the same callback delivered five times at once: one binding, exactly one request-token call', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { integrationId, fields, popupUrl } = await activateElsewhere(t, mock, connector);
     const answers = await Promise.all(Array.from({ length: 5 }, () => postCallback(connector, { ...fields })));
     t.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200]);
@@ -159,26 +168,18 @@ forEachBackend((backend, test) => {
   });
 
   test('two different verifiers at once for one key: exactly one request-token call', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { fields } = await activateElsewhere(t, mock, connector);
     const other = { ...fields, oauth_verifier: randomKey() };
     const answers = await Promise.all([postCallback(connector, { ...fields }), postCallback(connector, other)]);
     t.deepEqual(answers.map((a) => a.status), [200, 200]);
-    const held = await waitForState(connector, fields.oauth_consumer_key, 'request_token');
-    await settle(connector);
-    t.is(tokenCalls(mock, 'request').length, 1);
-    const after = (await connector.binding(fields.oauth_consumer_key))!;
-    t.is(after.verifier, null);
-    t.is(after.nextAttemptAt, null);
-    t.deepEqual(after.requestToken, held.requestToken);
+    await heldOnceAndSettled(t, mock, connector, fields.oauth_consumer_key);
     t.is((await connector.running.services.storage.bindings.list()).length, 1);
   });
 
   test('a second verifier arriving while the request-token call is in flight does not cause a second call', async (t) => {
-    const mock = await startMockStore(t);
     // The call is held for 5 s; generous timeouts keep a loaded machine from turning that into a lost answer.
-    const connector = await startConnector(backend, t, { limits: { tokenCallTimeoutMs: 15_000, connectTimeoutMs: 10_000 }, durations: { stepLeaseMs: 30_000 } });
+    const { mock, connector } = await storeAndConnector(backend, t, { limits: { tokenCallTimeoutMs: 15_000, connectTimeoutMs: 10_000 }, durations: { stepLeaseMs: 30_000 } });
     const { fields } = await activateElsewhere(t, mock, connector);
     // The store holds the call long enough that the second callback surely arrives while it is in flight.
     mock.knobs.addFault({ kind: 'slow', delayMs: 5_000, pathPrefix: '/oauth/token/request', count: 1 });
@@ -186,13 +187,7 @@ forEachBackend((backend, test) => {
     await waitFor('the request-token call to reach the store', () => mock.knobs.listFaults().length === 0);
     await accepted(t, connector, { ...fields, oauth_verifier: randomKey() }, 'second verifier');
 
-    const held = await waitForState(connector, fields.oauth_consumer_key, 'request_token');
-    await settle(connector);
-    t.is(tokenCalls(mock, 'request').length, 1);
-    const after = (await connector.binding(fields.oauth_consumer_key))!;
-    t.is(after.verifier, null);
-    t.is(after.nextAttemptAt, null);
-    t.deepEqual(after.requestToken, held.requestToken);
+    await heldOnceAndSettled(t, mock, connector, fields.oauth_consumer_key);
     // (Which verifier the request token is recorded with is not asserted: the second one is a forgery, and when the
     // first call fails before reaching the store, as it can on a loaded machine, the newest verifier is fetched.)
   });

@@ -10,8 +10,7 @@ import {
   hiddenFields,
   PASSWORD,
   settle,
-  startConnector,
-  startMockStore,
+  storeAndConnector,
   tokenCalls,
   waitFor,
   waitForState,
@@ -21,8 +20,7 @@ import {
 
 forEachBackend((backend, test) => {
   test('abandoned after the request token, then Activate again: the new request-token call fails 401, the kept token + old verifier connect', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { integrationId, consumerKey } = await createAndActivate(mock, connector);
     const first = await waitForState(connector, consumerKey, 'request_token');
     const oldVerifier = mock.admin.get(integrationId).tokens[0]!.verifier;
@@ -67,9 +65,8 @@ forEachBackend((backend, test) => {
     { kind: 'drop', phase: 'before' },
   ] as const) {
     test(`a store that stays unreachable (${fault.kind}) until the window closes: failed, check_store, no stray secrets; the popup says so`, async (t) => {
-      const mock = await startMockStore(t);
       const windowMs = 60_000;
-      const connector = await startConnector(backend, t, { durations: { magentoWindowMs: windowMs, retryBaseDelayMs: 50, retryMaxDelayMs: 200 } });
+      const { mock, connector } = await storeAndConnector(backend, t, { durations: { magentoWindowMs: windowMs, retryBaseDelayMs: 50, retryMaxDelayMs: 200 } });
       mock.knobs.addFault({ ...fault, pathPrefix: '/oauth/token/request', count: 1_000 });
       const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
 
@@ -132,9 +129,8 @@ forEachBackend((backend, test) => {
   }
 
   test('the store was briefly down when the callback came: the merchant signing in retries at once, without waiting out the backoff', async (t) => {
-    const mock = await startMockStore(t);
     // A long backoff, as after a few failures with the default delays: nothing retries on its own during the test.
-    const connector = await startConnector(backend, t, { durations: { retryBaseDelayMs: 60_000, retryMaxDelayMs: 60_000 } });
+    const { mock, connector } = await storeAndConnector(backend, t, { durations: { retryBaseDelayMs: 60_000, retryMaxDelayMs: 60_000 } });
     mock.knobs.addFault({ kind: 'fail', status: 503, pathPrefix: '/oauth/token/request', count: 1 });
     const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
     const backingOff = await waitFor('the first attempt to fail', async () => {
@@ -155,9 +151,8 @@ forEachBackend((backend, test) => {
   });
 
   test('Activate clicked again while the store is down restarts the window (Magento reuses the verifier and restarts its own)', async (t) => {
-    const mock = await startMockStore(t);
     const windowMs = 60_000;
-    const connector = await startConnector(backend, t, { durations: { magentoWindowMs: windowMs, retryBaseDelayMs: 50, retryMaxDelayMs: 200 } });
+    const { mock, connector } = await storeAndConnector(backend, t, { durations: { magentoWindowMs: windowMs, retryBaseDelayMs: 50, retryMaxDelayMs: 200 } });
     const advance = (ms: number) => {
       connector.clock.advance(ms);
       mock.knobs.advanceClock(ms / 1000);
@@ -188,8 +183,7 @@ forEachBackend((backend, test) => {
   });
 
   test('a lost request-token answer: the retry gets 401 not-a-verifier -> failed, recreate_integration; the popup says to delete and re-create', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     mock.knobs.addFault({ kind: 'drop', phase: 'after', pathPrefix: '/oauth/token/request', count: 1 });
     const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
 
@@ -213,8 +207,7 @@ forEachBackend((backend, test) => {
   });
 
   test('the access-token answer was lost before Magento acted: asked again at once, the merchant connects on the first try', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
     await waitForState(connector, consumerKey, 'request_token');
     mock.knobs.addFault({ kind: 'drop', phase: 'before', pathPrefix: '/oauth/token/access', count: 1 });
@@ -227,8 +220,7 @@ forEachBackend((backend, test) => {
   });
 
   test('a lost access-token answer (Magento issued it, we never got it): asked again at once, refused, and the popup says to Reauthorize', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
     await waitForState(connector, consumerKey, 'request_token');
     mock.knobs.addFault({ kind: 'drop', phase: 'after', pathPrefix: '/oauth/token/access', count: 1 });

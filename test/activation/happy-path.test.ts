@@ -1,10 +1,9 @@
 import { forEachBackend } from '../helpers/db.js';
-import { Browser, createAndActivate, finishInPopup, startConnector, startMockStore, waitForState } from '../helpers/connector.js';
+import { Browser, createAndActivate, finishInPopup, storeAndConnector, waitForState } from '../helpers/connector.js';
 
 forEachBackend((backend, test) => {
   test('sign-up in the popup connects the store; Magento shows Active only then; a signed call works', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
 
     // Right after the callback: the request token is fetched, Magento still shows the integration inactive.

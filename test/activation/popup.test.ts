@@ -10,6 +10,7 @@ import {
   PASSWORD,
   startConnector,
   startMockStore,
+  storeAndConnector,
   testSecretsKey,
   waitForState,
 } from '../helpers/connector.js';
@@ -33,8 +34,7 @@ async function accountsCount(connector: Connector, emails: string[]): Promise<nu
 
 forEachBackend((backend, test) => {
   test('the popup with bad or missing parameters: 400/404 pages that say what to do', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { consumerKey } = await createAndActivate(mock, connector);
     await waitForState(connector, consumerKey, 'request_token');
     const identity = `${connector.url}/magento/identity`;
@@ -64,8 +64,7 @@ forEachBackend((backend, test) => {
   });
 
   test('CSRF: sign-in and sign-up without the token, with a wrong one, or without the cookie -> 403 page, no account created', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
     await waitForState(connector, consumerKey, 'request_token');
     await connector.running.services.accounts.signUp('existing@example.com', PASSWORD);
@@ -147,8 +146,7 @@ forEachBackend((backend, test) => {
   });
 
   test('throttling holds against parallel guesses: of 20 wrong passwords sent at once for one email, at most 5 are checked', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
     await waitForState(connector, consumerKey, 'request_token');
     await connector.running.services.accounts.signUp('target@example.com', PASSWORD);
@@ -167,8 +165,7 @@ forEachBackend((backend, test) => {
   });
 
   test('sign-ups are limited per address: past the limit the popup answers 429 and creates no account', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t, { limits: { signupsPerAddress: 2 } });
+    const { mock, connector } = await storeAndConnector(backend, t, { limits: { signupsPerAddress: 2 } });
     const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
     await waitForState(connector, consumerKey, 'request_token');
     const browser = new Browser();

@@ -13,8 +13,7 @@ import {
   hiddenFields,
   PASSWORD,
   settle,
-  startConnector,
-  startMockStore,
+  storeAndConnector,
   tokenCalls,
   waitFor,
   waitForState,
@@ -36,8 +35,7 @@ function getProductWith(mock: MockStore, b: Binding, token: { token: string; sec
 
 forEachBackend((backend, test) => {
   test('Reauthorize: the same binding gets new tokens after the popup; it stays active meanwhile; the old token is dead, the new one works', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { integrationId, consumerKey, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com');
     const oldToken = before.accessToken!;
     t.is((await getProductWith(mock, before, oldToken)).status, 200);
@@ -85,8 +83,7 @@ forEachBackend((backend, test) => {
   });
 
   test('a CRM call made during a Reauthorize sees Magento\'s 401 and marks the store revoked; finishing the popup makes it active again', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { integrationId, consumerKey, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com');
     const reauth = await mock.admin.reauthorize(integrationId);
     await settle(connector);
@@ -110,8 +107,7 @@ forEachBackend((backend, test) => {
   // StoreCalls serves a binding from its cache for limits.cacheTtlMs: the first call after a Reauthorize finished in
   // this process still signs with the old, dead token. It must come back with the new token, not Magento's 401.
   test('the first call after a Reauthorize uses the new token even if the binding was cached just before', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t, { limits: { cacheTtlMs: 60_000 } });
+    const { mock, connector } = await storeAndConnector(backend, t, { limits: { cacheTtlMs: 60_000 } });
     const { integrationId, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com');
     const store = connector.running.services.client(before.accountId!).forStore(before.id);
     t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01'); // caches the binding
@@ -123,9 +119,8 @@ forEachBackend((backend, test) => {
   });
 
   test('a Reauthorize whose request token never came (store down until the window closed): the popup says so instead of "connected"', async (t) => {
-    const mock = await startMockStore(t);
     const windowMs = 60_000;
-    const connector = await startConnector(backend, t, { durations: { magentoWindowMs: windowMs, retryBaseDelayMs: 50, retryMaxDelayMs: 200 } });
+    const { mock, connector } = await storeAndConnector(backend, t, { durations: { magentoWindowMs: windowMs, retryBaseDelayMs: 50, retryMaxDelayMs: 200 } });
     const { integrationId, consumerKey, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com');
 
     mock.knobs.addFault({ kind: 'fail', status: 503, pathPrefix: '/oauth/token/request', count: 1_000 });
@@ -164,8 +159,7 @@ forEachBackend((backend, test) => {
   });
 
   test('Delete in Magento: our next call gets 401, the binding becomes revoked with Magento\'s message; later calls are refused without reaching the store', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { integrationId, consumerKey, binding } = await activateAndSignUp(mock, connector, 'owner@example.com');
     const store = connector.running.services.client(binding.accountId!).forStore(binding.id);
     t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
@@ -196,8 +190,7 @@ forEachBackend((backend, test) => {
   });
 
   test('a Reauthorize popup finished by a merchant of another account: 409 page, the binding left as it was', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { services } = connector.running;
     await services.accounts.signUp('intruder@example.com', PASSWORD);
     const { integrationId, consumerKey, binding } = await activateAndSignUp(mock, connector, 'owner@example.com');

@@ -15,17 +15,15 @@ import {
   decodeHtml,
   finishInPopup,
   PASSWORD,
-  startConnector,
-  startMockStore,
+  storeAndConnector,
   waitFor,
   waitForState,
 } from '../helpers/connector.js';
 
 forEachBackend((backend, test) => {
   test('a refused callback: the popup names what was refused and the fix; the log has the reason, never the key', async (t) => {
-    const mock = await startMockStore(t);
     // The mock store is http://127.0.0.1: refused unless ALLOW_PRIVATE_STORE_URLS is set.
-    const connector = await startConnector(backend, t, { allowPrivate: false });
+    const { mock, connector } = await storeAndConnector(backend, t, { allowPrivate: false });
     const integration = mock.admin.create({
       name: 'CRM',
       callbackUrl: `${connector.url}/magento/callback`,
@@ -68,8 +66,7 @@ forEachBackend((backend, test) => {
   });
 
   test('a refusal after a binding was recorded wins over it; a newer accepted callback wins over the refusal', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
     await waitForState(connector, consumerKey, 'request_token');
     const fields = { oauth_consumer_key: consumerKey, oauth_consumer_secret: 'x'.repeat(32), oauth_verifier: 'y'.repeat(32) };
@@ -92,8 +89,7 @@ forEachBackend((backend, test) => {
   });
 
   test('Reauthorize abandoned after its request token, then our next call finds the token dead: every fix says Activate', async (t) => {
-    const mock = await startMockStore(t);
-    const connector = await startConnector(backend, t);
+    const { mock, connector } = await storeAndConnector(backend, t);
     const browser = new Browser();
     const { integrationId, consumerKey, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com', 'CRM', browser);
 

@@ -2,60 +2,13 @@
 // option or on standard input), API keys printed alone on their own line and working against a running connector
 // on the same database, the list of stores, every command while a server process holds and writes the database,
 // a database that is not migrated (refused, untouched), and bad usage (exit 2, the one line that is wrong).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { callApi, startCapturingMockStore } from '../helpers/activated.js';
 import { Browser, createAndActivate, finishInPopup, startConnector, testSecretsKey, waitForState } from '../helpers/connector.js';
-import { emptyDatabase, forEachBackend, freshDatabase, rawQuery, type Backend } from '../helpers/db.js';
+import { cliOn } from '../helpers/cli.js';
+import { emptyDatabase, forEachBackend, freshDatabase, rawQuery } from '../helpers/db.js';
 import { spawnInstance } from '../helpers/instances.js';
-import { callbackForm, run as runCommand } from './process.js';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Cli {
-  databaseUrl: string;
-  secretsKey: string;
-  env: Record<string, string>;
-  run(args: string[], stdin?: string): Promise<Run>;
-}
-
-async function cliOn(backend: Backend, t: ExecutionContext): Promise<Cli> {
-  const database = await freshDatabase(backend);
-  const dataDir = mkdtempSync(join(tmpdir(), 'connector-cli-'));
-  t.teardown(async () => {
-    await database.drop().catch(() => {});
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  const secretsKey = testSecretsKey();
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: database.url, SECRETS_KEY: secretsKey, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-  delete env.NODE_OPTIONS;
-  return {
-    databaseUrl: database.url,
-    secretsKey,
-    env: { DATABASE_URL: database.url, SECRETS_KEY: secretsKey, DATA_DIR: dataDir },
-    run: (args, stdin) =>
-      new Promise<Run>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env, stdio: 'pipe' });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-        child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-        child.stdin.end(stdin ?? '');
-      }),
-  };
-}
+import { callbackForm, run as runCommand, runCli } from './process.js';
 
 const USAGE = /^usage: npm run -s cli -- <command>/m;
 
@@ -206,7 +159,7 @@ forEachBackend((backend, test) => {
     const database = await emptyDatabase(backend);
     t.teardown(() => database.drop());
     const env = { DATABASE_URL: database.url, SECRETS_KEY: testSecretsKey(), LOG_LEVEL: 'warn' };
-    const result = await runCommand(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'stores', 'list'], env);
+    const result = await runCli(['stores', 'list'], env);
     t.is(result.code, 1);
     t.regex(result.stderr, /^error: the database has no tables yet: run npm run db:migrate/);
     t.is(result.stderr.trim().split('\n').length, 1);

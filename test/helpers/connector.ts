@@ -319,3 +319,10 @@ export async function settle(connector: Connector): Promise<void> {
   await activation.resumeDue();
   await activation.drain();
 }
+
+/** A mock store and a connector (in that order: the connector stops first when the test ends), the start of most activation tests. */
+export async function storeAndConnector(backend: Backend, t: ExecutionContext, options: ConnectorOptions = {}): Promise<{ mock: MockStore; connector: Connector }> {
+  const mock = await startMockStore(t);
+  const connector = await startConnector(backend, t, options);
+  return { mock, connector };
+}

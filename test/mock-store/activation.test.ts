@@ -67,12 +67,15 @@ test('indexPhp: store_base_url ends in index.php/ and only /index.php/... paths 
 test('the admin JSON API: create 201, get, list, activate answers {popupUrl, callback}', async (t) => {
   const store = await startStore(t);
   const receiver = await callbackReceiver(t);
-  const created = await raw({
-    method: 'POST',
-    url: `${store.adminUrl}api/integrations`,
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'CRM', callbackUrl: receiver.url, identityLinkUrl: IDENTITY_URL }),
-  });
+  // The same integration, asked for twice: created, then refused as a duplicate.
+  const create = () =>
+    raw({
+      method: 'POST',
+      url: `${store.adminUrl}api/integrations`,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'CRM', callbackUrl: receiver.url, identityLinkUrl: IDENTITY_URL }),
+    });
+  const created = await create();
   t.is(created.status, 201);
   const integration = json(created) as { id: number; status: string; consumerKey: string };
   t.is(integration.status, 'inactive');
@@ -95,12 +98,7 @@ test('the admin JSON API: create 201, get, list, activate answers {popupUrl, cal
   const list = json(await raw({ method: 'GET', url: `${store.adminUrl}api/integrations` })) as { items: unknown[] };
   t.is(list.items.length, 1);
 
-  const dup = await raw({
-    method: 'POST',
-    url: `${store.adminUrl}api/integrations`,
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'CRM', callbackUrl: receiver.url, identityLinkUrl: IDENTITY_URL }),
-  });
+  const dup = await create();
   t.is(dup.status, 409);
 });
 

@@ -2,12 +2,9 @@
 // clock, GET magento_version, HTTPS with a given certificate, and integrations without URLs (Integration Details).
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { MockStore, MockStoreOptions } from '../../src/mock-store/app.js';
+import { certificate } from '../helpers/tls.js';
 import { callbackReceiver, fullyActivate, json, raw, signed, startStore, type Creds } from './helpers.js';
 import { sign } from './signer.js';
 
@@ -110,31 +107,6 @@ test('GET magento_version answers like Magento; configurable; false = 404', asyn
   off.knobs.setSettings({ magentoVersion: 'Magento/2.4 (Community)' });
   t.is((await raw({ method: 'GET', url: `${off.baseUrl}magento_version` })).status, 200);
 });
-
-/** A self-signed certificate for `host` (an IP) via the openssl CLI; `expired` backdates it with `openssl ca`. */
-function certificate(t: ExecutionContext, options: { host?: string; expired?: boolean } = {}): { key: string; cert: string } {
-  const host = options.host ?? '127.0.0.1';
-  const dir = mkdtempSync(join(tmpdir(), 'mock-tls-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const at = (f: string): string => join(dir, f);
-  const san = /^[\d.]+$/.test(host) ? `IP:${host}` : `DNS:${host}`;
-  const run = (args: string[]): void => {
-    execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
-  };
-  if (!options.expired) {
-    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${host}`, '-addext', `subjectAltName=${san}`, '-days', '30', '-keyout', at('key.pem'), '-out', at('cert.pem')]);
-  } else {
-    writeFileSync(at('index.txt'), '');
-    writeFileSync(at('serial'), '01\n');
-    writeFileSync(
-      at('ca.cnf'),
-      '[ca]\ndefault_ca=d\n[d]\ndir=.\ndatabase=index.txt\nserial=serial\nnew_certs_dir=.\ndefault_md=sha256\npolicy=p\ncopy_extensions=copy\n[p]\ncommonName=supplied\n',
-    );
-    run(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${host}`, '-addext', `subjectAltName=${san}`, '-keyout', at('key.pem'), '-out', at('req.pem')]);
-    run(['ca', '-batch', '-config', at('ca.cnf'), '-selfsign', '-keyfile', at('key.pem'), '-in', at('req.pem'), '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-out', at('cert.pem')]);
-  }
-  return { key: readFileSync(at('key.pem'), 'utf8'), cert: readFileSync(at('cert.pem'), 'utf8') };
-}
 
 function httpsGet(url: string, ca: string | undefined, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -1,8 +1,13 @@
 // Magento's request-token and access-token rules, each shown over real HTTP with exact status and oauth_problem.
 import test from 'ava';
 import { OffsetClock } from '../../src/clock.js';
-import { accessToken, callbackReceiver, createAndActivate, form, problem, raw, requestToken, startStore } from './helpers.js';
+import { accessToken, type Callback, callbackReceiver, createAndActivate, form, problem, raw, requestToken, startStore } from './helpers.js';
 import { freshNonce, sign } from './signer.js';
+
+/** A request token fetched with the callback's credentials (the mock answers it as a form). */
+async function heldRequestToken(baseUrl: string, callback: Callback): Promise<{ oauth_token: string; oauth_token_secret: string }> {
+  return form((await requestToken(baseUrl, callback)).body) as { oauth_token: string; oauth_token_secret: string };
+}
 
 const TOKEN_PAIR = /^oauth_token=[0-9a-z]{32}&oauth_token_secret=[0-9a-z]{32}$/;
 
@@ -123,7 +128,7 @@ test('299 s after the callback is still inside the window; the window is checked
 test('the access token call is not subject to the 300 s window', async (t) => {
   const store = await startStore(t);
   const { callback } = await createAndActivate(store, await callbackReceiver(t));
-  const request = form((await requestToken(store.baseUrl, callback)).body) as { oauth_token: string; oauth_token_secret: string };
+  const request = await heldRequestToken(store.baseUrl, callback);
   store.knobs.advanceClock(3600);
   const res = await accessToken(store.baseUrl, callback, request);
   t.is(res.status, 200);
@@ -133,7 +138,7 @@ test('the access token call is not subject to the 300 s window', async (t) => {
 test('OAuth parameters come only from the header: a verifier only in the body is ignored (400 required)', async (t) => {
   const store = await startStore(t);
   const { callback } = await createAndActivate(store, await callbackReceiver(t));
-  const request = form((await requestToken(store.baseUrl, callback)).body) as { oauth_token: string; oauth_token_secret: string };
+  const request = await heldRequestToken(store.baseUrl, callback);
   const url = `${store.baseUrl}oauth/token/access`;
   const s = sign({
     method: 'POST',
@@ -198,7 +203,7 @@ test('unknown or malformed consumer keys: 401 with Magento\'s messages', async (
 test('access token: unknown token, wrong verifier, reused request token', async (t) => {
   const store = await startStore(t);
   const { callback } = await createAndActivate(store, await callbackReceiver(t));
-  const request = form((await requestToken(store.baseUrl, callback)).body) as { oauth_token: string; oauth_token_secret: string };
+  const request = await heldRequestToken(store.baseUrl, callback);
 
   const unknown = await accessToken(store.baseUrl, callback, { ...request, oauth_token: 'z'.repeat(32) });
   t.is(unknown.status, 401);
@@ -228,7 +233,7 @@ test('access token: unknown token, wrong verifier, reused request token', async 
 test('presenting the access token to the access endpoint: "Token is already being used"', async (t) => {
   const store = await startStore(t);
   const { callback } = await createAndActivate(store, await callbackReceiver(t));
-  const request = form((await requestToken(store.baseUrl, callback)).body) as { oauth_token: string; oauth_token_secret: string };
+  const request = await heldRequestToken(store.baseUrl, callback);
   const access = form((await accessToken(store.baseUrl, callback, request)).body) as { oauth_token: string; oauth_token_secret: string };
   const res = await accessToken(store.baseUrl, callback, access);
   t.is(res.status, 401);
@@ -239,7 +244,7 @@ test('a verifier arriving as an array (form body, header without oauth_ pairs) i
   // The only way Magento reads protocol parameters from the body: an `OAuth` header carrying none of them.
   const store = await startStore(t);
   const { callback } = await createAndActivate(store, await callbackReceiver(t));
-  const request = form((await requestToken(store.baseUrl, callback)).body) as { oauth_token: string; oauth_token_secret: string };
+  const request = await heldRequestToken(store.baseUrl, callback);
   const body = new URLSearchParams({
     oauth_consumer_key: callback.oauth_consumer_key,
     oauth_signature: 'x',

@@ -3,8 +3,9 @@
 // order under failures, two workers sharing the work, claims of a dead worker taken over, the retry period, and
 // the retry of a failed delivery.
 import { randomUUID } from 'node:crypto';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { OffsetClock, sleep } from '../../src/clock.js';
+import type { Storage } from '../../src/storage/types.js';
 import { appendEvent, eventStatements } from '../../src/storage/webhooks.js';
 import { backoffMs, deliveryBody } from '../../src/webhooks/worker.js';
 import { lifecycleEvent } from '../../src/webhooks/events.js';
@@ -13,6 +14,15 @@ import { waitFor } from '../helpers/connector.js';
 import { forEachBackend, freshStorage } from '../helpers/db.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 import { deliveredByStore, FAST_WEBHOOKS, prismaClient, storeEvent, webhooks, worker } from './helpers.js';
+
+/** A receiver subscribed to every event, checking each delivery's signature with the subscription's secret. */
+async function subscribedReceiver(t: ExecutionContext, storage: Storage, clock: OffsetClock, options: Parameters<typeof startReceiver>[1] = {}) {
+  const receiver = await startReceiver(t, options);
+  const hooks = webhooks(storage, clock);
+  const { subscription, secret } = await hooks.create({ url: receiver.url });
+  receiver.secret = secret;
+  return { receiver, hooks, subscription };
+}
 
 forEachBackend((backend, test) => {
   test('an event is written with its deliveries, per-store sequence and event filter; a lost race writes none', async (t) => {
@@ -74,9 +84,7 @@ forEachBackend((backend, test) => {
   test('deliveries arrive signed and verifiable, with the event id, JSON body and the stored data', async (t) => {
     const { storage } = await freshStorage(backend, t);
     const clock = new OffsetClock();
-    const receiver = await startReceiver(t);
-    const { subscription, secret } = await webhooks(storage, clock).create({ url: receiver.url });
-    receiver.secret = secret;
+    const { receiver, subscription } = await subscribedReceiver(t, storage, clock);
     const event = await storage.webhooks.appendEvent(storeEvent('store-a', 'store.connected', clock));
     await worker(storage, clock, {}, t).drain();
 
@@ -103,9 +111,7 @@ forEachBackend((backend, test) => {
   test('the receiver is down for a while: afterwards every event arrives, in order per store, once, same ids', async (t) => {
     const { storage } = await freshStorage(backend, t);
     const clock = new OffsetClock();
-    const receiver = await startReceiver(t);
-    const { subscription, secret } = await webhooks(storage, clock).create({ url: receiver.url });
-    receiver.secret = secret;
+    const { receiver, subscription } = await subscribedReceiver(t, storage, clock);
     receiver.down();
     const w = worker(storage, clock, {}, t);
     w.start();
@@ -141,9 +147,7 @@ forEachBackend((backend, test) => {
   test('per-store order under failures: a store whose event keeps failing waits; other stores flow', async (t) => {
     const { storage } = await freshStorage(backend, t);
     const clock = new OffsetClock();
-    const receiver = await startReceiver(t);
-    const { secret } = await webhooks(storage, clock).create({ url: receiver.url });
-    receiver.secret = secret;
+    const { receiver } = await subscribedReceiver(t, storage, clock);
     const w = worker(storage, clock, {}, t);
     const stuck = await storage.webhooks.appendEvent(storeEvent('stuck', 'store.connected', clock));
     const behind = await storage.webhooks.appendEvent(storeEvent('stuck', 'store.revoked', clock));
@@ -170,9 +174,7 @@ forEachBackend((backend, test) => {
     const second = await openStorage({ databaseUrl: first.url, sealer: first.sealer, poolSize: 4, connectTimeoutMs: 30_000 });
     t.teardown(() => second.close());
     const clock = new OffsetClock();
-    const receiver = await startReceiver(t);
-    const { secret } = await webhooks(first.storage, clock).create({ url: receiver.url });
-    receiver.secret = secret;
+    const { receiver } = await subscribedReceiver(t, first.storage, clock);
     let seed = 7;
     receiver.failRandomly(0.3, () => ((seed = (seed * 48271) % 2147483647) / 2147483647));
     const sent = new Map<string, string[]>();
@@ -198,9 +200,7 @@ forEachBackend((backend, test) => {
   test("a dead worker's claim is taken over once it runs out, and the event is delivered", async (t) => {
     const { storage } = await freshStorage(backend, t);
     const clock = new OffsetClock();
-    const receiver = await startReceiver(t);
-    const { subscription, secret } = await webhooks(storage, clock).create({ url: receiver.url });
-    receiver.secret = secret;
+    const { receiver, subscription } = await subscribedReceiver(t, storage, clock);
     const event = await storage.webhooks.appendEvent(storeEvent('store-a', 'store.connected', clock));
     const key = { eventId: event.id, subscriptionId: subscription.id };
     // An instance claims it and dies before answering.
@@ -220,10 +220,7 @@ forEachBackend((backend, test) => {
   test('a delivery failing for the whole retry period fails its webhook; its backlog waits for retry, then flows', async (t) => {
     const { storage } = await freshStorage(backend, t);
     const clock = new OffsetClock();
-    const receiver = await startReceiver(t, { nowSeconds: () => Math.floor(clock.now().getTime() / 1000) });
-    const hooks = webhooks(storage, clock);
-    const { subscription, secret } = await hooks.create({ url: receiver.url });
-    receiver.secret = secret;
+    const { receiver, hooks, subscription } = await subscribedReceiver(t, storage, clock, { nowSeconds: () => Math.floor(clock.now().getTime() / 1000) });
     const config = { retryPeriodMs: 24 * 3600_000 };
     const w = worker(storage, clock, config, t);
     const head = await storage.webhooks.appendEvent(storeEvent('store-a', 'store.connected', clock));
@@ -255,9 +252,7 @@ forEachBackend((backend, test) => {
   test('egress: no private addresses without ALLOW_PRIVATE_WEBHOOK_URLS, no redirects followed, URLs checked', async (t) => {
     const { storage } = await freshStorage(backend, t);
     const clock = new OffsetClock();
-    const receiver = await startReceiver(t);
-    const { subscription, secret } = await webhooks(storage, clock).create({ url: receiver.url });
-    receiver.secret = secret;
+    const { receiver, subscription } = await subscribedReceiver(t, storage, clock);
     const event = await storage.webhooks.appendEvent(storeEvent('store-a', 'store.connected', clock));
     await worker(storage, clock, { allowPrivateUrls: false }, t).drain(1);
     t.is(receiver.requests.length, 0, 'nothing reached the private address');
