@@ -35,10 +35,18 @@ forEachBackend((backend, test) => {
     t.is((await cli.run(['operator-keys', 'revoke', '--id', entry!.id])).code, 1, 'revoked already');
     t.regex((await cli.run(['operator-keys', 'list'])).stdout, /CRM backend {2}\(revoked /);
 
-    for (const args of [['operator-keys', 'create'], ['operator-keys', 'revoke'], ['operator-keys', 'rotate']]) {
+    // A usage mistake prints the one line that is wrong (and where the usage is), nothing on stdout.
+    const wrong: [string[], RegExp][] = [
+      [['operator-keys', 'create'], /operator-keys create needs --name/],
+      [['operator-keys', 'revoke'], /operator-keys revoke needs --id/],
+      [['operator-keys', 'rotate'], /unknown command "operator-keys rotate"/],
+    ];
+    for (const [args, line] of wrong) {
       const bad = await cli.run(args);
       t.is(bad.code, 2, args.join(' '));
-      t.regex(bad.stderr, /operator-keys create --name N/);
+      t.regex(bad.stderr, line);
+      t.regex(bad.stderr, /--help shows the usage/);
+      t.is(bad.stderr.trim().split('\n').length, 1, bad.stderr);
       t.is(bad.stdout, '');
     }
   });
