@@ -14,7 +14,7 @@ import type { Render } from './views.js';
 
 const KEPT_HEADERS = new Set(['x-request-id', 'set-cookie']);
 
-const JSON_PATHS = /^\/(?:api(?:\/|$)|magento\/callback(?:\/|$)|healthz$|readyz$)/;
+const JSON_PATHS = /^\/(?:api(?:\/|$)|magento\/callback(?:\/|$)|healthz$|readyz$|metrics$)/;
 
 /** Routes read by programs (JSON errors); everything else is read by people (error pages). */
 export function answersJson(path: string): boolean {
