@@ -14,12 +14,14 @@ import { createLogger, type Logger } from './log.js';
 import { createRestClient } from './protocol/rest-client.js';
 import { createTokenEndpoints, type TokenEndpoints } from './protocol/token-endpoints.js';
 import { createTransport } from './protocol/transport.js';
+import { ProfileRedetector } from './protocol/verifier-detection.js';
 import { ConnectorError } from './errors.js';
 import { loadSealer } from './secrets/index.js';
 import { checkSchema, openStorage, sealedSample } from './storage/db.js';
 import { checkReadiness } from './storage/readiness.js';
 import { ConnectorClient } from './store-api/client.js';
 import { StoreGateway } from './store-api/gateway.js';
+import { StoreHealth } from './store-api/health.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -62,6 +64,8 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     limits,
     logger,
     allowPrivateStoreUrls: config.allowPrivateStoreUrls,
+    // The signing profile is detected right after activation, in the background (docs/magento-protocol.md §7a).
+    detection: { transport, timeoutMs: limits.tokenCallTimeoutMs },
   });
   const rest = createRestClient({
     transport,
@@ -73,7 +77,18 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       retryAfterCapMs: limits.retryAfterCapMs,
     },
   });
-  const stores = new StoreGateway({ bindings: storage.bindings, rest, clock, limits, logger });
+  const redetector = new ProfileRedetector({ transport, clock, timeoutMs: limits.tokenCallTimeoutMs });
+  const stores = new StoreGateway({ bindings: storage.bindings, events: storage.bindingEvents, rest, clock, limits, logger, redetector });
+  const health = new StoreHealth({
+    gateway: stores,
+    bindings: storage.bindings,
+    events: storage.bindingEvents,
+    transport,
+    clock,
+    logger,
+    timeoutMs: limits.tokenCallTimeoutMs,
+    concurrency: Math.min(3, limits.perStoreConcurrency),
+  });
   const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') });
   return {
     config,
@@ -83,6 +98,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     accounts,
     activation,
     stores,
+    health,
     readiness: () => checkReadiness(storage, logger),
     keys: new ApiKeyCache(accounts, clock, limits.cacheTtlMs),
     client: (accountId) => new ConnectorClient(stores, accountId),

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { Readiness } from '../storage/readiness.js';
 import type { Storage } from '../storage/types.js';
 import type { StoreGateway } from '../store-api/gateway.js';
+import type { StoreHealth } from '../store-api/health.js';
 import type { ApiKeyCache } from './auth.js';
 import type { Render } from './views.js';
 
@@ -22,6 +23,8 @@ export interface HttpServices {
   activation: ActivationService;
   /** An account's stores, and signed calls to them on its behalf (the proxy and the TypeScript client). */
   stores: StoreGateway;
+  /** The store doctor per store (GET /api/stores/:id/health, the account page, `stores doctor`). */
+  health: StoreHealth;
   /** Throws StorageUnavailableError (`database_unavailable`) when the database cannot be reached. */
   readiness(): Promise<Readiness>;
   keys: ApiKeyCache;

@@ -14,7 +14,7 @@ import type { ApiState } from '../state.js';
 // Magento's REST API reads JSON and XML bodies only.
 const BODY_TYPES = ['application/json', 'application/xml', 'text/xml', '+json', '+xml'];
 
-export function apiRoutes({ config, stores, keys }: HttpServices): Router<ApiState> {
+export function apiRoutes({ config, stores, health, keys }: HttpServices): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/api' });
   const auth = requireApiKey(keys);
 
@@ -28,7 +28,17 @@ export function apiRoutes({ config, stores, keys }: HttpServices): Router<ApiSta
 
   router.delete('/stores/:id', auth, async (ctx) => {
     await stores.deleteStore(ctx.state.accountId, ctx.params.id!);
+    health.forget(ctx.params.id!);
     ctx.status = 204;
+  });
+
+  // The store doctor: cached for 5 minutes (DOCTOR_CACHE_TTL_MS); ?refresh=true runs the checks now.
+  router.get('/stores/:id/health', auth, async (ctx) => {
+    const refresh = ctx.query.refresh;
+    if (refresh !== undefined && refresh !== 'true' && refresh !== 'false') {
+      throw new RequestRefusedError('refresh must be true or false (?refresh=true runs the checks now).');
+    }
+    ctx.body = await health.check(ctx.state.accountId, ctx.params.id!, { refresh: refresh === 'true' });
   });
 
   // ---- the proxy: ANY /api/stores/:id/rest/<path> ------------------------------------------------------------
@@ -110,13 +120,14 @@ export function apiRoutes({ config, stores, keys }: HttpServices): Router<ApiSta
     };
   router.all('/stores', allow('GET, HEAD'));
   router.all('/stores/:id', allow('GET, HEAD, DELETE'));
+  router.all('/stores/:id/health', allow('GET, HEAD'));
   router.all('/stores/:id/rest', auth, () => {
     throw new HttpError('not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
   });
   router.all(['/', '/*rest'], (ctx) => {
     throw new HttpError(
       'not_found',
-      `No such API route: ${ctx.method} ${ctx.path.slice(0, 200)}. The API is GET /api/stores, GET and DELETE /api/stores/:id, ANY /api/stores/:id/rest/<path>.`,
+      `No such API route: ${ctx.method} ${ctx.path.slice(0, 200)}. The API is GET /api/stores, GET and DELETE /api/stores/:id, GET /api/stores/:id/health, ANY /api/stores/:id/rest/<path>.`,
     );
   });
   return router;
