@@ -25,7 +25,7 @@ import {
   StoreUnreachableError,
 } from './errors.js';
 import { PerKeyLimiter } from './limiter.js';
-import { describeStore, describeStoreDetail, type StoreDetailView, type StoreView } from './store-view.js';
+import { describeStore, describeStoreDetail, describeTimeline, type StoreDetailView, type StoreView } from './store-view.js';
 
 // Magento's 401 messages that mean the token itself is dead (integration deleted or reauthorized), as opposed to
 // "The consumer isn't authorized to access %resources." (a resource not granted) or a bad signature.
@@ -91,6 +91,11 @@ export class StoreGateway {
     this.evictCached(id);
     const binding = await this.ownedBinding(accountId, id);
     return describeStoreDetail(binding, this.events ? await this.events.recent(id, TIMELINE_SHOWN) : []);
+  }
+
+  /** The newest entries of a store's activation timeline, newest first (the caller has checked the owner). */
+  async recentSteps(id: string, limit = TIMELINE_SHOWN): Promise<StoreDetailView['timeline']> {
+    return this.events ? describeTimeline(await this.events.recent(id, limit)) : [];
   }
 
   /** Runs `task` under the store's per-store cap (the doctor's requests count against it too). */

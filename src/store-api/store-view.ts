@@ -41,6 +41,10 @@ export function describeStore(b: Binding): StoreView {
   };
 }
 
+export function describeTimeline(events: BindingEvent[]): StoreDetailView['timeline'] {
+  return events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, detail: e.detail }));
+}
+
 export function describeStoreDetail(b: Binding, events: BindingEvent[]): StoreDetailView {
-  return { ...describeStore(b), timeline: events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, detail: e.detail })) };
+  return { ...describeStore(b), timeline: describeTimeline(events) };
 }
