@@ -4,9 +4,11 @@
 //   accounts create --email E [--password P]     (without --password, the password is read from standard input)
 //   api-keys create --email E [--name N]         prints the new key once, alone on its own line
 //   stores list [--email E] [--json]
+//   stores doctor --store ID [--refresh] [--json]   the store doctor; exit 0 all ok, 1 a warning, 2 a failure
 import { parseArgs } from 'node:util';
 import { AccountError, normaliseEmail } from '../accounts/accounts.js';
 import { fixText } from '../activation/fixes.js';
+import { formatHealthTable, healthExitCode } from '../doctor/format.js';
 import { openServices, type Services } from '../app.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { isConnectorError } from '../errors.js';
@@ -17,7 +19,9 @@ import { StorageError } from '../storage/db.js';
 const USAGE = `usage: npm run -s cli -- <command>   (or npx magento-connector <command>)
   accounts create --email E [--password P]   (omit --password to read it from standard input)
   api-keys create --email E [--name N]       prints the new key once, on its own line
-  stores list [--email E] [--json]`;
+  stores list [--email E] [--json]
+  stores doctor --store ID [--refresh] [--json]
+                                             checks the store (exit 0 all ok, 1 a warning, 2 a failure)`;
 
 class UsageError extends Error {}
 
@@ -46,6 +50,8 @@ async function run(argv: string[]): Promise<number> {
       password: { type: 'string' },
       name: { type: 'string' },
       json: { type: 'boolean', default: false },
+      store: { type: 'string' },
+      refresh: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -56,8 +62,9 @@ async function run(argv: string[]): Promise<number> {
   }
   // Bad usage goes to stderr, so a script reading stdout (the key of api-keys create) never takes it for output.
   if (!command) throw new UsageError('give a command');
-  if (!['accounts create', 'api-keys create', 'stores list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
-  if (command !== 'stores list' && !values.email) throw new UsageError(`${command} needs --email`);
+  if (!['accounts create', 'api-keys create', 'stores list', 'stores doctor'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (command === 'stores doctor' && !values.store) throw new UsageError('stores doctor needs --store (an id from stores list)');
+  if (!command.startsWith('stores ') && !values.email) throw new UsageError(`${command} needs --email`);
 
   const config = loadConfig();
   // Errors only by default: the server already warns about its configuration, each CLI call need not.
@@ -76,6 +83,13 @@ async function run(argv: string[]): Promise<number> {
         process.stderr.write(`API key "${record.name}" (${record.prefix}…) for ${account.email}; it is shown only now:\n`);
         console.log(key);
         return 0;
+      }
+      case 'stores doctor': {
+        // A CLI process starts with an empty cache, so every run checks now (--refresh says so explicitly).
+        const report = await s.health.check(null, values.store!, { refresh: values.refresh });
+        if (values.json) console.log(JSON.stringify(report, null, 2));
+        else process.stdout.write(formatHealthTable(report));
+        return healthExitCode(report);
       }
       case 'stores list': {
         const bindings = values.email
