@@ -116,7 +116,11 @@ export async function connectStore(
   const browser = new Browser();
   const done = await finishInPopup(browser, connector, popupUrl, options.form ?? 'signup', email, password);
   if (done.status !== 302) throw new Error(`the popup answered ${done.status}: ${done.text.slice(0, 500)}`);
-  const binding = await waitForState(connector, consumerKey, 'active');
+  await waitForState(connector, consumerKey, 'active');
+  // The signing-profile detection runs in the background after the access token: let it finish, so the binding
+  // tests start from is the one that stays.
+  await connector.running.services.activation.drain();
+  const binding = (await connector.binding(consumerKey))!;
   const accountId = binding.accountId!;
   const { key } = await connector.running.services.accounts.createApiKey(accountId, 'test key');
   return {
