@@ -32,7 +32,7 @@ const TRICKY = new URLSearchParams([
 
 /** A store on `verifier`, connected, with its background detection finished. */
 async function connected(backend: Parameters<Parameters<typeof forEachBackend>[0]>[0], t: ExecutionContext, verifier: SigningProfileName): Promise<ActivatedStore> {
-  const a = await activatedStore(backend, t, { mock: { verifier } });
+  const a = await activatedStore(backend, t, { mock: { verifier }, keepProfile: true });
   await a.connector.running.services.activation.drain();
   return a;
 }

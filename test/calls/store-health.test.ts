@@ -13,7 +13,7 @@ import { Browser, hiddenFields, testSecretsKey } from '../helpers/connector.js';
 import { forEachBackend, type Backend } from '../helpers/db.js';
 
 async function connected(backend: Backend, t: ExecutionContext, verifier: SigningProfileName = 'laminas', secretsKey?: string): Promise<ActivatedStore> {
-  const a = await activatedStore(backend, t, { mock: { verifier }, ...(secretsKey ? { connector: { secretsKey } } : {}) });
+  const a = await activatedStore(backend, t, { mock: { verifier }, keepProfile: true, ...(secretsKey ? { connector: { secretsKey } } : {}) });
   await a.connector.running.services.activation.drain();
   return a;
 }
