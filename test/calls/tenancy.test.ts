@@ -59,7 +59,7 @@ forEachBackend((backend, test) => {
     const view = detail.json as StoreView;
     t.like(view, { id: a.storeId, state: 'active', storeBaseUrl: a.mock.baseUrl, consumerKey: a.consumerKey, revokedAt: null, reauthorizing: false, lastError: null });
     t.truthy(view.activatedAt);
-    t.deepEqual(Object.keys(view).sort(), ['activatedAt', 'consumerKey', 'createdAt', 'id', 'lastError', 'reauthorizing', 'revokedAt', 'state', 'storeBaseUrl', 'updatedAt']);
+    t.deepEqual(Object.keys(view).sort(), ['activatedAt', 'consumerKey', 'createdAt', 'id', 'lastError', 'reauthorizing', 'revokedAt', 'signing', 'state', 'storeBaseUrl', 'timeline', 'updatedAt']);
     const consumerSecret = a.mock.admin.get(a.integrationId).consumerSecret;
     t.false(detail.text.includes(consumerSecret));
     t.false(detail.text.includes(a.binding.accessToken!.token));
