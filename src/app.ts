@@ -15,6 +15,7 @@ import { createLogger, type Logger } from './log.js';
 import { createRestClient } from './protocol/rest-client.js';
 import { createTokenEndpoints, type TokenEndpoints } from './protocol/token-endpoints.js';
 import { createTransport } from './protocol/transport.js';
+import { ProfileRedetector } from './protocol/verifier-detection.js';
 import { ConnectorError } from './errors.js';
 import { checkOpens, KEY_FILE_NAME, loadSealer } from './secrets/index.js';
 import { checkSchema, openStorage, sealedSample } from './storage/db.js';
@@ -24,6 +25,7 @@ import { StoreAvailability } from './store-api/availability.js';
 import { StoreGateway } from './store-api/gateway.js';
 import { createOperatorServices } from './operators/index.js';
 import { StoreViews } from './store-api/store-views.js';
+import { StoreHealth } from './store-api/health.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -66,6 +68,8 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     limits,
     logger,
     allowPrivateStoreUrls: config.allowPrivateStoreUrls,
+    // The signing profile is detected right after activation, in the background (docs/magento-protocol.md §7a).
+    detection: { transport, timeoutMs: limits.tokenCallTimeoutMs },
   });
   const rest = createRestClient({
     transport,
@@ -77,7 +81,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       retryAfterCapMs: limits.retryAfterCapMs,
     },
   });
-  // Issue 15: the circuit breaker per store sits between the gateway and the REST client (proxy and client alike).
+  // The circuit breaker per store sits between the gateway and the REST client (proxy and client alike).
   const availability = new StoreAvailability({
     clock,
     failuresBeforeUnavailable: limits.storeFailuresBeforeUnavailable,
@@ -86,8 +90,19 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     emitAvailabilityEvent: (event) =>
       logger.warn({ event: event.type, consumerKey: event.consumerKey, storeBaseUrl: event.storeBaseUrl, reason: event.reason }, `store availability: ${event.type}`),
   });
-  const stores = new StoreGateway({ bindings: storage.bindings, rest: availability.guard(rest), clock, limits, logger });
+  const redetector = new ProfileRedetector({ transport, clock, timeoutMs: limits.tokenCallTimeoutMs });
+  const stores = new StoreGateway({ bindings: storage.bindings, events: storage.bindingEvents, rest: availability.guard(rest), clock, limits, logger, redetector });
   const storeViews = new StoreViews(stores, clock, durations.storeViewsTtlMs);
+  const health = new StoreHealth({
+    gateway: stores,
+    bindings: storage.bindings,
+    events: storage.bindingEvents,
+    transport,
+    clock,
+    logger,
+    timeoutMs: limits.tokenCallTimeoutMs,
+    concurrency: Math.min(3, limits.perStoreConcurrency),
+  });
   const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') });
   // Operator keys, the accounts API, lifecycle webhooks.
   const operators = createOperatorServices({ storage, clock, logger, accounts, webhookConfig: config.webhooks, cacheTtlMs: limits.cacheTtlMs });
@@ -101,6 +116,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     stores,
     availability,
     storeViews,
+    health,
     // Readiness re-checks what start-up checked once: that the keys open what the database holds.
     readiness: readinessCheck({
       storage,

@@ -7,6 +7,7 @@ import type { Binding, Fix, TokenPair } from '../storage/types.js';
 import { errorMessage, type ActivationDeps } from './deps.js';
 import { ActivationError } from './errors.js';
 import { knownBinding } from './identity.js';
+import { recordActivationStep } from './timeline.js';
 import { NO_CONSUMER } from './request-token.js';
 import { accessTokenClaimed, accessTokenFailed, accessTokenIssued, fallbackFix, isClaimed, type AccessTokenFailure } from './transitions.js';
 
@@ -22,6 +23,8 @@ export async function completeForAccount(
   fetchRequestToken: FetchRequestToken,
   consumerKey: string,
   accountId: string,
+  /** Called once the access token is stored (the background profile detection starts there). */
+  onIssued?: (binding: Binding) => void,
 ): Promise<Binding> {
   const { storage, durations, clock } = deps;
   const deadline = clock.now().getTime() + durations.requestTokenWaitMs;
@@ -38,7 +41,7 @@ export async function completeForAccount(
     }
     const busy = isClaimed(b, clock.now());
     if (b.requestToken && !busy) {
-      const done = await exchange(deps, b, accountId);
+      const done = await exchange(deps, b, accountId, onIssued);
       if (done) return done;
       continue; // lost the claim to a concurrent sign-in: look again
     }
@@ -72,7 +75,7 @@ export async function completeForAccount(
 }
 
 /** Claims the access-token step and runs it; null when another sign-in claimed it first. */
-async function exchange(deps: ActivationDeps, b: Binding, accountId: string): Promise<Binding | null> {
+async function exchange(deps: ActivationDeps, b: Binding, accountId: string, onIssued?: (binding: Binding) => void): Promise<Binding | null> {
   const { storage, durations, logger, tokenEndpoints, clock } = deps;
   const held = b.requestToken!;
   const claimed = await storage.bindings.update(b.id, b.version, accessTokenClaimed(b, { now: clock.now(), leaseMs: durations.stepLeaseMs }));
@@ -100,12 +103,16 @@ async function exchange(deps: ActivationDeps, b: Binding, accountId: string): Pr
   const now = clock.now();
   logger.info({ bindingId: b.id, consumerKey: b.consumerKey, accountId }, 'access token received: store connected');
   const event = { accountId, pair, requestToken: held.token, verifier: held.verifier, now };
-  return (await storage.bindings.modify(b.id, (cur) => accessTokenIssued(cur, event), claimed))!;
+  const done = (await storage.bindings.modify(b.id, (cur) => accessTokenIssued(cur, event), claimed))!;
+  await recordActivationStep(deps, b.id, 'access_token', `Magento issued the access token: store connected to account ${accountId}`);
+  onIssued?.(done);
+  return done;
 }
 
 async function failed(deps: ActivationDeps, claimed: Binding, requestToken: string, err: unknown, afterLostAnswer: boolean): Promise<never> {
   const failure = classify(deps, claimed, err, afterLostAnswer);
   deps.logger.warn({ bindingId: claimed.id, message: failure.message }, 'access token failed');
+  await recordActivationStep(deps, claimed.id, 'access_token', failure.message);
   const now = deps.clock.now();
   const updated = await deps.storage.bindings.modify(claimed.id, (cur) => accessTokenFailed(cur, { requestToken, failure, now }), claimed);
   throw new ActivationError('activation_failed', failure.message, { fix: failure.fix, ...(updated ? { binding: updated } : {}) });

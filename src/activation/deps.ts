@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Durations, Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import type { TokenEndpoints } from '../protocol/token-endpoints.js';
+import type { Transport } from '../protocol/transport.js';
 import type { Storage } from '../storage/types.js';
 
 export interface ActivationDeps {
@@ -14,6 +15,8 @@ export interface ActivationDeps {
   logger: Logger;
   /** ALLOW_PRIVATE_STORE_URLS: accept http:// and non-public store URLs (development, tests). */
   allowPrivateStoreUrls: boolean;
+  /** The signing-profile detection after activation (egress-guarded transport, per-probe timeout); none without it. */
+  detection?: { transport: Transport; timeoutMs: number };
 }
 
 export function errorMessage(err: unknown): string {

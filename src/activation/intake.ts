@@ -2,9 +2,10 @@
 // logged and, when its consumer key was well-formed, remembered briefly so the popup can say what was refused.
 import { randomUUID } from 'node:crypto';
 import type { Binding } from '../storage/types.js';
-import { CallbackInputError, parseCallback, type CallbackInput } from './callback.js';
+import { CallbackInputError, normaliseConsumerKey, parseCallback, type CallbackInput } from './callback.js';
 import { errorMessage, type ActivationDeps } from './deps.js';
 import { ActivationError } from './errors.js';
+import { recordActivationStep } from './timeline.js';
 import { callbackReceived, isHandledReplay } from './transitions.js';
 
 /** How long, and how many, refused callbacks are remembered (per consumer key, newest only). */
@@ -24,17 +25,20 @@ export async function checkCallback(deps: ActivationDeps, body: Record<string, u
   try {
     return parseCallback(body, { allowPrivate: deps.allowPrivateStoreUrls });
   } catch (err) {
-    if (err instanceof CallbackInputError) await rememberRefusal(deps, err);
+    if (err instanceof CallbackInputError) await rememberRefusal(deps, err, body);
     throw err;
   }
 }
 
-async function rememberRefusal(deps: ActivationDeps, err: CallbackInputError): Promise<void> {
+async function rememberRefusal(deps: ActivationDeps, err: CallbackInputError, body: Record<string, unknown>): Promise<void> {
   const { storage, clock, logger } = deps;
   const keyHash = err.consumerKeyHash;
   logger.warn({ reason: err.reason, field: err.field, consumerKey: keyHash?.slice(0, 12) ?? null, message: err.message }, 'callback refused');
   if (!keyHash) return;
   const now = clock.now();
+  const key = normaliseConsumerKey(body.oauth_consumer_key);
+  const known = key === null ? null : await storage.bindings.byConsumerKey(key).catch(() => null);
+  if (known) await recordActivationStep(deps, known.id, 'callback_refused', `callback refused (${err.reason}): ${err.message}`);
   try {
     await storage.callbackRefusals.record(
       { consumerKeyHash: keyHash, reason: err.reason, field: err.field ?? null, message: err.message, refusedAt: now },
@@ -67,11 +71,15 @@ export async function receiveCallback(deps: ActivationDeps, input: CallbackInput
         callbackAt: now,
         nextAttemptAt: now,
       });
-      if (created) return { binding: created, isNew: true, needsRequestToken: true };
+      if (created) {
+        await recordActivationStep(deps, created.id, 'callback_received', `callback received from ${input.storeBaseUrl}: new binding`);
+        return { binding: created, isNew: true, needsRequestToken: true };
+      }
       continue; // a binding with this key exists (or another callback won the insert): handle ours as a repeat
     }
     if (existing.consumerSecret !== input.consumerSecret || existing.storeBaseUrl !== input.storeBaseUrl) {
       logger.warn({ reason: 'callback_conflict', bindingId: existing.id }, 'callback refused');
+      await recordActivationStep(deps, existing.id, 'callback_refused', 'callback refused: a different consumer secret or store URL for this consumer key; nothing changed');
       throw new ActivationError(
         'callback_conflict',
         'This consumer key is already bound with a different consumer secret or store URL; the callback was refused ' +
@@ -80,6 +88,9 @@ export async function receiveCallback(deps: ActivationDeps, input: CallbackInput
     }
     if (isHandledReplay(existing, input.verifier)) return { binding: existing, isNew: false, needsRequestToken: false };
     const updated = await storage.bindings.modify(existing.id, (cur) => callbackReceived(cur, { verifier: input.verifier, now }), existing);
+    if (updated && updated.version !== existing.version) {
+      await recordActivationStep(deps, existing.id, 'callback_received', `callback received again (state ${existing.state}: Reauthorize, Activate clicked again, or a replay)`);
+    }
     if (updated) return { binding: updated, isNew: false, needsRequestToken: !isHandledReplay(updated, input.verifier) };
     // deleted meanwhile: start over
   }

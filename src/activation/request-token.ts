@@ -4,6 +4,7 @@ import { isRetryable, isTransportError } from '../protocol/failures.js';
 import { MagentoOAuthProblem, UnexpectedStoreResponse } from '../protocol/magento-errors.js';
 import type { Binding, Fix, TokenPair } from '../storage/types.js';
 import { errorMessage, type ActivationDeps } from './deps.js';
+import { recordActivationStep } from './timeline.js';
 import {
   isClaimed,
   requestTokenClaimed,
@@ -36,6 +37,7 @@ export async function fetchRequestToken(
   if (!options.ignoreBackoff && b.nextAttemptAt && b.nextAttemptAt > now) return b; // backing off
   const verifier = b.verifier;
   if (windowHasClosed(b, now, durations.magentoWindowMs)) {
+    await recordActivationStep(deps, b.id, 'request_token', "not fetched: Magento's 300 s window after the callback has closed");
     return storage.bindings.modify(b.id, (cur) => windowClosed(cur, { verifier, now }), b);
   }
 
@@ -49,9 +51,11 @@ export async function fetchRequestToken(
   } catch (err) {
     const failure = classify(deps, claimed, err);
     const at = clock.now();
+    await recordActivationStep(deps, b.id, 'request_token', `attempt ${claimed.stepAttempts}: ${failure.message}${failure.kind === 'retry' ? ' (will retry)' : ''}`);
     return storage.bindings.modify(claimed.id, (cur) => requestTokenFailed(cur, { verifier, failure, now: at }), claimed);
   }
   logger.info({ bindingId, consumerKey: b.consumerKey, attempt: claimed.stepAttempts }, 'request token received');
+  await recordActivationStep(deps, bindingId, 'request_token', `attempt ${claimed.stepAttempts}: Magento issued a request token`);
   const at = clock.now();
   return storage.bindings.modify(bindingId, (cur) => requestTokenIssued(cur, { pair, verifier, at }), claimed);
 }

@@ -7,6 +7,7 @@ import { completeForAccount } from './access-token.js';
 import type { CallbackInput } from './callback.js';
 import type { ActivationDeps } from './deps.js';
 import { identityPage, knownBinding } from './identity.js';
+import { detectAndStoreProfile } from './profile.js';
 import { checkCallback, receiveCallback, type RecordedCallback } from './intake.js';
 import { fetchRequestToken } from './request-token.js';
 import { RequestTokenQueue } from './request-token-queue.js';
@@ -17,6 +18,7 @@ export type { RecordedCallback } from './intake.js';
 
 export class ActivationService {
   private readonly queue: RequestTokenQueue;
+  private readonly detections = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: ActivationDeps) {
     this.queue = new RequestTokenQueue({
@@ -48,8 +50,21 @@ export class ActivationService {
   }
 
   /** Waits for background steps (tests, shutdown). */
-  drain(): Promise<void> {
-    return this.queue.drain();
+  async drain(): Promise<void> {
+    await this.queue.drain();
+    while (this.detections.size) await Promise.allSettled([...this.detections]);
+  }
+
+  /**
+   * Detects the store's signing profile in the background (off the popup's path) and stores it on the binding;
+   * an undetermined result keeps the profile null (the common form) and is logged and in the timeline.
+   */
+  queueProfileDetection(binding: Binding): void {
+    const { detection } = this.deps;
+    if (!detection) return;
+    const deps = { bindings: this.deps.storage.bindings, events: this.deps.storage.bindingEvents, clock: this.deps.clock, logger: this.deps.logger, ...detection };
+    const run = detectAndStoreProfile(deps, binding).finally(() => this.detections.delete(run));
+    this.detections.add(run);
   }
 
   /** One attempt at the request token for the binding's newest verifier (when due and nobody else holds it). */
@@ -69,6 +84,8 @@ export class ActivationService {
 
   /** The merchant signed in: finishes the activation for `accountId` (ActivationError when it cannot). */
   completeForAccount(consumerKey: string, accountId: string): Promise<Binding> {
-    return completeForAccount(this.deps, (id, options) => this.fetchRequestToken(id, options), consumerKey, accountId);
+    return completeForAccount(this.deps, (id, options) => this.fetchRequestToken(id, options), consumerKey, accountId, (b) =>
+      this.queueProfileDetection(b),
+    );
   }
 }

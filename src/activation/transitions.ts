@@ -12,6 +12,7 @@
 // access-token call succeeds (docs/magento-protocol.md §4, §5); what a half-finished activation leaves in Magento is
 // §4a. Magento shows Reauthorize only for an Active integration, Activate otherwise: a fix names the button Magento
 // shows in that state.
+import type { SigningProfileName } from '../protocol/signing-profiles.js';
 import type { Binding, BindingPatch, Fix, TokenPair } from '../storage/types.js';
 
 /** A step claimed by another instance whose claim has not run out. */
@@ -247,4 +248,17 @@ export function revoked(cur: Binding, event: { accessToken: string; message: str
     lastErrorAt: event.now,
     fix: reauthorizedSinceActivation(cur) ? 'activate_again' : 'reauthorize',
   };
+}
+
+/**
+ * A detection found the store's signing profile with the access token `accessToken`: stored only while the binding
+ * is active with that very token (a Reauthorize since then is another store state to detect), and only when new.
+ */
+export function profileDetected(
+  cur: Binding,
+  event: { accessToken: string; profile: SigningProfileName; at: Date },
+): BindingPatch | null {
+  if (cur.state !== 'active' || cur.accessToken?.token !== event.accessToken) return null;
+  if (cur.signingProfile === event.profile) return null;
+  return { signingProfile: event.profile, profileDetectedAt: event.at };
 }

@@ -5,9 +5,11 @@
 //   api-keys create --email E [--name N]         prints the new key once, alone on its own line
 //   stores list [--email E] [--json]
 //   operator-keys create --name N | list [--json] | revoke --id ID
+//   stores doctor --store ID [--refresh] [--json]   the store doctor; exit 0 all ok, 1 a warning, 2 a failure
 import { parseArgs } from 'node:util';
 import { AccountError, normaliseEmail } from '../accounts/accounts.js';
 import { fixText } from '../activation/fixes.js';
+import { formatHealthTable, healthExitCode } from '../doctor/format.js';
 import { openServices, type Services } from '../app.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { isConnectorError } from '../errors.js';
@@ -22,7 +24,9 @@ const USAGE = `usage: npm run -s cli -- <command>   (or npx magento-connector <c
   stores list [--email E] [--json]
   operator-keys create --name N              prints the new operator key (mco_...) once, on its own line
   operator-keys list [--json]
-  operator-keys revoke --id ID`;
+  operator-keys revoke --id ID
+  stores doctor --store ID [--refresh] [--json]
+                                             checks the store (exit 0 all ok, 1 a warning, 2 a failure)`;
 
 class UsageError extends Error {}
 
@@ -52,6 +56,8 @@ async function run(argv: string[]): Promise<number> {
       name: { type: 'string' },
       id: { type: 'string' }, // operator-keys revoke
       json: { type: 'boolean', default: false },
+      store: { type: 'string' },
+      refresh: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -63,8 +69,9 @@ async function run(argv: string[]): Promise<number> {
   // Bad usage goes to stderr, so a script reading stdout (the key of api-keys create) never takes it for output.
   if (!command) throw new UsageError('give a command');
   if (command.startsWith('operator-keys')) checkOperatorKeysUsage(command, values);
-  else if (!['accounts create', 'api-keys create', 'stores list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
-  else if (command !== 'stores list' && !values.email) throw new UsageError(`${command} needs --email`);
+  else if (!['accounts create', 'api-keys create', 'stores list', 'stores doctor'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  else if (command === 'stores doctor' && !values.store) throw new UsageError('stores doctor needs --store (an id from stores list)');
+  else if (!command.startsWith('stores ') && !values.email) throw new UsageError(`${command} needs --email`);
 
   const config = loadConfig();
   // Errors only by default: the server already warns about its configuration, each CLI call need not.
@@ -84,6 +91,13 @@ async function run(argv: string[]): Promise<number> {
         process.stderr.write(`API key "${record.name}" (${record.prefix}…) for ${account.email}; it is shown only now:\n`);
         console.log(key);
         return 0;
+      }
+      case 'stores doctor': {
+        // A CLI process starts with an empty cache, so every run checks now (--refresh says so explicitly).
+        const report = await s.health.check(null, values.store!, { refresh: values.refresh });
+        if (values.json) console.log(JSON.stringify(report, null, 2));
+        else process.stdout.write(formatHealthTable(report));
+        return healthExitCode(report);
       }
       case 'stores list': {
         const bindings = values.email

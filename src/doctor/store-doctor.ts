@@ -13,8 +13,8 @@ export interface StoreDoctorOptions extends DoctorOptions {
   ttlMs?: number;
   /** Stores whose last report is kept; least recently used dropped first. */
   maxStores?: number;
-  /** The run itself; runDoctor by default (tests count runs through it). */
-  run?: (options: DoctorOptions, input: DoctorInput) => Promise<DoctorResult>;
+  /** The run itself; runDoctor by default (tests count runs through it; the app puts the store's cap on it). */
+  run?: (options: DoctorOptions, input: DoctorInput, storeId: string) => Promise<DoctorResult>;
 }
 
 export interface DoctorAnswer extends DoctorResult {
@@ -30,7 +30,7 @@ export class StoreDoctor {
   private readonly running = new Map<string, { fingerprint: string; run: Promise<DoctorResult> }>();
   private readonly reports: LRUCache<string, { fingerprint: string; result: DoctorResult }>;
   private readonly clock: Clock;
-  private readonly run: (options: DoctorOptions, input: DoctorInput) => Promise<DoctorResult>;
+  private readonly run: (options: DoctorOptions, input: DoctorInput, storeId: string) => Promise<DoctorResult>;
 
   constructor(private readonly options: StoreDoctorOptions) {
     this.clock = options.clock ?? systemClock;
@@ -51,7 +51,7 @@ export class StoreDoctor {
     const inFlight = this.running.get(storeId);
     if (inFlight && inFlight.fingerprint === print) return { ...(await inFlight.run), cached: false };
 
-    const run = this.run(this.options, input);
+    const run = this.run(this.options, input, storeId);
     this.running.set(storeId, { fingerprint: print, run });
     try {
       const result = await run;

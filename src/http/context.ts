@@ -14,6 +14,7 @@ import type { Storage } from '../storage/types.js';
 import type { StoreAvailability } from '../store-api/availability.js';
 import type { StoreGateway } from '../store-api/gateway.js';
 import type { StoreViews } from '../store-api/store-views.js';
+import type { StoreHealth } from '../store-api/health.js';
 import type { ApiKeyCache } from './auth.js';
 import type { Render } from './views.js';
 
@@ -26,10 +27,12 @@ export interface HttpServices {
   activation: ActivationService;
   /** An account's stores, and signed calls to them on its behalf (the proxy and the TypeScript client). */
   stores: StoreGateway;
-  /** Issue 15: per-store circuit breaker state (shown with each store). */
+  /** per-store circuit breaker state (shown with each store). */
   availability: StoreAvailability;
-  /** Issue 15: the store views each store's integration can see (cached). */
+  /** the store views each store's integration can see (cached). */
   storeViews: StoreViews;
+  /** The store doctor per store (GET /api/stores/:id/health, the account page, `stores doctor`). */
+  health: StoreHealth;
   /** Throws StorageUnavailableError (`database_unavailable`) when the database cannot be reached. */
   readiness(): Promise<Readiness>;
   keys: ApiKeyCache;

@@ -2,6 +2,7 @@
 // (prisma/, one file per repository) seals secrets on the way in and opens them on the way out, so no caller can store a secret
 // in clear by mistake. Every state change that two instances could race on is `bindings.update(id, version, patch)`,
 // a conditional update that succeeds for exactly one writer, usually through `bindings.modify` (which retries it).
+import type { SigningProfileName } from '../protocol/signing-profiles.js';
 import type { CredentialRepository, IdentityRepository, PasswordResetRepository } from './identity-types.js';
 
 import type { OperatorAccountRepository, OperatorKeyRepository } from './operators.js';
@@ -61,6 +62,10 @@ export interface Binding {
    * token, it now shows the integration Active while we hold nothing, and only Reauthorize repairs that.
    */
   accessOutcomeUnknown: boolean;
+  /** The store's signature verifier (docs/magento-protocol.md §7a), null until detected (the common form is used). */
+  signingProfile: SigningProfileName | null;
+  /** When signingProfile was detected. */
+  profileDetectedAt: Date | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -83,6 +88,26 @@ export interface CallbackRefusal {
   /** What was wrong, as the callback's answer said it (never a field's value). */
   message: string;
   refusedAt: Date;
+}
+
+export const BINDING_EVENT_KINDS = [
+  'callback_received',
+  'callback_refused',
+  'request_token',
+  'access_token',
+  'detection',
+  'profile_changed',
+  'revoked',
+] as const;
+export type BindingEventKind = (typeof BINDING_EVENT_KINDS)[number];
+
+/** One step of a binding's activation timeline (support). `detail` is for a person, at most 500 characters, never a secret. */
+export interface BindingEvent {
+  id: string;
+  bindingId: string;
+  at: Date;
+  kind: BindingEventKind;
+  detail: string;
 }
 
 export interface Account {
@@ -134,6 +159,13 @@ export interface BindingRepository {
   due(now: Date, limit: number): Promise<Binding[]>;
 }
 
+export interface BindingEventRepository {
+  /** Appends an event (detail cut to 500 characters) and keeps only the binding's newest `keep`. */
+  record(event: Omit<BindingEvent, 'id'>, bounds: { keep: number }): Promise<void>;
+  /** The binding's newest events, newest first. */
+  recent(bindingId: string, limit: number): Promise<BindingEvent[]>;
+}
+
 export interface AccountRepository {
   /** null when the (lower-cased) email is taken. */
   create(account: Pick<Account, 'id' | 'email' | 'passwordHash'>): Promise<Account | null>;
@@ -180,6 +212,8 @@ export interface CallbackRefusalRepository {
 export interface Storage {
   readonly provider: 'sqlite' | 'postgresql';
   bindings: BindingRepository;
+  /** Each binding's activation timeline, bounded. */
+  bindingEvents: BindingEventRepository;
   accounts: AccountRepository;
   apiKeys: ApiKeyRepository;
   sessions: SessionRepository;

@@ -3,14 +3,17 @@
 // concurrency cap, and notices when Magento says the access token is dead (the binding transition `revoked`).
 // Magento's answers come back as they are; only our own failures throw.
 import { LRUCache } from 'lru-cache';
+import { storeDetection } from '../activation/profile.js';
 import { revokeAccessToken } from '../activation/revocation.js';
+import { recordStep } from '../activation/timeline.js';
 import type { Clock } from '../clock.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import { ProtocolError } from '../protocol/errors.js';
-import type { RestCall, RestClient, RestResponse } from '../protocol/rest-client.js';
+import type { RestCall, RestClient, RestResponse, StoreCredentials } from '../protocol/rest-client.js';
+import type { ProfileRedetector } from '../protocol/verifier-detection.js';
 import { EgressDeniedError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
-import type { Binding, BindingRepository } from '../storage/types.js';
+import type { Binding, BindingEventRepository, BindingRepository } from '../storage/types.js';
 import {
   CallError,
   fillPlaceholders,
@@ -22,7 +25,7 @@ import {
   StoreUnreachableError,
 } from './errors.js';
 import { PerKeyLimiter } from './limiter.js';
-import { describeStore, type StoreView } from './store-view.js';
+import { describeStore, describeStoreDetail, describeTimeline, type StoreDetailView, type StoreView } from './store-view.js';
 
 // Magento's 401 messages that mean the token itself is dead (integration deleted or reauthorized), as opposed to
 // "The consumer isn't authorized to access %resources." (a resource not granted) or a bad signature.
@@ -46,7 +49,14 @@ export interface StoreGatewayOptions {
   clock: Clock;
   limits: Pick<Limits, 'perStoreConcurrency' | 'perStoreQueue' | 'cacheTtlMs'>;
   logger: Logger;
+  /** The bindings' timelines: revocations and profile changes are recorded, GET /api/stores/:id shows the last few. */
+  events?: BindingEventRepository;
+  /** Re-detects a known profile after "The signature is invalid" (one per instance); none: the 401 goes back as is. */
+  redetector?: ProfileRedetector;
 }
+
+/** Timeline entries GET /api/stores/:id shows. */
+export const TIMELINE_SHOWN = 10;
 
 export class StoreGateway {
   private readonly bindings: BindingRepository;
@@ -55,9 +65,11 @@ export class StoreGateway {
   private readonly logger: Logger;
   private readonly cache: LRUCache<string, Binding>;
   private readonly limiter: PerKeyLimiter;
+  private readonly events: BindingEventRepository | undefined;
+  private readonly redetector: ProfileRedetector | undefined;
 
   constructor(options: StoreGatewayOptions) {
-    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger } = options);
+    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger, events: this.events, redetector: this.redetector } = options);
     const { limits } = options;
     this.limiter = new PerKeyLimiter(limits.perStoreConcurrency, limits.perStoreQueue);
     this.cache = new LRUCache({ max: CACHED_BINDINGS, ttl: limits.cacheTtlMs, perf: { now: () => this.clock.now().getTime() } });
@@ -75,9 +87,20 @@ export class StoreGateway {
   }
 
   /** The account's store as it is now (not from the cache); StoreNotFoundError for another account's. */
-  async getStore(accountId: string, id: string): Promise<StoreView> {
+  async getStore(accountId: string, id: string): Promise<StoreDetailView> {
     this.evictCached(id);
-    return describeStore(await this.ownedBinding(accountId, id));
+    const binding = await this.ownedBinding(accountId, id);
+    return describeStoreDetail(binding, this.events ? await this.events.recent(id, TIMELINE_SHOWN) : []);
+  }
+
+  /** The newest entries of a store's activation timeline, newest first (the caller has checked the owner). */
+  async recentSteps(id: string, limit = TIMELINE_SHOWN): Promise<StoreDetailView['timeline']> {
+    return this.events ? describeTimeline(await this.events.recent(id, limit)) : [];
+  }
+
+  /** Runs `task` under the store's per-store cap (the doctor's requests count against it too). */
+  capped<T>(storeId: string, task: () => Promise<T>): Promise<T> {
+    return this.limiter.run(storeId, task);
   }
 
   /** Disconnects the account's store on our side (Magento's integration is left as it is). */
@@ -134,16 +157,39 @@ export class StoreGateway {
   private async sendWith(binding: Binding, call: RestCall): Promise<RestResponse> {
     if (binding.state !== 'active' || !binding.accessToken) throw new StoreNotActiveError(binding);
     const accessToken = { key: binding.accessToken.token, secret: binding.accessToken.secret };
+    const store: StoreCredentials = {
+      storeBaseUrl: binding.storeBaseUrl,
+      consumerKey: binding.consumerKey,
+      consumerSecret: binding.consumerSecret,
+      accessToken,
+      profile: binding.signingProfile,
+    };
     try {
-      return await this.limiter.run(binding.id, () =>
-        this.rest.send(
-          { storeBaseUrl: binding.storeBaseUrl, consumerKey: binding.consumerKey, consumerSecret: binding.consumerSecret, accessToken },
-          call,
-        ),
-      );
+      return await this.limiter.run(binding.id, async () => {
+        const first = await this.rest.send(store, call);
+        if (!this.redetector || first.status !== 401 || !store.profile) return first;
+        // The store may have been upgraded: one re-detection (shared by this store's concurrent 401s) and, when the
+        // profile changed, one re-send signed afresh for it (docs/magento-protocol.md §7a).
+        const outcome = await this.redetector.handle(binding.id, store, first, (profile) => this.rest.send({ ...store, profile }, call));
+        if (outcome.changedTo && outcome.detection) await this.profileChanged(binding, outcome.detection);
+        if (outcome.refusal) throw outcome.refusal;
+        return outcome.response;
+      });
     } catch (err) {
       throw toCallError(err, binding);
     }
+  }
+
+  private async profileChanged(binding: Binding, detection: NonNullable<Awaited<ReturnType<ProfileRedetector['handle']>>['detection']>): Promise<void> {
+    if (!this.events) return;
+    await storeDetection(
+      { bindings: this.bindings, events: this.events, clock: this.clock, logger: this.logger },
+      binding,
+      binding.accessToken!.token,
+      detection,
+      're-detection',
+    );
+    this.evictCached(binding.id);
   }
 
   /** On a 401 that says the token is dead: revokes the binding if it still holds that token. The stored binding. */
@@ -152,10 +198,15 @@ export class StoreGateway {
     const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
     if (!error || !isDeadTokenMessage(error.message)) return null;
     const message = fillPlaceholders(error.message, error.parameters);
+    const started = this.clock.now();
     const current = await revokeAccessToken(this.bindings, this.clock, binding.id, binding.accessToken!.token, message);
     this.evictCached(binding.id);
     if (current?.state === 'revoked') {
       this.logger.warn({ bindingId: binding.id, storeBaseUrl: binding.storeBaseUrl, message }, 'store revoked: Magento refused the access token');
+      // Recorded by the caller whose update revoked it (not by one that found it revoked already).
+      if (this.events && current.revokedAt && current.revokedAt >= started) {
+        await recordStep({ events: this.events, clock: this.clock, logger: this.logger }, binding.id, 'revoked', `Magento refused the access token: ${message}`);
+      }
     }
     return current;
   }

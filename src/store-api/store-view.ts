@@ -1,7 +1,8 @@
 // What a caller (the API, the account page) sees of a binding: never a secret or a token.
 import { fixText } from '../activation/fixes.js';
 import { isReauthorizing } from '../activation/transitions.js';
-import type { Binding, BindingState } from '../storage/types.js';
+import type { SigningProfileName } from '../protocol/signing-profiles.js';
+import type { Binding, BindingEvent, BindingEventKind, BindingState } from '../storage/types.js';
 
 export interface StoreView {
   id: string;
@@ -16,6 +17,13 @@ export interface StoreView {
   /** A newer Activate/Reauthorize is being completed while the current token keeps working. */
   reauthorizing: boolean;
   lastError: { message: string; at: string | null; fix: string | null } | null;
+  /** The store's signature verifier (docs/magento-protocol.md §7a); profile null until detected. */
+  signing: { profile: SigningProfileName | null; detectedAt: string | null };
+}
+
+/** GET /api/stores/:id: the store and the newest entries of its activation timeline (newest first). */
+export interface StoreDetailView extends StoreView {
+  timeline: { at: string; kind: BindingEventKind; detail: string }[];
 }
 
 export function describeStore(b: Binding): StoreView {
@@ -31,5 +39,14 @@ export function describeStore(b: Binding): StoreView {
     revokedAt: b.revokedAt?.toISOString() ?? null,
     reauthorizing: isReauthorizing(b),
     lastError: b.lastError ? { message: b.lastError, at: b.lastErrorAt?.toISOString() ?? null, fix: fixText(b.fix) } : null,
+    signing: { profile: b.signingProfile, detectedAt: b.profileDetectedAt?.toISOString() ?? null },
   };
+}
+
+export function describeTimeline(events: BindingEvent[]): StoreDetailView['timeline'] {
+  return events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, detail: e.detail }));
+}
+
+export function describeStoreDetail(b: Binding, events: BindingEvent[]): StoreDetailView {
+  return { ...describeStore(b), timeline: describeTimeline(events) };
 }

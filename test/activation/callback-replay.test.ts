@@ -85,6 +85,7 @@ forEachBackend((backend, test) => {
     await waitForState(connector, fields.oauth_consumer_key, 'request_token');
     const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'replay@example.com', PASSWORD);
     t.is(done.status, 302, done.text.slice(0, 300));
+    await settle(connector); // the signing-profile detection that follows the access token
     const active = (await connector.binding(fields.oauth_consumer_key))!;
     t.is(active.state, 'active');
 
@@ -145,6 +146,7 @@ forEachBackend((backend, test) => {
       await forge('while request_token');
       const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'forged@example.com', PASSWORD);
       t.is(done.status, 302, done.text.slice(0, 300));
+      await settle(connector); // the signing-profile detection that follows the access token
       await forge('while active');
       t.is(tokenCalls(mock, 'request').length, 1);
       const active = (await connector.binding(fields.oauth_consumer_key))!;

@@ -41,6 +41,8 @@ function binding(overrides: Partial<Binding> = {}): Binding {
     lastErrorAt: null,
     fix: null,
     accessOutcomeUnknown: false,
+    signingProfile: null,
+    profileDetectedAt: null,
     version: 0,
     createdAt: T0,
     updatedAt: T0,

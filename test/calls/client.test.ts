@@ -141,6 +141,8 @@ forEachBackend((backend, test) => {
     await a.mock.close();
     const gone = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: StoreUnreachableError });
     t.is(gone!.code, 'store_unreachable');
-    t.regex(gone!.message, /could not connect/);
+    // A new connection is refused; a kept-alive one left idle by earlier calls (the profile detection's two parallel
+    // probes leave one) is reset by the closing store instead. Either way the store is unreachable.
+    t.regex(gone!.message, /could not connect|connection reset by the server/);
   });
 });

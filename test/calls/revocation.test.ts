@@ -78,6 +78,7 @@ forEachBackend((backend, test) => {
     await waitFor('the new request token', async () => (await a.connector.binding(a.consumerKey))?.requestToken);
     const done = await finishInPopup(new Browser(), a.connector, reauth.popupUrl!, 'login', a.email, a.password);
     t.is(done.status, 302, done.text.slice(0, 300));
+    await a.connector.running.services.activation.drain(); // the profile detection that follows the new access token
     const renewed = (await a.connector.binding(a.consumerKey))!;
     t.not(renewed.accessToken!.token, a.binding.accessToken!.token);
 

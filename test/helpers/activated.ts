@@ -75,6 +75,8 @@ export interface ActivatedOptions {
   mock?: MockStoreOptions;
   email?: string;
   password?: string;
+  /** Keep the signing profile detected after activation (default: forgotten, see connectStore). */
+  keepProfile?: boolean;
 }
 
 let accounts = 0;
@@ -107,7 +109,7 @@ export async function startCapturingMockStore(t: ExecutionContext, options: Mock
 export async function connectStore(
   connector: Connector,
   mock: CapturingMockStore,
-  options: { email?: string; password?: string; form?: 'signup' | 'login'; name?: string } = {},
+  options: { email?: string; password?: string; form?: 'signup' | 'login'; name?: string; keepProfile?: boolean } = {},
 ): Promise<ConnectedStore> {
   const email = options.email ?? `merchant${++accounts}-${process.pid}@example.com`;
   const password = options.password ?? 'correct horse battery staple';
@@ -116,7 +118,20 @@ export async function connectStore(
   const browser = new Browser();
   const done = await finishInPopup(browser, connector, popupUrl, options.form ?? 'signup', email, password);
   if (done.status !== 302) throw new Error(`the popup answered ${done.status}: ${done.text.slice(0, 500)}`);
-  const binding = await waitForState(connector, consumerKey, 'active');
+  await waitForState(connector, consumerKey, 'active');
+  // The signing-profile detection runs in the background after the access token: let it finish, so the binding
+  // tests start from is the one that stays.
+  await connector.running.services.activation.drain();
+  let binding = (await connector.binding(consumerKey))!;
+  if (!options.keepProfile) {
+    // Most suites test a store whose verifier is not known (the common form, and its refusals): the detected profile
+    // is forgotten, and the detection's probes are taken out of the mock's request log and captured bodies.
+    const { storage, stores } = connector.running.services;
+    binding = (await storage.bindings.update(binding.id, binding.version, { signingProfile: null, profileDetectedAt: null })) ?? binding;
+    stores.evictCached(binding.id);
+    mock.knobs.clearRequests();
+    mock.bodies.length = 0;
+  }
   const accountId = binding.accountId!;
   const { key } = await connector.running.services.accounts.createApiKey(accountId, 'test key');
   return {
@@ -155,7 +170,7 @@ export async function callApi(url: string, method: string, key: string | null, i
 export async function activatedStore(backend: Backend, t: ExecutionContext, options: ActivatedOptions = {}): Promise<ActivatedStore> {
   const mock = await startCapturingMockStore(t, options.mock);
   const connector = await startConnector(backend, t, options.connector);
-  const store = await connectStore(connector, mock, { email: options.email, password: options.password });
+  const store = await connectStore(connector, mock, { email: options.email, password: options.password, keepProfile: options.keepProfile ?? false });
   return {
     ...store,
     connector,

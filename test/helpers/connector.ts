@@ -221,6 +221,7 @@ export async function activateAndSignUp(mock: MockStore, connector: Connector, e
   await waitForState(connector, activation.consumerKey, 'request_token');
   const done = await finishInPopup(browser, connector, activation.popupUrl, 'signup', email, PASSWORD);
   if (done.status !== 302) throw new Error(`popup answered ${done.status}: ${done.text.slice(0, 300)}`);
+  await connector.running.services.activation.drain(); // the signing-profile detection after the access token
   const binding = (await connector.binding(activation.consumerKey))!;
   return { ...activation, binding };
 }

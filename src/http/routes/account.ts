@@ -4,6 +4,7 @@
 import Router from '@koa/router';
 import type { Middleware, ParameterizedContext } from 'koa';
 import { PASSWORD_MIN } from '../../accounts/passwords.js';
+import { DOCTOR_CACHE_TTL_MS } from '../../doctor/store-doctor.js';
 import { NO_PASSWORD } from '../../identity/linking.js';
 import type { HttpServices } from '../context.js';
 import { clearCookie, csrfToken, SESSION_COOKIE } from '../cookies.js';
@@ -17,13 +18,15 @@ import { requireSession, SIGN_IN_PATH } from '../steps/require-session.js';
 import { signInOrUp, type FormKind, type Refusal } from '../steps/sign-in-or-up.js';
 
 export const ACCOUNT_PATH = '/account';
+/** Timeline steps the account page shows per store. */
+const STEPS_SHOWN = 5;
 
 export interface AccountRouteDeps {
   flash: FlashMessages;
 }
 
 export function accountRoutes(services: HttpServices, { flash }: AccountRouteDeps): Router<SessionState> {
-  const { config, render, csrfKey, accounts, keys, stores, availability, storeViews } = services;
+  const { config, render, csrfKey, accounts, keys, stores, availability, storeViews, health } = services;
   const router = new Router<SessionState>();
   const form = readForm(config.limits.callbackBodyBytes);
   const csrf = checkCsrf(csrfKey);
@@ -46,18 +49,23 @@ export function accountRoutes(services: HttpServices, { flash }: AccountRouteDep
   const showAccount: Middleware<SessionState> = async function showAccount(ctx) {
     const { account } = ctx.state;
     const [storeList, keyList] = await Promise.all([stores.listStores(account.id), accounts.listApiKeys(account.id)]);
+    // Per store: the doctor's cached report (never run by showing the page), the newest timeline steps, this
+    // instance's availability, and the store views (cached: the page does not call Magento every time).
+    const storeRows = await Promise.all(
+      storeList.map(async (s) => ({
+        ...s,
+        health: health.cached(s.id) ?? null,
+        timeline: await stores.recentSteps(s.id, STEPS_SHOWN),
+        availability: availability.describe(s.consumerKey),
+        storeViews: s.state === 'active' ? await storeViews.of(account.id, s.id) : null,
+      })),
+    );
     page(ctx, 'account.njk', {
       title: 'Your stores',
       mainClass: 'wide',
       email: account.email,
-      // Issue 15: each store's availability and store views (cached: the page does not call Magento every time).
-      stores: await Promise.all(
-        storeList.map(async (s) => ({
-          ...s,
-          availability: availability.describe(s.consumerKey),
-          storeViews: s.state === 'active' ? await storeViews.of(account.id, s.id) : null,
-        })),
-      ),
+      stores: storeRows,
+      healthTtlMinutes: Math.round(DOCTOR_CACHE_TTL_MS / 60_000),
       keys: keyList.map((k) => ({ ...k, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })),
       callbackUrl: `${config.publicUrl}/magento/callback`,
       identityUrl: `${config.publicUrl}/magento/identity`,
@@ -104,9 +112,20 @@ export function accountRoutes(services: HttpServices, { flash }: AccountRouteDep
     const store = await stores.getStore(ctx.state.account.id, ctx.params.id!);
     page(ctx, 'disconnect.njk', { title: 'Disconnect this store?', store });
   });
+  // "Check now": runs the store doctor (the report is then shown, cached, by the account page).
+  router.post('/account/stores/:id/health', form, csrf, session, async (ctx) => {
+    const store = await stores.getStore(ctx.state.account.id, ctx.params.id!);
+    const report = await health.check(ctx.state.account.id, store.id, { refresh: true });
+    const count = (status: string) => report.checks.filter((c) => c.status === status).length;
+    const [fail, warn] = [count('fail'), count('warn')];
+    const summary = fail || warn ? `${fail} failed, ${warn} to look at` : 'everything is fine';
+    backToAccount(ctx, { notice: `${store.storeBaseUrl} checked: ${summary}.` });
+  });
+
   router.post('/account/stores/:id/disconnect', form, csrf, session, async (ctx) => {
     const store = await stores.getStore(ctx.state.account.id, ctx.params.id!);
     await stores.deleteStore(ctx.state.account.id, store.id);
+    health.forget(store.id);
     backToAccount(ctx, { notice: `${store.storeBaseUrl} is disconnected: its tokens are deleted and calls to it stop within a few seconds.` });
   });
   return router;

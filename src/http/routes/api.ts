@@ -49,7 +49,7 @@ function sendStoreAnswer(ctx: ParameterizedContext<ApiState>, response: RestResp
 }
 
 export function apiRoutes(services: HttpServices): Router<ApiState> {
-  const { config, stores, availability, storeViews } = services;
+  const { config, stores, availability, storeViews, health } = services;
   const router = new Router<ApiState>({ prefix: '/api' });
   // Account API keys and operator keys (an operator acts as the store's account on /stores/:id routes).
   const auth = requireKey(services, { storeOwner: true });
@@ -74,7 +74,17 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
 
   router.delete('/stores/:id', auth, async (ctx) => {
     await stores.deleteStore(ctx.state.accountId, ctx.params.id!);
+    health.forget(ctx.params.id!);
     ctx.status = 204;
+  });
+
+  // The store doctor: cached for 5 minutes (DOCTOR_CACHE_TTL_MS); ?refresh=true runs the checks now.
+  router.get('/stores/:id/health', auth, async (ctx) => {
+    const refresh = ctx.query.refresh;
+    if (refresh !== undefined && refresh !== 'true' && refresh !== 'false') {
+      throw new RequestRefusedError('refresh must be true or false (?refresh=true runs the checks now).');
+    }
+    ctx.body = await health.check(ctx.state.accountId, ctx.params.id!, { refresh: refresh === 'true' });
   });
 
   // ---- the proxy: ANY /api/stores/:id/rest/<path> ------------------------------------------------------------
@@ -175,13 +185,14 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
   router.all('/stores', allow('GET, HEAD'));
   router.all('/stores/:id', allow('GET, HEAD, DELETE'));
   router.all('/stores/:id/graphql', allow('POST'));
+  router.all('/stores/:id/health', allow('GET, HEAD'));
   router.all('/stores/:id/rest', auth, () => {
     throw new HttpError('not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
   });
   router.all(['/', '/*rest'], (ctx) => {
     throw new HttpError(
       'not_found',
-      `No such API route: ${ctx.method} ${ctx.path.slice(0, 200)}. The API is GET /api/stores, GET and DELETE /api/stores/:id, ANY /api/stores/:id/rest/<path>, POST /api/stores/:id/graphql.`,
+      `No such API route: ${ctx.method} ${ctx.path.slice(0, 200)}. The API is GET /api/stores, GET and DELETE /api/stores/:id, GET /api/stores/:id/health, ANY /api/stores/:id/rest/<path>, POST /api/stores/:id/graphql.`,
     );
   });
   return router;

@@ -1,6 +1,7 @@
 // The binding repository: rows <-> records (secrets sealed on the way in, opened on the way out, here and nowhere
 // else), and the conditional update every state change goes through.
 import type { Clock } from '../../clock.js';
+import { SIGNING_PROFILE_NAMES } from '../../protocol/signing-profiles.js';
 import type { Sealer } from '../../secrets/sealer.js';
 import type { Binding as BindingRow } from '../generated/sqlite/client.js';
 import { StorageError } from '../errors.js';
@@ -34,6 +35,8 @@ const FIELD_KIND = {
   lastErrorAt: 'plain',
   fix: 'plain',
   accessOutcomeUnknown: 'plain',
+  signingProfile: 'plain',
+  profileDetectedAt: 'plain',
   consumerSecret: 'sealed',
   verifier: 'sealed',
   requestToken: 'sealed',
@@ -95,6 +98,8 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
       lastErrorAt: row.lastErrorAt,
       fix: row.fix === null ? null : oneOf(FIXES, row.fix, 'fix', row.id),
       accessOutcomeUnknown: row.accessOutcomeUnknown,
+      signingProfile: row.signingProfile === null ? null : oneOf(SIGNING_PROFILE_NAMES, row.signingProfile, 'signingProfile', row.id),
+      profileDetectedAt: row.profileDetectedAt,
       version: row.version,
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
@@ -157,6 +162,8 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
         lastErrorAt: null,
         fix: null,
         accessOutcomeUnknown: false,
+        signingProfile: null,
+        profileDetectedAt: null,
         version: 0,
         createdAt: now,
         updatedAt: now,

@@ -7,6 +7,7 @@ import { toStorageError } from '../errors.js';
 import type { Storage } from '../types.js';
 import { accountRepository } from './accounts.js';
 import { apiKeyRepository } from './api-keys.js';
+import { bindingEventRepository } from './binding-events.js';
 import { bindingRepository } from './bindings.js';
 import { callbackRefusalRepository } from './callback-refusals.js';
 import { sessionRepository } from './sessions.js';
@@ -22,6 +23,7 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
   return {
     provider,
     bindings: guarded(bindingRepository(db, sealer, clock)),
+    bindingEvents: guarded(bindingEventRepository(db)),
     accounts: guarded(accountRepository(db, clock)),
     apiKeys: guarded(apiKeyRepository(db, clock)),
     sessions: guarded(sessionRepository(db, clock)),
