@@ -22,6 +22,7 @@ import { readinessCheck } from './storage/readiness.js';
 import { ConnectorClient } from './store-api/client.js';
 import { StoreGateway } from './store-api/gateway.js';
 import { createOperatorServices } from './operators/index.js';
+import { bindingEvents } from './webhooks/events.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -75,7 +76,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       retryAfterCapMs: limits.retryAfterCapMs,
     },
   });
-  const stores = new StoreGateway({ bindings: storage.bindings, rest, clock, limits, logger });
+  const stores = new StoreGateway({ bindings: storage.bindings, rest, clock, limits, logger, events: bindingEvents(storage.accounts, clock) });
   const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') });
   // Operator keys, the accounts API, lifecycle webhooks.
   const operators = createOperatorServices({ storage, clock, logger, accounts, webhookConfig: config.webhooks, cacheTtlMs: limits.cacheTtlMs });

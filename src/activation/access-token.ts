@@ -4,7 +4,7 @@ import { sleep } from '../clock.js';
 import { failedBeforeSending as neverSent, isTransportError } from '../protocol/failures.js';
 import { MagentoOAuthProblem, UnexpectedStoreResponse } from '../protocol/magento-errors.js';
 import type { Binding, Fix, TokenPair } from '../storage/types.js';
-import { errorMessage, type ActivationDeps } from './deps.js';
+import { errorMessage, transitionEvents, type ActivationDeps } from './deps.js';
 import { ActivationError } from './errors.js';
 import { knownBinding } from './identity.js';
 import { NO_CONSUMER } from './request-token.js';
@@ -100,14 +100,14 @@ async function exchange(deps: ActivationDeps, b: Binding, accountId: string): Pr
   const now = clock.now();
   logger.info({ bindingId: b.id, consumerKey: b.consumerKey, accountId }, 'access token received: store connected');
   const event = { accountId, pair, requestToken: held.token, verifier: held.verifier, now };
-  return (await storage.bindings.modify(b.id, (cur) => accessTokenIssued(cur, event), claimed))!;
+  return (await storage.bindings.modify(b.id, (cur) => accessTokenIssued(cur, event), claimed, transitionEvents(deps)))!;
 }
 
 async function failed(deps: ActivationDeps, claimed: Binding, requestToken: string, err: unknown, afterLostAnswer: boolean): Promise<never> {
   const failure = classify(deps, claimed, err, afterLostAnswer);
   deps.logger.warn({ bindingId: claimed.id, message: failure.message }, 'access token failed');
   const now = deps.clock.now();
-  const updated = await deps.storage.bindings.modify(claimed.id, (cur) => accessTokenFailed(cur, { requestToken, failure, now }), claimed);
+  const updated = await deps.storage.bindings.modify(claimed.id, (cur) => accessTokenFailed(cur, { requestToken, failure, now }), claimed, transitionEvents(deps));
   throw new ActivationError('activation_failed', failure.message, { fix: failure.fix, ...(updated ? { binding: updated } : {}) });
 }
 

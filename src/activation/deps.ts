@@ -3,7 +3,8 @@ import type { Clock } from '../clock.js';
 import type { Durations, Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import type { TokenEndpoints } from '../protocol/token-endpoints.js';
-import type { Storage } from '../storage/types.js';
+import type { Storage, TransitionEvents } from '../storage/types.js';
+import { bindingEvents } from '../webhooks/events.js';
 
 export interface ActivationDeps {
   storage: Storage;
@@ -14,6 +15,11 @@ export interface ActivationDeps {
   logger: Logger;
   /** ALLOW_PRIVATE_STORE_URLS: accept http:// and non-public store URLs (development, tests). */
   allowPrivateStoreUrls: boolean;
+}
+
+/** The lifecycle events of the steps' transitions, written with them (bindings.modify's last argument). */
+export function transitionEvents(deps: Pick<ActivationDeps, 'storage' | 'clock'>): TransitionEvents {
+  return bindingEvents(deps.storage.accounts, deps.clock);
 }
 
 export function errorMessage(err: unknown): string {

@@ -13,6 +13,7 @@
 // §4a. Magento shows Reauthorize only for an Active integration, Activate otherwise: a fix names the button Magento
 // shows in that state.
 import type { Binding, BindingPatch, Fix, TokenPair } from '../storage/types.js';
+import type { WebhookEventType as LifecycleEventType } from '../storage/webhooks.js';
 
 /** A step claimed by another instance whose claim has not run out. */
 export function isClaimed(b: Binding, now: Date): boolean {
@@ -247,4 +248,23 @@ export function revoked(cur: Binding, event: { accessToken: string; message: str
     lastErrorAt: event.now,
     fix: reauthorizedSinceActivation(cur) ? 'activate_again' : 'reauthorize',
   };
+}
+
+// ---- the lifecycle event of a transition ------------------------------------------------------------------------
+
+/**
+ * The lifecycle webhook event a transition's patch emits, if any (src/webhooks/events.ts writes it in the same
+ * transaction as the patch). A new access token is `store.connected` on a first activation and `store.reauthorized`
+ * for a binding that was active before (Reauthorize, or Activate again after a revocation); entering `revoked` or
+ * `failed` is `store.revoked` / `store.failed`. Everything else (claims, retries, callbacks) emits nothing.
+ */
+export function transitionEvent(cur: Binding, patch: BindingPatch): LifecycleEventType | null {
+  if (patch.accessToken && patch.accessToken.token !== cur.accessToken?.token) {
+    return cur.activatedAt === null ? 'store.connected' : 'store.reauthorized';
+  }
+  if (patch.state !== undefined && patch.state !== cur.state) {
+    if (patch.state === 'revoked') return 'store.revoked';
+    if (patch.state === 'failed') return 'store.failed';
+  }
+  return null;
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { RestCall, RestClient, RestResponse } from '../protocol/rest-client.js';
 import { EgressDeniedError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
-import type { Binding, BindingRepository } from '../storage/types.js';
+import type { Binding, BindingRepository, TransitionEvents } from '../storage/types.js';
 import {
   CallError,
   fillPlaceholders,
@@ -46,6 +46,8 @@ export interface StoreGatewayOptions {
   clock: Clock;
   limits: Pick<Limits, 'perStoreConcurrency' | 'perStoreQueue' | 'cacheTtlMs'>;
   logger: Logger;
+  /** The lifecycle events of revocations and deletions (src/webhooks/events.ts bindingEvents); none when absent. */
+  events?: TransitionEvents;
 }
 
 export class StoreGateway {
@@ -53,11 +55,12 @@ export class StoreGateway {
   private readonly rest: RestClient;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly events: TransitionEvents | undefined;
   private readonly cache: LRUCache<string, Binding>;
   private readonly limiter: PerKeyLimiter;
 
   constructor(options: StoreGatewayOptions) {
-    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger } = options);
+    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger, events: this.events } = options);
     const { limits } = options;
     this.limiter = new PerKeyLimiter(limits.perStoreConcurrency, limits.perStoreQueue);
     this.cache = new LRUCache({ max: CACHED_BINDINGS, ttl: limits.cacheTtlMs, perf: { now: () => this.clock.now().getTime() } });
@@ -82,7 +85,7 @@ export class StoreGateway {
 
   /** Disconnects the account's store on our side (Magento's integration is left as it is). */
   async deleteStore(accountId: string, id: string): Promise<void> {
-    const deleted = await this.bindings.delete(id, accountId);
+    const deleted = await this.bindings.delete(id, accountId, this.events);
     this.evictCached(id);
     if (!deleted) throw new StoreNotFoundError();
     this.logger.info({ bindingId: id, accountId }, 'store binding deleted by its account');
@@ -152,7 +155,7 @@ export class StoreGateway {
     const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
     if (!error || !isDeadTokenMessage(error.message)) return null;
     const message = fillPlaceholders(error.message, error.parameters);
-    const current = await revokeAccessToken(this.bindings, this.clock, binding.id, binding.accessToken!.token, message);
+    const current = await revokeAccessToken(this.bindings, this.clock, binding.id, binding.accessToken!.token, message, this.events);
     this.evictCached(binding.id);
     if (current?.state === 'revoked') {
       this.logger.warn({ bindingId: binding.id, storeBaseUrl: binding.storeBaseUrl, message }, 'store revoked: Magento refused the access token');
