@@ -23,6 +23,7 @@ import { ConnectorClient } from './store-api/client.js';
 import { StoreGateway } from './store-api/gateway.js';
 import { createOperatorServices } from './operators/index.js';
 import { bindingEvents } from './webhooks/events.js';
+import { RevocationProber } from './probes/prober.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -76,7 +77,8 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       retryAfterCapMs: limits.retryAfterCapMs,
     },
   });
-  const stores = new StoreGateway({ bindings: storage.bindings, rest, clock, limits, logger, events: bindingEvents(storage.accounts, clock) });
+  const stores = new StoreGateway({ bindings: storage.bindings, rest, clock, limits, logger, events: bindingEvents(storage.accounts, clock), probes: storage.probes });
+  const prober = new RevocationProber({ storage, gateway: stores, clock, config: config.probes, logger });
   const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') });
   // Operator keys, the accounts API, lifecycle webhooks.
   const operators = createOperatorServices({ storage, clock, logger, accounts, webhookConfig: config.webhooks, cacheTtlMs: limits.cacheTtlMs });
@@ -88,6 +90,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     accounts,
     activation,
     stores,
+    prober,
     // Readiness re-checks what start-up checked once: that the keys open what the database holds.
     readiness: readinessCheck({
       storage,
@@ -107,6 +110,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       await activation.drain();
       await identity.close();
       await operators.worker.stop(); // waits for deliveries in flight
+      await prober.stop();
       transport.close();
       await storage.close();
     },
@@ -177,6 +181,7 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   }, resumeEveryMs);
   loop.unref();
   services.operators.worker.start(); // webhook deliveries (stopped by services.close())
+  services.prober.start(); // revocation probes (stopped by services.close())
   return {
     // Where this machine reaches it: loopback when listening on every interface.
     url: `http://${['0.0.0.0', '::', '127.0.0.1'].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,

@@ -268,3 +268,25 @@ export function transitionEvent(cur: Binding, patch: BindingPatch): LifecycleEve
   }
   return null;
 }
+
+// ---- revocation probes (src/probes/prober.ts) --------------------------------------------------------------------
+
+/** The prefix of a probe's warning in lastError: a later successful probe clears only its own warning. */
+export const PROBE_WARNING = 'Revocation probe: ';
+
+/**
+ * A probe's answer did not say the token is dead (a refused resource, a 5xx, a timeout, a TLS error): the store stays
+ * active, with a warning. Only while the binding still holds the token that was probed, and never over an error
+ * something else left.
+ */
+export function probeWarned(cur: Binding, event: { accessToken: string; message: string; now: Date }): BindingPatch | null {
+  if (cur.state !== 'active' || cur.accessToken?.token !== event.accessToken) return null;
+  if (cur.lastError && !cur.lastError.startsWith(PROBE_WARNING)) return null;
+  return { lastError: PROBE_WARNING + event.message, lastErrorAt: event.now };
+}
+
+/** A probe succeeded: its own earlier warning, if any, is cleared. */
+export function probeSucceeded(cur: Binding, event: { accessToken: string }): BindingPatch | null {
+  if (cur.state !== 'active' || cur.accessToken?.token !== event.accessToken) return null;
+  return cur.lastError?.startsWith(PROBE_WARNING) ? { lastError: null, lastErrorAt: null } : null;
+}

@@ -14,6 +14,7 @@ import type { Storage } from '../storage/types.js';
 import type { StoreGateway } from '../store-api/gateway.js';
 import type { ApiKeyCache } from './auth.js';
 import type { Render } from './views.js';
+import type { RevocationProber } from '../probes/prober.js';
 
 export interface HttpServices {
   config: Config;
@@ -30,6 +31,8 @@ export interface HttpServices {
   /** Sign-in with an OpenID provider, password resets and changes, mail (issue 14). */
   identity: IdentityServices;
   render: Render;
+  /** Revocation probes of active stores (started with the server). */
+  prober: RevocationProber;
   /** Operator keys, operators' accounts, webhooks and their delivery worker. */
   operators: OperatorServices;
   /** HMAC key for CSRF tokens, derived from the secrets key so every instance shares it. */

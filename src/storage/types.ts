@@ -6,6 +6,7 @@ import type { CredentialRepository, IdentityRepository, PasswordResetRepository 
 
 import type { OperatorAccountRepository, OperatorKeyRepository } from './operators.js';
 import type { NewWebhookEvent, WebhookRepository } from './webhooks.js';
+import type { ProbeRepository } from './probes.js';
 
 export const BINDING_STATES = ['pending', 'request_token', 'active', 'failed', 'revoked'] as const;
 export type BindingState = (typeof BINDING_STATES)[number];
@@ -206,6 +207,8 @@ export interface Storage {
   operatorKeys: OperatorKeyRepository;
   operatorAccounts: OperatorAccountRepository;
   webhooks: WebhookRepository;
+  /** Revocation probes' due times and last successful calls (src/storage/probes.ts). */
+  probes: ProbeRepository;
   /** Throws when the database cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -4,12 +4,14 @@
 // Magento's answers come back as they are; only our own failures throw.
 import { LRUCache } from 'lru-cache';
 import { revokeAccessToken } from '../activation/revocation.js';
+import { probeSucceeded, probeWarned } from '../activation/transitions.js';
 import type { Clock } from '../clock.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { RestCall, RestClient, RestResponse } from '../protocol/rest-client.js';
 import { EgressDeniedError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
+import type { ProbeRepository } from '../storage/probes.js';
 import type { Binding, BindingRepository, TransitionEvents } from '../storage/types.js';
 import {
   CallError,
@@ -48,7 +50,23 @@ export interface StoreGatewayOptions {
   logger: Logger;
   /** The lifecycle events of revocations and deletions (src/webhooks/events.ts bindingEvents); none when absent. */
   events?: TransitionEvents;
+  /** Where a successful call is recorded (at most once a minute per store), so the revocation probe can skip it. */
+  probes?: Pick<ProbeRepository, 'recordOk'>;
 }
+
+/** The revocation probe's call: cheap, harmless, and signed like any other (docs/magento-protocol.md §7). */
+export const PROBE_CALL: RestCall = { method: 'GET', path: 'V1/store/storeConfigs' };
+// How often a store's successful calls are recorded, at most (per instance).
+const CALL_OK_RECORD_MS = 60_000;
+
+export type ProbeOutcome =
+  | { outcome: 'ok' }
+  /** Magento said the token is dead: the binding is revoked (store.revoked emitted). */
+  | { outcome: 'revoked' }
+  /** Anything else: a warning on the store, which stays active. */
+  | { outcome: 'warning'; message: string }
+  /** Not active any more (or gone): nothing to probe. */
+  | { outcome: 'skipped' };
 
 export class StoreGateway {
   private readonly bindings: BindingRepository;
@@ -56,11 +74,14 @@ export class StoreGateway {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly events: TransitionEvents | undefined;
+  private readonly probes: StoreGatewayOptions['probes'];
+  private readonly callOkRecorded: LRUCache<string, true>;
   private readonly cache: LRUCache<string, Binding>;
   private readonly limiter: PerKeyLimiter;
 
   constructor(options: StoreGatewayOptions) {
-    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger, events: this.events } = options);
+    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger, events: this.events, probes: this.probes } = options);
+    this.callOkRecorded = new LRUCache({ max: CACHED_BINDINGS, ttl: CALL_OK_RECORD_MS, ttlAutopurge: false, perf: { now: () => this.clock.now().getTime() } });
     const { limits } = options;
     this.limiter = new PerKeyLimiter(limits.perStoreConcurrency, limits.perStoreQueue);
     this.cache = new LRUCache({ max: CACHED_BINDINGS, ttl: limits.cacheTtlMs, perf: { now: () => this.clock.now().getTime() } });
@@ -121,6 +142,7 @@ export class StoreGateway {
   async send(accountId: string, id: string, call: RestCall): Promise<RestResponse> {
     const binding = await this.ownedBinding(accountId, id);
     const response = await this.sendWith(binding, call);
+    if (response.status >= 200 && response.status < 300) this.noteCallOk(binding.id);
     if (response.status !== 401) return response;
     const current = await this.checkRevocation(binding, response);
     // Our copy of the binding was older than the stored one (a Reauthorize finished since it was cached, here or on
@@ -132,6 +154,51 @@ export class StoreGateway {
       return this.sendWith(current, call);
     }
     return response;
+  }
+
+  /** A successful call: recorded for the revocation probe, at most once a minute per store (in the background). */
+  private noteCallOk(id: string): void {
+    if (!this.probes || this.callOkRecorded.has(id)) return;
+    this.callOkRecorded.set(id, true);
+    this.probes.recordOk(id, this.clock.now()).catch((err: unknown) => {
+      this.logger.warn({ bindingId: id, err: err instanceof Error ? err.message : String(err) }, 'could not record a successful call');
+    });
+  }
+
+  /**
+   * The revocation probe of one store: PROBE_CALL with its current token. Only a dead-token 401 revokes (the same
+   * check as any call's); a refused resource, another status, a timeout or a TLS error is a warning on the store.
+   */
+  async probe(id: string): Promise<ProbeOutcome> {
+    this.evictCached(id);
+    const binding = await this.bindings.byId(id);
+    if (!binding || binding.state !== 'active' || !binding.accessToken) return { outcome: 'skipped' };
+    const accessToken = binding.accessToken.token;
+    let message: string;
+    try {
+      const response = await this.sendWith(binding, PROBE_CALL);
+      if (response.status >= 200 && response.status < 300) {
+        await this.bindings.modify(id, (cur) => probeSucceeded(cur, { accessToken }));
+        return { outcome: 'ok' };
+      }
+      if (response.status === 401) {
+        const current = await this.checkRevocation(binding, response);
+        if (current?.state === 'revoked') return { outcome: 'revoked' };
+        // Replaced by a newer token meanwhile: the next probe tries that one.
+        if (current && current.accessToken?.token !== accessToken) return { outcome: 'skipped' };
+      }
+      const type = response.headers['content-type'];
+      const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
+      const said = error ? `: ${fillPlaceholders(error.message, error.parameters)}` : '';
+      message = `${PROBE_CALL.method} ${PROBE_CALL.path} answered ${response.status}${said} (the store stays active)`;
+    } catch (err) {
+      if (err instanceof StoreNotActiveError) return { outcome: 'skipped' };
+      message = `${PROBE_CALL.method} ${PROBE_CALL.path} failed: ${err instanceof Error ? err.message : String(err)} (the store stays active)`;
+    }
+    await this.bindings.modify(id, (cur) => probeWarned(cur, { accessToken, message, now: this.clock.now() }));
+    this.evictCached(id);
+    this.logger.warn({ bindingId: id, message }, 'revocation probe: warning');
+    return { outcome: 'warning', message };
   }
 
   private async sendWith(binding: Binding, call: RestCall): Promise<RestResponse> {

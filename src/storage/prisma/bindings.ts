@@ -159,6 +159,8 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
         lastErrorAt: null,
         fix: null,
         accessOutcomeUnknown: false,
+        nextProbeAt: null,
+        lastCallOkAt: null,
         version: 0,
         createdAt: now,
         updatedAt: now,
