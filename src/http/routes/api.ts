@@ -10,6 +10,7 @@ import { requireKey } from '../operator-auth.js';
 import type { HttpServices } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { ApiState } from '../state.js';
+import { openApiDocument } from '../openapi.js';
 import { parseWith, queryObject } from './operator-http.js';
 import { listForOperator, OperatorStoresQuery } from './operator-stores.js';
 
@@ -37,6 +38,11 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/api' });
   // Account API keys and operator keys (an operator acts as the store's account on /stores/:id routes).
   const auth = requireKey(services, { storeOwner: true });
+
+  // The API's description (no authentication): generated from the schemas the routes validate with.
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openApiDocument();
+  });
 
   router.get('/stores', auth, async (ctx) => {
     // An operator sees every store, or one account's with ?accountId=.
@@ -142,6 +148,7 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
   router.all('/stores/:id/rest', auth, () => {
     throw new HttpError('not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
   });
+  router.all('/openapi.json', allow('GET, HEAD'));
   router.all(['/', '/*rest'], (ctx) => {
     throw new HttpError(
       'not_found',
