@@ -24,6 +24,7 @@ import { StoreGateway } from './store-api/gateway.js';
 import { createOperatorServices } from './operators/index.js';
 import { bindingEvents } from './webhooks/events.js';
 import { RevocationProber } from './probes/prober.js';
+import type { Metrics } from './metrics/metrics.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -56,7 +57,21 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     maxRequestBodyBytes: limits.maxRequestBodyBytes,
     logger,
   });
-  const tokens = overrides.tokens ?? createTokenEndpoints({ transport, timeoutMs: limits.tokenCallTimeoutMs, clock });
+  const endpoints = overrides.tokens ?? createTokenEndpoints({ transport, timeoutMs: limits.tokenCallTimeoutMs, clock });
+  // connector_token_call_seconds: the metrics are made with the operator services below.
+  const timed = async <T>(call: 'request_token' | 'access_token', run: () => Promise<T>): Promise<T> => {
+    const started = process.hrtime.bigint();
+    try {
+      return await run();
+    } finally {
+      operatorsLater?.metrics.tokenCall(call, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
+  let operatorsLater: { metrics: Pick<Metrics, 'tokenCall'> } | undefined;
+  const tokens: TokenEndpoints = {
+    requestToken: (store) => timed('request_token', () => endpoints.requestToken(store)),
+    accessToken: (store, requestToken, verifier) => timed('access_token', () => endpoints.accessToken(store, requestToken, verifier)),
+  };
   const accounts = new Accounts({ storage, clock, durations, limits });
   const activation = new ActivationService({
     storage,
@@ -78,10 +93,11 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     },
   });
   const stores = new StoreGateway({ bindings: storage.bindings, rest, clock, limits, logger, events: bindingEvents(storage.accounts, clock), probes: storage.probes });
-  const prober = new RevocationProber({ storage, gateway: stores, clock, config: config.probes, logger });
   const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') });
   // Operator keys, the accounts API, lifecycle webhooks.
   const operators = createOperatorServices({ storage, clock, logger, accounts, webhookConfig: config.webhooks, cacheTtlMs: limits.cacheTtlMs });
+  operatorsLater = operators;
+  const prober = new RevocationProber({ storage, gateway: stores, clock, config: config.probes, logger, onOutcome: operators.metrics.probe });
   return {
     config,
     clock,

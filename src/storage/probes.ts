@@ -24,6 +24,8 @@ export interface ProbeRepository {
   reschedule(id: string, claimedUntil: Date, next: Date): Promise<boolean>;
   /** A successful call to the store at `at`. */
   recordOk(id: string, at: Date): Promise<void>;
+  /** Bindings per state (metrics). */
+  stateCounts(): Promise<Partial<Record<string, number>>>;
   /** The two columns (tests, the store doctor). */
   state(id: string): Promise<{ nextProbeAt: Date | null; lastCallOkAt: Date | null } | null>;
 }
@@ -56,6 +58,10 @@ export function createProbeRepository(db: Db): ProbeRepository {
     },
     async recordOk(id, at) {
       await updated(db.binding.update({ where: { id }, data: { lastCallOkAt: at }, select: { id: true } }));
+    },
+    async stateCounts() {
+      const groups = await db.binding.groupBy({ by: ['state'], _count: { _all: true } });
+      return Object.fromEntries(groups.map((g) => [g.state, g._count._all]));
     },
     async state(id) {
       return db.binding.findUnique({ where: { id }, select: { nextProbeAt: true, lastCallOkAt: true } });

@@ -11,6 +11,7 @@ import type { HttpServices } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { ApiState } from '../state.js';
 import { openApiDocument } from '../openapi.js';
+import { ERROR_STATUS } from '../error-status.js';
 import { parseWith, queryObject } from './operator-http.js';
 import { listForOperator, OperatorStoresQuery } from './operator-stores.js';
 
@@ -105,6 +106,8 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
     };
     ctx.res.once('close', onClose);
     let response;
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       response = await stores.send(ctx.state.accountId, ctx.params.id!, {
         method: ctx.method,
@@ -115,9 +118,14 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
         accept: ctx.get('Accept') || undefined,
         signal: hangUp.signal,
       });
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      services.operators.metrics.proxyCall({ errorCode: typeof code === 'string' && code in ERROR_STATUS ? code : 'internal_error' }, seconds());
+      throw err;
     } finally {
       ctx.res.off('close', onClose);
     }
+    services.operators.metrics.proxyCall({ status: response.status }, seconds());
     ctx.status = response.status;
     for (const name of ['content-type', 'retry-after']) {
       const value = response.headers[name];
