@@ -26,6 +26,9 @@ import { StoreGateway } from './store-api/gateway.js';
 import { createOperatorServices } from './operators/index.js';
 import { StoreViews } from './store-api/store-views.js';
 import { StoreHealth } from './store-api/health.js';
+import { bindingEvents } from './webhooks/events.js';
+import { RevocationProber } from './probes/prober.js';
+import type { Metrics } from './metrics/metrics.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -58,7 +61,21 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     maxRequestBodyBytes: limits.maxRequestBodyBytes,
     logger,
   });
-  const tokens = overrides.tokens ?? createTokenEndpoints({ transport, timeoutMs: limits.tokenCallTimeoutMs, clock });
+  const endpoints = overrides.tokens ?? createTokenEndpoints({ transport, timeoutMs: limits.tokenCallTimeoutMs, clock });
+  // connector_token_call_seconds: the metrics are made with the operator services below.
+  const timed = async <T>(call: 'request_token' | 'access_token', run: () => Promise<T>): Promise<T> => {
+    const started = process.hrtime.bigint();
+    try {
+      return await run();
+    } finally {
+      operatorsLater?.metrics.tokenCall(call, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
+  let operatorsLater: { metrics: Pick<Metrics, 'tokenCall'> } | undefined;
+  const tokens: TokenEndpoints = {
+    requestToken: (store) => timed('request_token', () => endpoints.requestToken(store)),
+    accessToken: (store, requestToken, verifier) => timed('access_token', () => endpoints.accessToken(store, requestToken, verifier)),
+  };
   const accounts = new Accounts({ storage, clock, durations, limits });
   const activation = new ActivationService({
     storage,
@@ -91,7 +108,17 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       logger.warn({ event: event.type, consumerKey: event.consumerKey, storeBaseUrl: event.storeBaseUrl, reason: event.reason }, `store availability: ${event.type}`),
   });
   const redetector = new ProfileRedetector({ transport, clock, timeoutMs: limits.tokenCallTimeoutMs });
-  const stores = new StoreGateway({ bindings: storage.bindings, events: storage.bindingEvents, rest: availability.guard(rest), clock, limits, logger, redetector });
+  const stores = new StoreGateway({
+    bindings: storage.bindings,
+    timeline: storage.bindingEvents,
+    rest: availability.guard(rest),
+    clock,
+    limits,
+    logger,
+    redetector,
+    events: bindingEvents(storage.accounts, clock),
+    probes: storage.probes,
+  });
   const storeViews = new StoreViews(stores, clock, durations.storeViewsTtlMs);
   const health = new StoreHealth({
     gateway: stores,
@@ -106,6 +133,8 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') });
   // Operator keys, the accounts API, lifecycle webhooks.
   const operators = createOperatorServices({ storage, clock, logger, accounts, webhookConfig: config.webhooks, cacheTtlMs: limits.cacheTtlMs });
+  operatorsLater = operators;
+  const prober = new RevocationProber({ storage, gateway: stores, clock, config: config.probes, logger, onOutcome: operators.metrics.probe });
   return {
     config,
     clock,
@@ -117,6 +146,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     availability,
     storeViews,
     health,
+    prober,
     // Readiness re-checks what start-up checked once: that the keys open what the database holds.
     readiness: readinessCheck({
       storage,
@@ -136,6 +166,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       await activation.drain();
       await identity.close();
       await operators.worker.stop(); // waits for deliveries in flight
+      await prober.stop();
       transport.close();
       await storage.close();
     },
@@ -206,6 +237,7 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   }, resumeEveryMs);
   loop.unref();
   services.operators.worker.start(); // webhook deliveries (stopped by services.close())
+  services.prober.start(); // revocation probes (stopped by services.close())
   return {
     // Where this machine reaches it: loopback when listening on every interface.
     url: `http://${['0.0.0.0', '::', '127.0.0.1'].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,

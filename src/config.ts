@@ -7,6 +7,7 @@ import type { LogFormat } from './log.js';
 import { parseSecretsKey, SecretsKeyError } from './secrets/sealer.js';
 import { defaultDatabaseUrl, providerOf } from './storage/database-url.js';
 import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from './webhooks/config.js';
+import { DEFAULT_PROBE_CONFIG, type ProbeConfig } from './probes/prober.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -36,6 +37,10 @@ const EnvSchema = z.object({
   /** http and private-address webhook receivers (development and tests only). */
   ALLOW_PRIVATE_WEBHOOK_URLS: bool.default(false),
   METRICS_TOKEN: z.string().optional(),
+  /** Revocation probes (src/probes/prober.ts): every active store is probed at least this often... */
+  PROBE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
+  /** ...with at most this many probes started per second per instance; 0 turns probing off. */
+  PROBE_RATE_PER_SECOND: z.coerce.number().min(0).max(10_000).default(10),
 });
 
 
@@ -103,6 +108,8 @@ export interface Config {
   identity: IdentityConfig;
   /** Webhook delivery (ALLOW_PRIVATE_WEBHOOK_URLS and durations, src/webhooks/config.ts). */
   webhooks: WebhookConfig;
+  /** PROBE_INTERVAL_SECONDS, PROBE_RATE_PER_SECOND (src/probes/prober.ts). */
+  probes: ProbeConfig;
   /** METRICS_TOKEN: required as a Bearer token on GET /metrics when set. */
   metricsToken: string | undefined;
 }
@@ -202,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     limits: { ...DEFAULT_LIMITS },
     identity: loadIdentityConfig(env, publicUrl),
     webhooks: { ...DEFAULT_WEBHOOK_CONFIG, allowPrivateUrls: e.ALLOW_PRIVATE_WEBHOOK_URLS },
+    probes: { ...DEFAULT_PROBE_CONFIG, intervalMs: e.PROBE_INTERVAL_SECONDS * 1000, ratePerSecond: e.PROBE_RATE_PER_SECOND },
     metricsToken: e.METRICS_TOKEN || undefined,
     ...overrides,
   };

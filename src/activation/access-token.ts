@@ -4,7 +4,7 @@ import { sleep } from '../clock.js';
 import { failedBeforeSending as neverSent, isTransportError } from '../protocol/failures.js';
 import { MagentoOAuthProblem, UnexpectedStoreResponse } from '../protocol/magento-errors.js';
 import type { Binding, Fix, TokenPair } from '../storage/types.js';
-import { errorMessage, type ActivationDeps } from './deps.js';
+import { errorMessage, transitionEvents, type ActivationDeps } from './deps.js';
 import { ActivationError } from './errors.js';
 import { knownBinding } from './identity.js';
 import { recordActivationStep } from './timeline.js';
@@ -103,7 +103,7 @@ async function exchange(deps: ActivationDeps, b: Binding, accountId: string, onI
   const now = clock.now();
   logger.info({ bindingId: b.id, consumerKey: b.consumerKey, accountId }, 'access token received: store connected');
   const event = { accountId, pair, requestToken: held.token, verifier: held.verifier, now };
-  const done = (await storage.bindings.modify(b.id, (cur) => accessTokenIssued(cur, event), claimed))!;
+  const done = (await storage.bindings.modify(b.id, (cur) => accessTokenIssued(cur, event), claimed, transitionEvents(deps)))!;
   await recordActivationStep(deps, b.id, 'access_token', `Magento issued the access token: store connected to account ${accountId}`);
   onIssued?.(done);
   return done;
@@ -114,7 +114,7 @@ async function failed(deps: ActivationDeps, claimed: Binding, requestToken: stri
   deps.logger.warn({ bindingId: claimed.id, message: failure.message }, 'access token failed');
   await recordActivationStep(deps, claimed.id, 'access_token', failure.message);
   const now = deps.clock.now();
-  const updated = await deps.storage.bindings.modify(claimed.id, (cur) => accessTokenFailed(cur, { requestToken, failure, now }), claimed);
+  const updated = await deps.storage.bindings.modify(claimed.id, (cur) => accessTokenFailed(cur, { requestToken, failure, now }), claimed, transitionEvents(deps));
   throw new ActivationError('activation_failed', failure.message, { fix: failure.fix, ...(updated ? { binding: updated } : {}) });
 }
 

@@ -4,7 +4,8 @@ import type { Durations, Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import type { TokenEndpoints } from '../protocol/token-endpoints.js';
 import type { Transport } from '../protocol/transport.js';
-import type { Storage } from '../storage/types.js';
+import type { Storage, TransitionEvents } from '../storage/types.js';
+import { bindingEvents } from '../webhooks/events.js';
 
 export interface ActivationDeps {
   storage: Storage;
@@ -17,6 +18,11 @@ export interface ActivationDeps {
   allowPrivateStoreUrls: boolean;
   /** The signing-profile detection after activation (egress-guarded transport, per-probe timeout); none without it. */
   detection?: { transport: Transport; timeoutMs: number };
+}
+
+/** The lifecycle events of the steps' transitions, written with them (bindings.modify's last argument). */
+export function transitionEvents(deps: Pick<ActivationDeps, 'storage' | 'clock'>): TransitionEvents {
+  return bindingEvents(deps.storage.accounts, deps.clock);
 }
 
 export function errorMessage(err: unknown): string {

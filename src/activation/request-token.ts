@@ -3,7 +3,7 @@
 import { isRetryable, isTransportError } from '../protocol/failures.js';
 import { MagentoOAuthProblem, UnexpectedStoreResponse } from '../protocol/magento-errors.js';
 import type { Binding, Fix, TokenPair } from '../storage/types.js';
-import { errorMessage, type ActivationDeps } from './deps.js';
+import { errorMessage, transitionEvents, type ActivationDeps } from './deps.js';
 import { recordActivationStep } from './timeline.js';
 import {
   isClaimed,
@@ -38,7 +38,7 @@ export async function fetchRequestToken(
   const verifier = b.verifier;
   if (windowHasClosed(b, now, durations.magentoWindowMs)) {
     await recordActivationStep(deps, b.id, 'request_token', "not fetched: Magento's 300 s window after the callback has closed");
-    return storage.bindings.modify(b.id, (cur) => windowClosed(cur, { verifier, now }), b);
+    return storage.bindings.modify(b.id, (cur) => windowClosed(cur, { verifier, now }), b, transitionEvents(deps));
   }
 
   // A plain conditional update: if it fails, someone else claimed the step first.
@@ -52,12 +52,12 @@ export async function fetchRequestToken(
     const failure = classify(deps, claimed, err);
     const at = clock.now();
     await recordActivationStep(deps, b.id, 'request_token', `attempt ${claimed.stepAttempts}: ${failure.message}${failure.kind === 'retry' ? ' (will retry)' : ''}`);
-    return storage.bindings.modify(claimed.id, (cur) => requestTokenFailed(cur, { verifier, failure, now: at }), claimed);
+    return storage.bindings.modify(claimed.id, (cur) => requestTokenFailed(cur, { verifier, failure, now: at }), claimed, transitionEvents(deps));
   }
   logger.info({ bindingId, consumerKey: b.consumerKey, attempt: claimed.stepAttempts }, 'request token received');
   await recordActivationStep(deps, bindingId, 'request_token', `attempt ${claimed.stepAttempts}: Magento issued a request token`);
   const at = clock.now();
-  return storage.bindings.modify(bindingId, (cur) => requestTokenIssued(cur, { pair, verifier, at }), claimed);
+  return storage.bindings.modify(bindingId, (cur) => requestTokenIssued(cur, { pair, verifier, at }), claimed, transitionEvents(deps));
 }
 
 /** What a failed request-token call means for the binding (and the log line it deserves). */

@@ -1,7 +1,7 @@
 // Magento refused an access token that used to work (integration deleted or reauthorized): the binding transition
 // `revoked`, applied by whoever noticed (the store gateway, on a 401 that says the token is dead).
 import type { Clock } from '../clock.js';
-import type { Binding, BindingRepository } from '../storage/types.js';
+import type { Binding, BindingRepository, TransitionEvents } from '../storage/types.js';
 import { revoked } from './transitions.js';
 
 export function revokeAccessToken(
@@ -10,7 +10,8 @@ export function revokeAccessToken(
   bindingId: string,
   accessToken: string,
   message: string,
+  events?: TransitionEvents,
 ): Promise<Binding | null> {
   const now = clock.now();
-  return bindings.modify(bindingId, (cur) => revoked(cur, { accessToken, message, now }));
+  return bindings.modify(bindingId, (cur) => revoked(cur, { accessToken, message, now }), undefined, events);
 }

@@ -14,6 +14,7 @@
 // shows in that state.
 import type { SigningProfileName } from '../protocol/signing-profiles.js';
 import type { Binding, BindingPatch, Fix, TokenPair } from '../storage/types.js';
+import type { WebhookEventType as LifecycleEventType } from '../storage/webhooks.js';
 
 /** A step claimed by another instance whose claim has not run out. */
 export function isClaimed(b: Binding, now: Date): boolean {
@@ -261,4 +262,45 @@ export function profileDetected(
   if (cur.state !== 'active' || cur.accessToken?.token !== event.accessToken) return null;
   if (cur.signingProfile === event.profile) return null;
   return { signingProfile: event.profile, profileDetectedAt: event.at };
+}
+
+// ---- the lifecycle event of a transition ------------------------------------------------------------------------
+
+/**
+ * The lifecycle webhook event a transition's patch emits, if any (src/webhooks/events.ts writes it in the same
+ * transaction as the patch). A new access token is `store.connected` on a first activation and `store.reauthorized`
+ * for a binding that was active before (Reauthorize, or Activate again after a revocation); entering `revoked` or
+ * `failed` is `store.revoked` / `store.failed`. Everything else (claims, retries, callbacks) emits nothing.
+ */
+export function transitionEvent(cur: Binding, patch: BindingPatch): LifecycleEventType | null {
+  if (patch.accessToken && patch.accessToken.token !== cur.accessToken?.token) {
+    return cur.activatedAt === null ? 'store.connected' : 'store.reauthorized';
+  }
+  if (patch.state !== undefined && patch.state !== cur.state) {
+    if (patch.state === 'revoked') return 'store.revoked';
+    if (patch.state === 'failed') return 'store.failed';
+  }
+  return null;
+}
+
+// ---- revocation probes (src/probes/prober.ts) --------------------------------------------------------------------
+
+/** The prefix of a probe's warning in lastError: a later successful probe clears only its own warning. */
+export const PROBE_WARNING = 'Revocation probe: ';
+
+/**
+ * A probe's answer did not say the token is dead (a refused resource, a 5xx, a timeout, a TLS error): the store stays
+ * active, with a warning. Only while the binding still holds the token that was probed, and never over an error
+ * something else left.
+ */
+export function probeWarned(cur: Binding, event: { accessToken: string; message: string; now: Date }): BindingPatch | null {
+  if (cur.state !== 'active' || cur.accessToken?.token !== event.accessToken) return null;
+  if (cur.lastError && !cur.lastError.startsWith(PROBE_WARNING)) return null;
+  return { lastError: PROBE_WARNING + event.message, lastErrorAt: event.now };
+}
+
+/** A probe succeeded: its own earlier warning, if any, is cleared. */
+export function probeSucceeded(cur: Binding, event: { accessToken: string }): BindingPatch | null {
+  if (cur.state !== 'active' || cur.accessToken?.token !== event.accessToken) return null;
+  return cur.lastError?.startsWith(PROBE_WARNING) ? { lastError: null, lastErrorAt: null } : null;
 }

@@ -17,6 +17,7 @@ import type { StoreViews } from '../store-api/store-views.js';
 import type { StoreHealth } from '../store-api/health.js';
 import type { ApiKeyCache } from './auth.js';
 import type { Render } from './views.js';
+import type { RevocationProber } from '../probes/prober.js';
 
 export interface HttpServices {
   config: Config;
@@ -39,6 +40,8 @@ export interface HttpServices {
   /** Sign-in with an OpenID provider, password resets and changes, mail (issue 14). */
   identity: IdentityServices;
   render: Render;
+  /** Revocation probes of active stores (started with the server). */
+  prober: RevocationProber;
   /** Operator keys, operators' accounts, webhooks and their delivery worker. */
   operators: OperatorServices;
   /** HMAC key for CSRF tokens, derived from the secrets key so every instance shares it. */

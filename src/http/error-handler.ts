@@ -3,6 +3,7 @@
 // from Magento's (which pass through the proxy untouched and never carry the header). Every other route is a page a
 // person reads in a browser (the popup, the account pages), so it answers with the site's error page, for unknown
 // pages (404), wrong methods (405) and our own failures (500) too: never JSON, never plain text.
+import type { Metrics } from '../metrics/metrics.js';
 import type { Context, Next } from 'koa';
 import type { ConnectorError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -38,15 +39,18 @@ function storeOf(value: unknown): StoreRef | undefined {
 export interface ErrorHandlerDeps {
   logger: Logger;
   render: Render;
+  /** connector_database_errors_total (src/metrics/metrics.ts). */
+  operators?: { metrics: Pick<Metrics, 'databaseError'> };
 }
 
-export function handleErrors({ logger, render }: ErrorHandlerDeps) {
+export function handleErrors({ logger, render, operators }: ErrorHandlerDeps) {
   function asConnectorError(ctx: Context, err: unknown): ConnectorError {
     const known = toConnectorError(err);
     if (!known) {
       logger.error({ err, requestId: ctx.state.requestId, callerRequestId: ctx.state.callerRequestId }, 'unhandled error');
       return internalError(ctx.state.requestId);
     }
+    if (known.code === 'database_unavailable' || known.code === 'storage_error') operators?.metrics.databaseError();
     if (!hasStatus(known.code)) {
       // A layer raised a code the table does not know: answered as a 500, and loud, so it gets its row.
       logger.error({ requestId: ctx.state.requestId, callerRequestId: ctx.state.callerRequestId, err: known.message, code: known.code }, 'no HTTP status for this error code (error-status.ts)');

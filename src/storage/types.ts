@@ -6,7 +6,8 @@ import type { SigningProfileName } from '../protocol/signing-profiles.js';
 import type { CredentialRepository, IdentityRepository, PasswordResetRepository } from './identity-types.js';
 
 import type { OperatorAccountRepository, OperatorKeyRepository } from './operators.js';
-import type { WebhookRepository } from './webhooks.js';
+import type { NewWebhookEvent, WebhookRepository } from './webhooks.js';
+import type { ProbeRepository } from './probes.js';
 
 export const BINDING_STATES = ['pending', 'request_token', 'active', 'failed', 'revoked'] as const;
 export type BindingState = (typeof BINDING_STATES)[number];
@@ -144,17 +145,24 @@ export interface BindingRepository {
   byConsumerKey(consumerKey: string): Promise<Binding | null>;
   listByAccount(accountId: string): Promise<Binding[]>;
   list(): Promise<Binding[]>;
-  /** Conditional update: applies only if the row is still at `version`; returns the new row, or null if it moved on. */
-  update(id: string, version: number, patch: BindingPatch): Promise<Binding | null>;
+  /**
+   * Conditional update: applies only if the row is still at `version`; returns the new row, or null if it moved on.
+   * With `emit`, the lifecycle events `emit.events(emit.before, <the row as the update leaves it>)` returns are
+   * written in the same database transaction as the update: a lost race writes none, a crash cannot split them.
+   */
+  update(id: string, version: number, patch: BindingPatch, emit?: { before: Binding; events: TransitionEvents }): Promise<Binding | null>;
   /**
    * Applies `change` to the freshest row: reads, computes the patch, updates conditionally, and starts over when
    * another writer moved the version on (so concurrent changes are merged, never overwritten). `change` returning
    * null leaves the row alone and returns it. `known`, a row the caller has just written, is tried first to save a
-   * read. Null when there is no such binding.
+   * read. Null when there is no such binding. `events`: as for update, computed again for every attempt.
    */
-  modify(id: string, change: (current: Binding) => BindingPatch | null, known?: Binding): Promise<Binding | null>;
-  /** Deletes a binding (only the account's own when accountId is given); false when there was none. */
-  delete(id: string, accountId?: string): Promise<boolean>;
+  modify(id: string, change: (current: Binding) => BindingPatch | null, known?: Binding, events?: TransitionEvents): Promise<Binding | null>;
+  /**
+   * Deletes a binding (only the account's own when accountId is given); false when there was none. With `events`
+   * (called with the row as it was and null), they are written in the same transaction as the deletion.
+   */
+  delete(id: string, accountId?: string, events?: TransitionEvents): Promise<boolean>;
   /** Bindings with request-token work to resume: nextAttemptAt <= now and no live claim (stepUntil null or <= now). */
   due(now: Date, limit: number): Promise<Binding[]>;
 }
@@ -165,6 +173,12 @@ export interface BindingEventRepository {
   /** The binding's newest events, newest first. */
   recent(bindingId: string, limit: number): Promise<BindingEvent[]>;
 }
+
+/**
+ * The lifecycle events a binding change emits (src/webhooks/events.ts bindingEvents): `after` is the row as the
+ * change leaves it, null for a deletion. Usually none or one.
+ */
+export type TransitionEvents = (before: Binding, after: Binding | null) => Promise<(NewWebhookEvent & { id: string })[]>;
 
 export interface AccountRepository {
   /** null when the (lower-cased) email is taken. */
@@ -227,6 +241,8 @@ export interface Storage {
   operatorKeys: OperatorKeyRepository;
   operatorAccounts: OperatorAccountRepository;
   webhooks: WebhookRepository;
+  /** Revocation probes' due times and last successful calls (src/storage/probes.ts). */
+  probes: ProbeRepository;
   /** Throws when the database cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -6,6 +6,7 @@ import { LRUCache } from 'lru-cache';
 import { storeDetection } from '../activation/profile.js';
 import { revokeAccessToken } from '../activation/revocation.js';
 import { recordStep } from '../activation/timeline.js';
+import { probeSucceeded, probeWarned } from '../activation/transitions.js';
 import type { Clock } from '../clock.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../log.js';
@@ -13,7 +14,8 @@ import { ProtocolError } from '../protocol/errors.js';
 import type { RestCall, RestClient, RestResponse, StoreCredentials } from '../protocol/rest-client.js';
 import type { ProfileRedetector } from '../protocol/verifier-detection.js';
 import { EgressDeniedError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
-import type { Binding, BindingEventRepository, BindingRepository } from '../storage/types.js';
+import type { ProbeRepository } from '../storage/probes.js';
+import type { Binding, BindingEventRepository, BindingRepository, TransitionEvents } from '../storage/types.js';
 import {
   CallError,
   fillPlaceholders,
@@ -50,26 +52,48 @@ export interface StoreGatewayOptions {
   limits: Pick<Limits, 'perStoreConcurrency' | 'perStoreQueue' | 'cacheTtlMs'>;
   logger: Logger;
   /** The bindings' timelines: revocations and profile changes are recorded, GET /api/stores/:id shows the last few. */
-  events?: BindingEventRepository;
+  timeline?: BindingEventRepository;
   /** Re-detects a known profile after "The signature is invalid" (one per instance); none: the 401 goes back as is. */
   redetector?: ProfileRedetector;
+  /** The lifecycle events of revocations and deletions (src/webhooks/events.ts bindingEvents); none when absent. */
+  events?: TransitionEvents;
+  /** Where a successful call is recorded (at most once a minute per store), so the revocation probe can skip it. */
+  probes?: Pick<ProbeRepository, 'recordOk'>;
 }
 
 /** Timeline entries GET /api/stores/:id shows. */
 export const TIMELINE_SHOWN = 10;
+
+/** The revocation probe's call: cheap, harmless, and signed like any other (docs/magento-protocol.md §7). */
+export const PROBE_CALL: RestCall = { method: 'GET', path: 'V1/store/storeConfigs' };
+// How often a store's successful calls are recorded, at most (per instance).
+const CALL_OK_RECORD_MS = 60_000;
+
+export type ProbeOutcome =
+  | { outcome: 'ok' }
+  /** Magento said the token is dead: the binding is revoked (store.revoked emitted). */
+  | { outcome: 'revoked' }
+  /** Anything else: a warning on the store, which stays active. */
+  | { outcome: 'warning'; message: string }
+  /** Not active any more (or gone): nothing to probe. */
+  | { outcome: 'skipped' };
 
 export class StoreGateway {
   private readonly bindings: BindingRepository;
   private readonly rest: RestClient;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly events: TransitionEvents | undefined;
+  private readonly probes: StoreGatewayOptions['probes'];
+  private readonly callOkRecorded: LRUCache<string, true>;
   private readonly cache: LRUCache<string, Binding>;
   private readonly limiter: PerKeyLimiter;
-  private readonly events: BindingEventRepository | undefined;
+  private readonly timeline: BindingEventRepository | undefined;
   private readonly redetector: ProfileRedetector | undefined;
 
   constructor(options: StoreGatewayOptions) {
-    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger, events: this.events, redetector: this.redetector } = options);
+    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger, events: this.events, timeline: this.timeline, redetector: this.redetector, probes: this.probes } = options);
+    this.callOkRecorded = new LRUCache({ max: CACHED_BINDINGS, ttl: CALL_OK_RECORD_MS, ttlAutopurge: false, perf: { now: () => this.clock.now().getTime() } });
     const { limits } = options;
     this.limiter = new PerKeyLimiter(limits.perStoreConcurrency, limits.perStoreQueue);
     this.cache = new LRUCache({ max: CACHED_BINDINGS, ttl: limits.cacheTtlMs, perf: { now: () => this.clock.now().getTime() } });
@@ -90,12 +114,12 @@ export class StoreGateway {
   async getStore(accountId: string, id: string): Promise<StoreDetailView> {
     this.evictCached(id);
     const binding = await this.ownedBinding(accountId, id);
-    return describeStoreDetail(binding, this.events ? await this.events.recent(id, TIMELINE_SHOWN) : []);
+    return describeStoreDetail(binding, this.timeline ? await this.timeline.recent(id, TIMELINE_SHOWN) : []);
   }
 
   /** The newest entries of a store's activation timeline, newest first (the caller has checked the owner). */
   async recentSteps(id: string, limit = TIMELINE_SHOWN): Promise<StoreDetailView['timeline']> {
-    return this.events ? describeTimeline(await this.events.recent(id, limit)) : [];
+    return this.timeline ? describeTimeline(await this.timeline.recent(id, limit)) : [];
   }
 
   /** Runs `task` under the store's per-store cap (the doctor's requests count against it too). */
@@ -105,7 +129,7 @@ export class StoreGateway {
 
   /** Disconnects the account's store on our side (Magento's integration is left as it is). */
   async deleteStore(accountId: string, id: string): Promise<void> {
-    const deleted = await this.bindings.delete(id, accountId);
+    const deleted = await this.bindings.delete(id, accountId, this.events);
     this.evictCached(id);
     if (!deleted) throw new StoreNotFoundError();
     this.logger.info({ bindingId: id, accountId }, 'store binding deleted by its account');
@@ -141,6 +165,7 @@ export class StoreGateway {
   async send(accountId: string, id: string, call: RestCall): Promise<RestResponse> {
     const binding = await this.ownedBinding(accountId, id);
     const response = await this.sendWith(binding, call);
+    if (response.status >= 200 && response.status < 300) this.noteCallOk(binding.id);
     if (response.status !== 401) return response;
     const current = await this.checkRevocation(binding, response);
     // Our copy of the binding was older than the stored one (a Reauthorize finished since it was cached, here or on
@@ -152,6 +177,51 @@ export class StoreGateway {
       return this.sendWith(current, call);
     }
     return response;
+  }
+
+  /** A successful call: recorded for the revocation probe, at most once a minute per store (in the background). */
+  private noteCallOk(id: string): void {
+    if (!this.probes || this.callOkRecorded.has(id)) return;
+    this.callOkRecorded.set(id, true);
+    this.probes.recordOk(id, this.clock.now()).catch((err: unknown) => {
+      this.logger.warn({ bindingId: id, err: err instanceof Error ? err.message : String(err) }, 'could not record a successful call');
+    });
+  }
+
+  /**
+   * The revocation probe of one store: PROBE_CALL with its current token. Only a dead-token 401 revokes (the same
+   * check as any call's); a refused resource, another status, a timeout or a TLS error is a warning on the store.
+   */
+  async probe(id: string): Promise<ProbeOutcome> {
+    this.evictCached(id);
+    const binding = await this.bindings.byId(id);
+    if (!binding || binding.state !== 'active' || !binding.accessToken) return { outcome: 'skipped' };
+    const accessToken = binding.accessToken.token;
+    let message: string;
+    try {
+      const response = await this.sendWith(binding, PROBE_CALL);
+      if (response.status >= 200 && response.status < 300) {
+        await this.bindings.modify(id, (cur) => probeSucceeded(cur, { accessToken }));
+        return { outcome: 'ok' };
+      }
+      if (response.status === 401) {
+        const current = await this.checkRevocation(binding, response);
+        if (current?.state === 'revoked') return { outcome: 'revoked' };
+        // Replaced by a newer token meanwhile: the next probe tries that one.
+        if (current && current.accessToken?.token !== accessToken) return { outcome: 'skipped' };
+      }
+      const type = response.headers['content-type'];
+      const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
+      const said = error ? `: ${fillPlaceholders(error.message, error.parameters)}` : '';
+      message = `${PROBE_CALL.method} ${PROBE_CALL.path} answered ${response.status}${said} (the store stays active)`;
+    } catch (err) {
+      if (err instanceof StoreNotActiveError) return { outcome: 'skipped' };
+      message = `${PROBE_CALL.method} ${PROBE_CALL.path} failed: ${err instanceof Error ? err.message : String(err)} (the store stays active)`;
+    }
+    await this.bindings.modify(id, (cur) => probeWarned(cur, { accessToken, message, now: this.clock.now() }));
+    this.evictCached(id);
+    this.logger.warn({ bindingId: id, message }, 'revocation probe: warning');
+    return { outcome: 'warning', message };
   }
 
   private async sendWith(binding: Binding, call: RestCall): Promise<RestResponse> {
@@ -181,9 +251,9 @@ export class StoreGateway {
   }
 
   private async profileChanged(binding: Binding, detection: NonNullable<Awaited<ReturnType<ProfileRedetector['handle']>>['detection']>): Promise<void> {
-    if (!this.events) return;
+    if (!this.timeline) return;
     await storeDetection(
-      { bindings: this.bindings, events: this.events, clock: this.clock, logger: this.logger },
+      { bindings: this.bindings, events: this.timeline, clock: this.clock, logger: this.logger },
       binding,
       binding.accessToken!.token,
       detection,
@@ -199,13 +269,13 @@ export class StoreGateway {
     if (!error || !isDeadTokenMessage(error.message)) return null;
     const message = fillPlaceholders(error.message, error.parameters);
     const started = this.clock.now();
-    const current = await revokeAccessToken(this.bindings, this.clock, binding.id, binding.accessToken!.token, message);
+    const current = await revokeAccessToken(this.bindings, this.clock, binding.id, binding.accessToken!.token, message, this.events);
     this.evictCached(binding.id);
     if (current?.state === 'revoked') {
       this.logger.warn({ bindingId: binding.id, storeBaseUrl: binding.storeBaseUrl, message }, 'store revoked: Magento refused the access token');
       // Recorded by the caller whose update revoked it (not by one that found it revoked already).
-      if (this.events && current.revokedAt && current.revokedAt >= started) {
-        await recordStep({ events: this.events, clock: this.clock, logger: this.logger }, binding.id, 'revoked', `Magento refused the access token: ${message}`);
+      if (this.timeline && current.revokedAt && current.revokedAt >= started) {
+        await recordStep({ events: this.timeline, clock: this.clock, logger: this.logger }, binding.id, 'revoked', `Magento refused the access token: ${message}`);
       }
     }
     return current;

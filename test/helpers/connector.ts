@@ -13,6 +13,7 @@ import { createLogger } from '../../src/log.js';
 import { createMockStore, type MockStore, type MockStoreOptions } from '../../src/mock-store/app.js';
 import type { CallbackFields } from '../../src/mock-store/callback.js';
 import type { RequestLogEntry } from '../../src/mock-store/knobs.js';
+import type { ProbeConfig } from '../../src/probes/prober.js';
 import type { Binding } from '../../src/storage/types.js';
 import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from '../../src/webhooks/config.js'; // crm
 import { freshDatabase, type Backend } from './db.js';
@@ -62,6 +63,8 @@ export interface ConnectorOptions {
   databaseUrl?: string;
   secretsKey?: string;
   overrides?: ServiceOverrides;
+  /** Revocation probes (default: off). */
+  probes?: Partial<ProbeConfig>;
   /** crm: webhook delivery settings (default: private receivers allowed, fast retries). */
   webhooks?: Partial<WebhookConfig>;
   /** ALLOW_PRIVATE_STORE_URLS (default true: the mock store listens on 127.0.0.1 over http). */
@@ -83,6 +86,8 @@ export async function startConnector(backend: Backend, t: ExecutionContext, opti
   config.durations = { ...TEST_DURATIONS, ...options.durations };
   config.limits = { ...TEST_LIMITS, ...options.limits };
   config.webhooks = { ...TEST_WEBHOOKS, ...options.webhooks }; // crm
+  // Revocation probes off unless a test asks for them: a probe at a random moment would write warnings.
+  config.probes = { ...config.probes, ratePerSecond: 0, ...options.probes };
   const clock = new OffsetClock();
   let logged = '';
   const sink = new PassThrough();

@@ -1,23 +1,13 @@
 // Operator routes for accounts: POST /api/accounts, GET /api/accounts[?externalId=], GET /api/accounts/:id,
 // POST /api/accounts/:id/api-keys. Operator keys only (an account key gets 403 operator_only).
 import Router from '@koa/router';
-import { z } from 'zod';
 import { activationUrls } from '../../operators/activation-urls.js';
 import type { Account } from '../../storage/types.js';
 import type { HttpServices } from '../context.js';
 import { requireKey, requireOperator } from '../operator-auth.js';
+import { CreateAccountBody, CreateApiKeyBody, ListAccountsQuery } from '../api-schemas.js';
 import { jsonBody, operatorErrors, parseWith, queryObject } from './operator-http.js';
 
-// Printable, no spaces at either end: an id a CRM's database hands out.
-const ExternalId = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u, 'must be 1 to 200 printable characters, without spaces at either end');
-
-export const CreateAccountBody = z.object({ email: z.email().max(254), externalId: ExternalId.nullish() }).strict();
-export const ListAccountsQuery = z.object({ externalId: ExternalId.optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }).strict();
-export const CreateApiKeyBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();
 
 export function accountView(a: Account, publicUrl: string) {
   return { id: a.id, email: a.email, externalId: a.externalId, createdAt: a.createdAt.toISOString(), ...activationUrls(publicUrl, a) };

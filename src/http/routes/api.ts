@@ -12,6 +12,8 @@ import { requireKey } from '../operator-auth.js';
 import type { HttpServices } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { ApiState } from '../state.js';
+import { openApiDocument } from '../openapi.js';
+import { ERROR_STATUS } from '../error-status.js';
 import { parseWith, queryObject } from './operator-http.js';
 import { listForOperator, OperatorStoresQuery } from './operator-stores.js';
 
@@ -53,6 +55,11 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/api' });
   // Account API keys and operator keys (an operator acts as the store's account on /stores/:id routes).
   const auth = requireKey(services, { storeOwner: true });
+
+  // The API's description (no authentication): generated from the schemas the routes validate with.
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openApiDocument();
+  });
 
   router.get('/stores', auth, async (ctx) => {
     // An operator sees every store, or one account's with ?accountId=.
@@ -130,6 +137,8 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
     };
     ctx.res.once('close', onClose);
     let response;
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       response = await stores.send(ctx.state.accountId, ctx.params.id!, {
         method: ctx.method,
@@ -140,9 +149,14 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
         accept: ctx.get('Accept') || undefined,
         signal: hangUp.signal,
       });
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      services.operators.metrics.proxyCall({ errorCode: typeof code === 'string' && code in ERROR_STATUS ? code : 'internal_error' }, seconds());
+      throw err;
     } finally {
       ctx.res.off('close', onClose);
     }
+    services.operators.metrics.proxyCall({ status: response.status }, seconds());
     sendStoreAnswer(ctx, response);
   };
 
@@ -189,6 +203,7 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
   router.all('/stores/:id/rest', auth, () => {
     throw new HttpError('not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
   });
+  router.all('/openapi.json', allow('GET, HEAD'));
   router.all(['/', '/*rest'], (ctx) => {
     throw new HttpError(
       'not_found',

@@ -39,10 +39,21 @@ function acknowledge(activation: ActivationService, logger: Logger): Middleware<
   };
 }
 
-export function magentoCallbackRoutes({ config, logger, activation }: HttpServices): Router<CallbackState> {
+export function magentoCallbackRoutes({ config, logger, activation, operators }: HttpServices): Router<CallbackState> {
   const router = new Router<CallbackState>();
+  // connector_callbacks_total by outcome (src/metrics/metrics.ts).
+  const countCallback: Middleware<CallbackState> = async function countCallback(ctx, next) {
+    try {
+      await next();
+    } catch (err) {
+      operators.metrics.callback('refused');
+      throw err;
+    }
+    operators.metrics.callback(ctx.state.recorded?.isNew === false ? 'repeat' : 'accepted');
+  };
   router.post(
     '/magento/callback',
+    countCallback,
     readForm(config.limits.callbackBodyBytes),
     validateCallback(activation),
     recordCallback(activation),

@@ -1,9 +1,8 @@
 // GET /api/stores with an operator key: every store, or one account's (?accountId=).
-import { z } from 'zod';
 import { describeStore, type StoreView } from '../../store-api/store-view.js';
 import type { HttpServices } from '../context.js';
 
-export const OperatorStoresQuery = z.object({ accountId: z.string().min(1).max(200).optional() }).strict();
+export { OperatorStoresQuery } from '../api-schemas.js';
 
 export async function listForOperator(s: Pick<HttpServices, 'storage'>, accountId: string | undefined): Promise<StoreView[]> {
   const bindings = accountId === undefined ? await s.storage.bindings.list() : await s.storage.bindings.listByAccount(accountId);

@@ -1,21 +1,12 @@
 // Operator routes for lifecycle webhooks: POST/GET /api/webhooks, DELETE /api/webhooks/:id,
 // GET /api/webhooks/:id/deliveries, POST /api/webhooks/:id/deliveries/:deliveryId/retry.
 import Router from '@koa/router';
-import { z } from 'zod';
-import { WEBHOOK_EVENT_TYPES } from '../../storage/webhooks.js';
 import { deliveryView, subscriptionView } from '../../webhooks/webhooks.js';
 import type { HttpServices } from '../context.js';
 import { requireKey, requireOperator } from '../operator-auth.js';
+import { CreateWebhookBody, ListDeliveriesQuery } from '../api-schemas.js';
 import { jsonBody, operatorErrors, parseWith, queryObject } from './operator-http.js';
 
-export const CreateWebhookBody = z
-  .object({
-    url: z.string().min(1).max(2048),
-    /** Omitted or null: every event type. */
-    events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).max(WEBHOOK_EVENT_TYPES.length * 2).nullish(),
-  })
-  .strict();
-export const ListDeliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }).strict();
 
 export function webhooksApiRoutes(s: HttpServices): Router {
   const router = new Router({ prefix: '/api/webhooks' });

@@ -4,7 +4,8 @@ import type { Clock } from '../../clock.js';
 import { SIGNING_PROFILE_NAMES } from '../../protocol/signing-profiles.js';
 import type { Sealer } from '../../secrets/sealer.js';
 import type { Binding as BindingRow } from '../generated/sqlite/client.js';
-import { StorageError } from '../errors.js';
+import { isNotFound, StorageError } from '../errors.js';
+import { eventStatements } from '../webhooks.js';
 import {
   BINDING_STATES,
   BINDING_STEPS,
@@ -12,6 +13,7 @@ import {
   type Binding,
   type BindingPatch,
   type BindingRepository,
+  type TransitionEvents,
   type NewBinding,
 } from '../types.js';
 import { byCreation, updated, type Db } from './shared.js';
@@ -164,6 +166,8 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
         accessOutcomeUnknown: false,
         signingProfile: null,
         profileDetectedAt: null,
+        nextProbeAt: null,
+        lastCallOkAt: null,
         version: 0,
         createdAt: now,
         updatedAt: now,
@@ -190,35 +194,49 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
     async list() {
       return (await db.binding.findMany({ orderBy: byCreation })).map(toBinding);
     },
-    async update(id, version, patch) {
+    async update(id, version, patch, emit) {
       // One statement (UPDATE ... WHERE id = ? AND version = ? RETURNING ...) on both backends: of two writers
       // holding the same version, exactly one matches the row.
-      const row = await updated(
-        db.binding.update({ where: { id, version }, data: { ...toColumns(patch), updatedAt: clock.now(), version: { increment: 1 } } }),
-      );
-      return row && toBinding(row);
+      const now = clock.now();
+      const write = db.binding.update({ where: { id, version }, data: { ...toColumns(patch), updatedAt: now, version: { increment: 1 } } });
+      const events = emit ? await emit.events(emit.before, projected(emit.before, patch, version, now)) : [];
+      if (events.length === 0) {
+        const row = await updated(write);
+        return row && toBinding(row);
+      }
+      // A batch transaction: the conditional update first (a lost race fails it with P2025 and nothing is written),
+      // then the outbox rows, sent together, so no lock is held across our own awaits (src/storage/webhooks.ts).
+      const rows = await updated(db.$transaction([write, ...events.flatMap((e) => eventStatements(db, e))]));
+      return rows && toBinding(rows[0] as BindingRow);
     },
-    async modify(id, change, known) {
+    async modify(id, change, known, events) {
+      const attempt = async (current: Binding) => {
+        const patch = change(current);
+        if (!patch) return { patch, done: null };
+        const emit = events ? { before: current, events } : undefined;
+        return { patch, done: await repository.update(id, current.version, patch, emit) };
+      };
       // `known` (a row the caller just wrote, e.g. its claim) is tried first: usually nobody moved it on, and a read
       // is saved; if someone did, the conditional update fails and the loop reads the row.
       if (known) {
-        const patch = change(known);
-        const done = patch && (await repository.update(id, known.version, patch));
+        const { done } = await attempt(known);
         if (done) return done;
       }
-      for (let attempt = 0; attempt < MODIFY_ATTEMPTS; attempt++) {
+      for (let i = 0; i < MODIFY_ATTEMPTS; i++) {
         const current = await repository.byId(id);
         if (!current) return null;
-        const patch = change(current);
+        const { patch, done } = await attempt(current);
         if (!patch) return current;
-        const done = await repository.update(id, current.version, patch);
         if (done) return done;
       }
       throw new StorageError(`binding ${id} kept changing under us (${MODIFY_ATTEMPTS} attempts)`);
     },
-    async delete(id, accountId) {
-      const { count } = await db.binding.deleteMany({ where: accountId === undefined ? { id } : { id, accountId } });
-      return count > 0;
+    async delete(id, accountId, events) {
+      if (!events) {
+        const { count } = await db.binding.deleteMany({ where: accountId === undefined ? { id } : { id, accountId } });
+        return count > 0;
+      }
+      return deleteWithEvents(id, accountId, events);
     },
     async due(now, limit) {
       const rows = await db.binding.findMany({
@@ -230,7 +248,30 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
       return rows.map(toBinding);
     },
   };
+
+  /** A deletion and its events in one batch transaction, conditional on the version the events describe. */
+  async function deleteWithEvents(id: string, accountId: string | undefined, events: TransitionEvents): Promise<boolean> {
+    for (let i = 0; i < MODIFY_ATTEMPTS; i++) {
+      const current = await repository.byId(id);
+      if (!current || (accountId !== undefined && current.accountId !== accountId)) return false;
+      const statements = (await events(current, null)).flatMap((e) => eventStatements(db, e));
+      try {
+        await db.$transaction([db.binding.delete({ where: { id, version: current.version } }), ...statements]);
+        return true;
+      } catch (error) {
+        if (!isNotFound(error)) throw error; // moved on (or deleted) meanwhile: look again
+      }
+    }
+    throw new StorageError(`binding ${id} kept changing under us (${MODIFY_ATTEMPTS} attempts)`);
+  }
   return repository;
+}
+
+/** The binding as an update of `before` (at `version`) with `patch` at `now` leaves it. */
+function projected(before: Binding, patch: BindingPatch, version: number, now: Date): Binding {
+  const after: Binding = { ...before, version: version + 1, updatedAt: now };
+  for (const [field, value] of Object.entries(patch)) if (value !== undefined) (after as unknown as Record<string, unknown>)[field] = value;
+  return after;
 }
 
 function oneOf<T extends string>(allowed: readonly T[], value: string, column: string, id: string): T {

@@ -14,6 +14,7 @@ import { sessionRepository } from './sessions.js';
 import { createCredentialRepository, createIdentityRepository, createPasswordResetRepository } from './identities.js';
 import { createOperatorAccountRepository, createOperatorKeyRepository } from '../operators.js';
 import { createWebhookRepository } from '../webhooks.js';
+import { createProbeRepository } from '../probes.js';
 import { guarded, type Db } from './shared.js';
 import { throttleRepository } from './throttles.js';
 
@@ -35,6 +36,7 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     operatorKeys: guarded(createOperatorKeyRepository(db)),
     operatorAccounts: guarded(createOperatorAccountRepository(db)),
     webhooks: guarded(createWebhookRepository(db, sealer)),
+    probes: guarded(createProbeRepository(db)),
     async ping() {
       try {
         await db.$queryRawUnsafe('SELECT 1');

@@ -1,0 +1,26 @@
+// The zod schemas of the /api routes' inputs, shared by the routes that validate requests with them and by the
+// OpenAPI document generated from them (src/http/openapi.ts): what is documented is what is checked.
+import { z } from 'zod';
+import { WEBHOOK_EVENT_TYPES } from '../storage/webhooks.js';
+
+// Printable, no spaces at either end: an id a CRM's database hands out.
+const ExternalId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u, 'must be 1 to 200 printable characters, without spaces at either end');
+
+export const CreateAccountBody = z.object({ email: z.email().max(254), externalId: ExternalId.nullish() }).strict();
+export const ListAccountsQuery = z.object({ externalId: ExternalId.optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }).strict();
+export const CreateApiKeyBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();
+
+export const OperatorStoresQuery = z.object({ accountId: z.string().min(1).max(200).optional() }).strict();
+
+export const CreateWebhookBody = z
+  .object({
+    url: z.string().min(1).max(2048),
+    /** Omitted or null: every event type. */
+    events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).max(WEBHOOK_EVENT_TYPES.length * 2).nullish(),
+  })
+  .strict();
+export const ListDeliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }).strict();
