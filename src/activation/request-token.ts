@@ -1,5 +1,6 @@
 // Step 1, in the background after the callback: claim the step, ask Magento for a request token, classify the
 // outcome and apply it as a transition. Transport failures are retried with backoff inside Magento's window.
+import { backoffDelayMs } from '../protocol/backoff.js';
 import { isRetryable, isTransportError } from '../protocol/failures.js';
 import { MagentoOAuthProblem, UnexpectedStoreResponse } from '../protocol/magento-errors.js';
 import type { Binding, Fix, TokenPair } from '../storage/types.js';
@@ -64,7 +65,7 @@ export async function fetchRequestToken(
 function classify(deps: ActivationDeps, claimed: Binding, err: unknown): RequestTokenFailure {
   const { logger, durations, clock } = deps;
   if (isTransportError(err) || err instanceof UnexpectedStoreResponse) {
-    const retryAt = new Date(clock.now().getTime() + backoff(claimed.stepAttempts, durations.retryBaseDelayMs, durations.retryMaxDelayMs));
+    const retryAt = new Date(clock.now().getTime() + backoffDelayMs(claimed.stepAttempts - 1, { baseDelayMs: durations.retryBaseDelayMs, maxDelayMs: durations.retryMaxDelayMs }));
     const message = `Could not get a request token from the store: ${errorMessage(err)}`;
     logger.warn({ bindingId: claimed.id, attempt: claimed.stepAttempts, err: errorMessage(err) }, 'request token: store unavailable');
     if (isRetryable(err) && !windowHasClosed(claimed, retryAt, durations.magentoWindowMs)) return { kind: 'retry', retryAt, message };
@@ -79,10 +80,4 @@ function classify(deps: ActivationDeps, claimed: Binding, err: unknown): Request
   }
   logger.error({ bindingId: claimed.id, err }, 'request token: unexpected error');
   return { kind: 'final', message: 'Unexpected error while fetching the request token.', fix: 'contact_support' };
-}
-
-/** Exponential backoff with full jitter between half and all of the doubled delay. */
-export function backoff(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import { createTransport, type Transport } from '../protocol/transport.js';
 import type { Storage } from '../storage/types.js';
 import type { ClaimedDelivery, DeliveryKey, DeliveryOutcome } from '../storage/webhooks.js';
+import { backoffDelayMs } from '../protocol/backoff.js';
 import { checkWebhookConfig, type WebhookConfig } from './config.js';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './signature.js';
 
@@ -42,10 +43,9 @@ export function deliveryBody(event: ClaimedDelivery['event']): string {
   return `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"createdAt":${JSON.stringify(event.createdAt.toISOString())},"data":${event.payload}}`;
 }
 
-/** Backoff before attempt n+1 after n failed attempts: base * 2^(n-1), capped, with "equal jitter" (half fixed). */
+/** Backoff before attempt n+1 after n failed attempts: the one backoff (protocol/backoff.ts) with the webhook settings. */
 export function backoffMs(config: Pick<WebhookConfig, 'retryBaseDelayMs' | 'retryMaxDelayMs'>, attempts: number, random: () => number): number {
-  const exp = Math.min(config.retryMaxDelayMs, config.retryBaseDelayMs * 2 ** Math.min(Math.max(attempts - 1, 0), 40));
-  return Math.round(exp / 2 + (random() * exp) / 2);
+  return backoffDelayMs(attempts - 1, { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs }, random);
 }
 
 export class DeliveryWorker {
