@@ -24,3 +24,9 @@ export const CreateWebhookBody = z
   })
   .strict();
 export const ListDeliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }).strict();
+
+/** GET /api/stores/:id/health: ?refresh=true runs the checks now instead of answering from the cache. */
+export const HealthQuery = z.object({ refresh: z.enum(['true', 'false']).optional() });
+
+/** POST /api/stores/:id/graphql: Magento's GraphQL request, passed through as sent. */
+export const GraphqlBody = z.object({ query: z.string(), variables: z.record(z.string(), z.unknown()).optional(), operationName: z.string().optional() });

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { BINDING_STATES } from '../storage/types.js';
 import { DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES } from '../storage/webhooks.js';
 import {
+  GraphqlBody,
+  HealthQuery,
   CreateAccountBody,
   CreateApiKeyBody,
   CreateWebhookBody,
@@ -91,6 +93,26 @@ function routes(): RouteConfig[] {
     }),
     op('get', '/api/stores/{id}', { summary: 'One store', request: { params: id }, responses: { 200: json(Store, 'The store') } }),
     op('delete', '/api/stores/{id}', { summary: 'Forget the store and its tokens (emits store.deleted)', request: { params: id }, responses: { 204: { description: 'Deleted' } } }),
+    op('get', '/api/stores/{id}/health', {
+      summary: 'The store doctor: each check with its status, what was seen and the fix (cached 5 minutes)',
+      request: { params: id, query: HealthQuery },
+      responses: {
+        200: json(
+          z.object({
+            storeId: z.string(),
+            checkedAt: z.string(),
+            signing: z.object({ profile: z.enum(['laminas', 'laminas-double-encoding', 'native']).nullable(), detectedAt: z.string().nullable() }),
+            checks: z.array(z.object({ name: z.string(), status: z.enum(['ok', 'warn', 'fail']), detail: z.string(), fix: z.string().optional() })),
+          }),
+          'The health report',
+        ),
+      },
+    }),
+    op('post', '/api/stores/{id}/graphql', {
+      summary: "{store_base_url}graphql, OAuth-signed; Magento's Store header passed through; the answer unchanged",
+      request: { params: id, body: { content: { 'application/json': { schema: GraphqlBody } } } },
+      responses: { 200: { description: "Magento's answer (GraphQL errors come with 200 and an errors array)" } },
+    }),
     ...proxy,
     op('post', '/api/accounts', {
       summary: 'Create an account (operator)',
