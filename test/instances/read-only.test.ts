@@ -86,11 +86,23 @@ forEachBackend((backend, test) => {
     const readyBody = (await ready.json()) as { error: { message: string } };
     t.regex(readyBody.error.message, /refuses writes \(read-only\)/);
 
-    // Reads still work (the API key is found), the write is refused: a 503 in our shape, not a 500.
-    const del = await fetch(`${url}/api/stores/${randomUUID()}`, { method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` } });
-    t.is(del.status, 503, await del.clone().text());
-    t.is(del.headers.get('x-connector-error'), 'database_unavailable');
-    t.truthy(del.headers.get('retry-after'));
+    // Reads still work (the API key is found, the account's stores listed)...
+    const list = await fetch(`${url}/api/stores`, { headers: { authorization: `Bearer ${apiKey}` } });
+    t.is(list.status, 200, await list.clone().text());
+    // ... and a write is refused: Magento's callback must insert a binding, and gets a 503 in our shape, not a 500.
+    const callback = await fetch(`${url}/magento/callback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        oauth_consumer_key: 'a'.repeat(32),
+        oauth_consumer_secret: 'b'.repeat(32),
+        store_base_url: 'https://shop.example.com/',
+        oauth_verifier: 'c'.repeat(32),
+      }).toString(),
+    });
+    t.is(callback.status, 503, await callback.clone().text());
+    t.is(callback.headers.get('x-connector-error'), 'database_unavailable');
+    t.truthy(callback.headers.get('retry-after'));
 
     // The sign-in form counts the attempt first: the page says we are having trouble, with a 503.
     const browser = new Browser();
