@@ -74,7 +74,16 @@ forEachBackend((backend, test) => {
     t.true(verifiedByRecipe(s.secret, connected!.signature, connected!.raw), 'verifiable with the documented recipe');
     t.is(connected!.eventId, connected!.body.id);
     const shown = await callApi(`${s.connector.url}/api/stores/${binding.id}`, 'GET', s.accountKey);
-    t.deepEqual(connected!.body.data.store, shown.json as object, 'the store as GET /api/stores/:id shows it');
+    // The store as GET /api/stores/:id shows it: every field the event carries, with the same value. (GET adds what
+    // only a live read can say: this instance's availability, the store views, the newest timeline steps.)
+    const event = connected!.body.data.store as Record<string, unknown>;
+    const live = shown.json as Record<string, unknown>;
+    t.deepEqual(Object.keys(live).filter((k) => !(k in event)).sort(), ['availability', 'storeViews', 'timeline']);
+    // The event is the store at the moment it connected; since then the signing profile was detected (right after
+    // activation) and the row touched (updatedAt): those two may differ, every other field must not.
+    for (const [field, value] of Object.entries(event)) if (field !== 'updatedAt' && field !== 'signing') t.deepEqual(value, live[field], field);
+    t.deepEqual(event.signing, { profile: null, detectedAt: null }, 'connected before its profile was detected');
+    t.true(Date.parse(event.updatedAt as string) <= Date.parse(live.updatedAt as string), 'the event is not newer than the store');
     t.deepEqual(connected!.body.data.account, { id: s.account.id, externalId: s.account.externalId });
     for (const secret of [binding.consumerSecret, binding.accessToken!.token, binding.accessToken!.secret]) t.false(connected!.raw.includes(secret));
     t.is(s.receiver.delivered().length, 1, 'once');
