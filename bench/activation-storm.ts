@@ -13,7 +13,7 @@ export async function activationStorm(n = 200): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-storm-'));
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? `file:${join(dir, 'connector.db')}`;
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/storm`] : [];
-  const connector = await spawnServer('scripts/instance.ts', { DATABASE_URL: databaseUrl, DATA_DIR: dir, ALLOW_PRIVATE_STORE_URLS: 'true' }, [], profile);
+  const connector = await spawnServer('scripts/instance.ts', { DATABASE_URL: databaseUrl, DATA_DIR: dir, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', CALLBACK_RATE_PER_ADDRESS: '1000000' }, [], profile);
   const mock = createMockStore({ testMode: true });
   await mock.start(0);
   try {

@@ -55,7 +55,7 @@ export async function proxyBench(concurrency = 32, seconds = 5): Promise<void> {
   try {
     const [passthrough, connector] = await Promise.all([
       spawnServer('bench/passthrough.ts', { UPSTREAM: upstream.url }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/passthrough`] : []),
-      spawnServer('scripts/instance.ts', { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/connector`] : []),
+      spawnServer('scripts/instance.ts', { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/connector`] : []),
     ]);
     children.push(passthrough, connector);
 
@@ -71,7 +71,7 @@ export async function proxyBench(concurrency = 32, seconds = 5): Promise<void> {
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-      body: new URLSearchParams({ ...hidden(await popup.text()), email: 'bench@example.com', password: 'benchmark password' }).toString(),
+      body: new URLSearchParams({ ...hidden(await popup.text()), confirm_store: 'yes', email: 'bench@example.com', password: 'benchmark password' }).toString(),
     });
     if (signup.status !== 302) throw new Error(`activation failed: ${signup.status} ${await signup.text()}`);
     const storage = await openStorage({ databaseUrl, sealer: new Sealer(parseSecretsKey(secretsKey)) });

@@ -8,6 +8,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const benches: Record<string, { script: string; about: string }> = {
   sign: { script: 'bench/sign.ts', about: 'cost per signed request vs a minimal hand-rolled signer' },
   storm: { script: 'bench/activation-storm.ts', about: '200 activations at once: callback latency, time to every request token' },
+  flood: { script: 'bench/flood.ts', about: '3,000 junk callbacks at a tarpit while one real merchant activates: its request token within 5 s' }, // issue 13
   proxy: { script: 'bench/proxy.ts', about: 'proxy throughput at concurrency 32: direct, bare pass-through, connector' },
   webhooks: { script: 'bench/webhooks.ts', about: '10,000 events to a receiver failing 20%: delivered/s, creation-to-delivery p99, exactly once in order' },
   changes: { script: 'bench/changes.ts', about: '100,000 mock orders: store.changes() vs a plain paginate(), entities/s' },

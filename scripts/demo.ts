@@ -95,18 +95,21 @@ try {
 }
 
 const connectorUrl = running.url;
-mock.admin.create({
-  name: INTEGRATION_NAME,
-  callbackUrl: `${connectorUrl}/magento/callback`,
-  identityLinkUrl: `${connectorUrl}/magento/identity`,
-});
+// Issue 13: an activation belongs to an account from its first request, so the demo merchant has an account already
+// and the integration carries that account's own Callback and Identity Link URLs (as its account page shows them).
+const DEMO_EMAIL = 'merchant@example.com';
+const DEMO_PASSWORD = `demo-${randomBytes(6).toString('hex')}`;
+const merchant = await running.services.accounts.signUp(DEMO_EMAIL, DEMO_PASSWORD);
+mock.admin.create({ name: INTEGRATION_NAME, ...(await running.services.activation.activationUrls(merchant.id, connectorUrl)) });
 
 console.log(`
 Magento Connector demo: a mock Magento store and the connector, running here.
 
   Open ${mockStarted.adminUrl}
 
-  1. Click Activate on "${INTEGRATION_NAME}" and sign up in the popup (any email, a password of at least ${PASSWORD_MIN} characters).
+  1. Click Activate on "${INTEGRATION_NAME}" and sign in in the popup as ${DEMO_EMAIL}, password ${DEMO_PASSWORD}
+     (the integration carries that account's own URLs; new accounts sign up at ${connectorUrl}/account/login,
+     passwords of at least ${PASSWORD_MIN} characters).
   2. The popup closes and the grid shows Active; your connected store is on ${connectorUrl}/account
 
 Ctrl-C stops both.`);

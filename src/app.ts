@@ -233,6 +233,7 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
     if (++ticks % 300 === 0) {
       services.accounts.housekeeping().catch(warn('housekeeping failed')); // every 5 minutes
       services.identity.resets.deleteExpired().catch(warn('housekeeping failed')); // issue 14: expired reset links
+      services.activation.housekeeping().catch(warn('housekeeping failed')); // issue 13: abandoned bindings
     }
   }, resumeEveryMs);
   loop.unref();

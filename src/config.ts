@@ -41,6 +41,13 @@ const EnvSchema = z.object({
   PROBE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
   /** ...with at most this many probes started per second per instance; 0 turns probing off. */
   PROBE_RATE_PER_SECOND: z.coerce.number().min(0).max(10_000).default(10),
+  // issue 13: the shared activation URLs, and the limits on callbacks and bindings
+  /** The shared /magento/callback and /magento/identity (sign-up inside the popup); off: per-account URLs only. */
+  OPEN_SIGNUP_ACTIVATION: bool.default(false),
+  CALLBACK_RATE_PER_ACCOUNT: z.coerce.number().int().min(1).optional(),
+  CALLBACK_RATE_PER_ADDRESS: z.coerce.number().int().min(1).optional(),
+  PENDING_BINDINGS_PER_ACCOUNT: z.coerce.number().int().min(1).optional(),
+  MAX_STORES_PER_ACCOUNT: z.coerce.number().int().min(1).optional(),
 });
 
 
@@ -62,6 +69,8 @@ export interface Durations {
   storeCooldownMs: number;
   /** Issue 15: how long the store views of a store (GET /V1/store/storeViews) are served from memory. */
   storeViewsTtlMs: number;
+  /** A binding that never completed is deleted (with its secrets) this long after Magento's window closed. */
+  abandonedBindingMs: number;
 }
 
 export interface Limits {
@@ -86,6 +95,15 @@ export interface Limits {
   backgroundConcurrency: number;
   /** Issue 15: 502/503/504 or unreachable this many calls in a row marks a store unavailable (per instance). */
   storeFailuresBeforeUnavailable: number;
+  /** Callbacks per minute through one account's Callback URL, and from one client address (429 beyond). */
+  callbackRatePerAccount: number;
+  callbackRatePerAddress: number;
+  /** Bindings of one account that never completed; the oldest beyond this are deleted. */
+  pendingBindingsPerAccount: number;
+  /** Stores (bindings in any state) one account may have; a callback beyond it is refused. */
+  maxStoresPerAccount: number;
+  /** Request-token fetches at once to one store host, so a tarpit cannot hold every background slot. */
+  requestTokenPerHost: number;
 }
 
 export interface Config {
@@ -102,6 +120,8 @@ export interface Config {
   logFormat: LogFormat;
   dataDir: string;
   shutdownGraceMs: number;
+  /** OPEN_SIGNUP_ACTIVATION: the shared activation URLs answer (issue 13). */
+  openSignupActivation: boolean;
   durations: Durations;
   limits: Limits;
   /** Sign-in with an OpenID provider, local accounts, password resets and mail (issue 14). */
@@ -124,6 +144,7 @@ export const DEFAULT_DURATIONS: Durations = {
   throttleWindowMs: 15 * 60_000,
   storeCooldownMs: 30_000,
   storeViewsTtlMs: 60_000,
+  abandonedBindingMs: 6 * 3600_000,
 };
 
 export const DEFAULT_LIMITS: Limits = {
@@ -143,6 +164,11 @@ export const DEFAULT_LIMITS: Limits = {
   cacheTtlMs: 5_000,
   backgroundConcurrency: 16,
   storeFailuresBeforeUnavailable: 5,
+  callbackRatePerAccount: 60,
+  callbackRatePerAddress: 120,
+  pendingBindingsPerAccount: 20,
+  maxStoresPerAccount: 500,
+  requestTokenPerHost: 2,
 };
 
 /** A setting is missing, malformed or contradicts another: the process says so in one line and exits with 2. */
@@ -205,8 +231,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logFormat: e.LOG_FORMAT,
     dataDir: e.DATA_DIR,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    openSignupActivation: e.OPEN_SIGNUP_ACTIVATION,
     durations: { ...DEFAULT_DURATIONS },
-    limits: { ...DEFAULT_LIMITS },
+    limits: {
+      ...DEFAULT_LIMITS,
+      ...(e.CALLBACK_RATE_PER_ACCOUNT && { callbackRatePerAccount: e.CALLBACK_RATE_PER_ACCOUNT }),
+      ...(e.CALLBACK_RATE_PER_ADDRESS && { callbackRatePerAddress: e.CALLBACK_RATE_PER_ADDRESS }),
+      ...(e.PENDING_BINDINGS_PER_ACCOUNT && { pendingBindingsPerAccount: e.PENDING_BINDINGS_PER_ACCOUNT }),
+      ...(e.MAX_STORES_PER_ACCOUNT && { maxStoresPerAccount: e.MAX_STORES_PER_ACCOUNT }),
+    },
     identity: loadIdentityConfig(env, publicUrl),
     webhooks: { ...DEFAULT_WEBHOOK_CONFIG, allowPrivateUrls: e.ALLOW_PRIVATE_WEBHOOK_URLS },
     probes: { ...DEFAULT_PROBE_CONFIG, intervalMs: e.PROBE_INTERVAL_SECONDS * 1000, ratePerSecond: e.PROBE_RATE_PER_SECOND },

@@ -73,8 +73,8 @@ logger.info(
     host: config.host,
     port: typeof address === 'object' && address ? address.port : config.port,
     database: running!.services.storage.provider,
-    callbackUrl: `${config.publicUrl}/magento/callback`,
-    identityLinkUrl: `${config.publicUrl}/magento/identity`,
+    // issue 13: each account's own URLs are on its account page; the shared ones answer only in this mode.
+    openSignupActivation: config.openSignupActivation,
   },
   `connector listening on ${config.publicUrl}`,
 );

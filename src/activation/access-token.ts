@@ -4,9 +4,10 @@ import { sleep } from '../clock.js';
 import { failedBeforeSending as neverSent, isTransportError } from '../protocol/failures.js';
 import { MagentoOAuthProblem, UnexpectedStoreResponse } from '../protocol/magento-errors.js';
 import type { Binding, Fix, TokenPair } from '../storage/types.js';
+import { consumerKeyHash } from './callback.js';
 import { errorMessage, transitionEvents, type ActivationDeps } from './deps.js';
-import { ActivationError } from './errors.js';
-import { knownBinding } from './identity.js';
+import { ActivationError, storeText } from './errors.js';
+import { knownBinding, type ActivationScope } from './identity.js';
 import { recordActivationStep } from './timeline.js';
 import { NO_CONSUMER } from './request-token.js';
 import { accessTokenClaimed, accessTokenFailed, accessTokenIssued, fallbackFix, isClaimed, type AccessTokenFailure } from './transitions.js';
@@ -23,14 +24,18 @@ export async function completeForAccount(
   fetchRequestToken: FetchRequestToken,
   consumerKey: string,
   accountId: string,
+  scope: ActivationScope = { accountId: null },
   /** Called once the access token is stored (the background profile detection starts there). */
   onIssued?: (binding: Binding) => void,
 ): Promise<Binding> {
+  if (scope.accountId && scope.accountId !== accountId) {
+    throw new ActivationError('not_a_member', 'This activation link belongs to another account: sign in with the account whose link this is.');
+  }
   const { storage, durations, clock } = deps;
   const deadline = clock.now().getTime() + durations.requestTokenWaitMs;
   let triedNow = false;
   for (;;) {
-    const b = await knownBinding(deps, consumerKey);
+    const b = await knownBinding(deps, consumerKey, scope);
     if (b.accountId && b.accountId !== accountId) {
       throw new ActivationError(
         'owned_by_other_account',
@@ -78,7 +83,7 @@ export async function completeForAccount(
 async function exchange(deps: ActivationDeps, b: Binding, accountId: string, onIssued?: (binding: Binding) => void): Promise<Binding | null> {
   const { storage, durations, logger, tokenEndpoints, clock } = deps;
   const held = b.requestToken!;
-  const claimed = await storage.bindings.update(b.id, b.version, accessTokenClaimed(b, { now: clock.now(), leaseMs: durations.stepLeaseMs }));
+  const claimed = await storage.bindings.update(b.id, b.version, accessTokenClaimed(b, { now: clock.now(), leaseMs: durations.stepLeaseMs, accountId }));
   if (!claimed) return null;
   const call = () =>
     tokenEndpoints.accessToken(
@@ -101,7 +106,7 @@ async function exchange(deps: ActivationDeps, b: Binding, accountId: string, onI
     }
   }
   const now = clock.now();
-  logger.info({ bindingId: b.id, consumerKey: b.consumerKey, accountId }, 'access token received: store connected');
+  logger.info({ bindingId: b.id, consumerKeyHash: consumerKeyHash(b.consumerKey).slice(0, 12), accountId }, 'access token received: store connected');
   const event = { accountId, pair, requestToken: held.token, verifier: held.verifier, now };
   const done = (await storage.bindings.modify(b.id, (cur) => accessTokenIssued(cur, event), claimed, transitionEvents(deps)))!;
   await recordActivationStep(deps, b.id, 'access_token', `Magento issued the access token: store connected to account ${accountId}`);
@@ -129,13 +134,13 @@ export function classify(deps: ActivationDeps, claimed: Binding, err: unknown, a
       : /already being used/i.test(err.problem) || outcomeWasUnknown || claimed.state === 'active'
         ? 'reauthorize'
         : 'activate_again';
-    return { message: `Magento refused the access token: ${err.problem}`, fix, keepRequestToken: false, outcomeUnknown: false };
+    return { message: `Magento refused the access token: ${storeText(err.problem)}`, fix, keepRequestToken: false, outcomeUnknown: false };
   }
   if (isTransportError(err) || err instanceof UnexpectedStoreResponse) {
     // The request token is still ours to try again with: the merchant can sign in again in a moment.
     return neverSent(err)
-      ? { message: `Could not reach the store to finish connecting: ${errorMessage(err)}. Try again in a moment.`, fix: null, keepRequestToken: true, outcomeUnknown: false }
-      : { message: `The store did not answer our access-token request: ${errorMessage(err)}. Try again in a moment.`, fix: null, keepRequestToken: true, outcomeUnknown: true };
+      ? { message: `Could not reach the store to finish connecting: ${storeText(errorMessage(err))}. Try again in a moment.`, fix: null, keepRequestToken: true, outcomeUnknown: false }
+      : { message: `The store did not answer our access-token request: ${storeText(errorMessage(err))}. Try again in a moment.`, fix: null, keepRequestToken: true, outcomeUnknown: true };
   }
   deps.logger.error({ bindingId: claimed.id, err }, 'access token: unexpected error');
   return { message: 'Unexpected error while fetching the access token.', fix: 'contact_support', keepRequestToken: false, outcomeUnknown: false };

@@ -12,7 +12,10 @@ export interface ActivationDeps {
   tokenEndpoints: TokenEndpoints;
   clock: Clock;
   durations: Durations;
-  limits: Pick<Limits, 'backgroundConcurrency'>;
+  limits: Pick<
+    Limits,
+    'backgroundConcurrency' | 'callbackRatePerAccount' | 'callbackRatePerAddress' | 'pendingBindingsPerAccount' | 'maxStoresPerAccount' | 'requestTokenPerHost'
+  >;
   logger: Logger;
   /** ALLOW_PRIVATE_STORE_URLS: accept http:// and non-public store URLs (development, tests). */
   allowPrivateStoreUrls: boolean;

@@ -10,7 +10,22 @@ export type ActivationErrorCode =
   | 'unknown_activation'
   | 'owned_by_other_account'
   | 'activation_failed'
-  | 'still_connecting';
+  | 'still_connecting'
+  // issue 13
+  | 'unknown_activation_url'
+  | 'shared_activation_disabled'
+  | 'consumer_key_reserved'
+  | 'callback_rate_limited'
+  | 'too_many_stores'
+  | 'not_a_member'
+  | 'store_not_confirmed';
+
+/** A store's own text (oauth_problem, a transport error) is cut to this before it is stored or shown. */
+export const STORE_TEXT_MAX = 300;
+
+export function storeText(text: string, max = STORE_TEXT_MAX): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters cut)`;
+}
 
 /** An activation that cannot go on; `fix` is the text of `fixCode` (or a refusal's own fix). */
 export class ActivationError extends ConnectorError<ActivationErrorCode> {
@@ -18,8 +33,15 @@ export class ActivationError extends ConnectorError<ActivationErrorCode> {
   /** The binding concerned, when there is one (pages show its store URL). */
   readonly binding: Binding | undefined;
 
-  constructor(code: ActivationErrorCode, message: string, options: { fix?: Fix | null; fixText?: string; binding?: Binding } = {}) {
-    super(code, message, { fix: options.fixText ?? fixText(options.fix ?? null) });
+  constructor(
+    code: ActivationErrorCode,
+    message: string,
+    options: { fix?: Fix | null; fixText?: string; binding?: Binding; retryAfterSeconds?: number } = {},
+  ) {
+    super(code, storeText(message, 1_000), {
+      fix: options.fixText ?? fixText(options.fix ?? null),
+      ...(options.retryAfterSeconds ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
+    });
     this.fixCode = options.fix ?? null;
     this.binding = options.binding;
   }

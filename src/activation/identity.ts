@@ -8,16 +8,24 @@ import { REFUSAL_FIX_TEXT } from './fixes.js';
 import { REFUSALS_KEPT_MS } from './intake.js';
 import { cannotBeCompleted, fallbackFix } from './transitions.js';
 
+/** Which popup a request came through: an account's own Identity Link URL (its id) or the shared one (null). */
+export interface ActivationScope {
+  accountId: string | null;
+}
+
 /**
  * The binding of `consumerKey` (as normaliseConsumerKey spells it), or why there is none to continue with: a callback
  * we refused since the binding's newest callback (or since there is none), or no callback at all.
  */
-export async function knownBinding(deps: ActivationDeps, consumerKey: string): Promise<Binding> {
+export async function knownBinding(deps: ActivationDeps, consumerKey: string, scope: ActivationScope = { accountId: null }): Promise<Binding> {
   const { storage, clock } = deps;
-  const [binding, refusal] = await Promise.all([
+  const [found, refusal] = await Promise.all([
     storage.bindings.byConsumerKey(consumerKey),
     storage.callbackRefusals.latest(consumerKeyHash(consumerKey), new Date(clock.now().getTime() - REFUSALS_KEPT_MS)),
   ]);
+  // Through an account's own URL only that account's bindings exist: another account's (or an unowned one) is
+  // answered exactly like an unknown one, so the URL reveals nothing about other accounts (issue 13).
+  const binding = found && (scope.accountId === null || found.accountId === scope.accountId) ? found : null;
   if (refusal && (!binding || refusal.refusedAt > binding.callbackAt)) {
     throw new ActivationError('callback_refused', `Magento's callback reached us but we refused it: ${refusal.message}.`, {
       fixText: REFUSAL_FIX_TEXT[refusal.reason],
@@ -40,8 +48,8 @@ export async function knownBinding(deps: ActivationDeps, consumerKey: string): P
  * binding with nothing in progress cannot be finished by signing in: say so at once, with the fix, instead of forms
  * that would only lead to the same page.
  */
-export async function identityPage(deps: ActivationDeps, consumerKey: string): Promise<Binding> {
-  const b = await knownBinding(deps, consumerKey);
+export async function identityPage(deps: ActivationDeps, consumerKey: string, scope: ActivationScope = { accountId: null }): Promise<Binding> {
+  const b = await knownBinding(deps, consumerKey, scope);
   if (cannotBeCompleted(b)) {
     throw new ActivationError('activation_failed', b.lastError ?? 'This activation can no longer be completed.', {
       fix: b.fix ?? fallbackFix(b),

@@ -1,8 +1,8 @@
 // The callback: checked, then recorded as a new binding or as a transition of the known one. A refused callback is
 // logged and, when its consumer key was well-formed, remembered briefly so the popup can say what was refused.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Binding } from '../storage/types.js';
-import { CallbackInputError, normaliseConsumerKey, parseCallback, type CallbackInput } from './callback.js';
+import { CallbackInputError, consumerKeyHash, normaliseConsumerKey, parseCallback, type CallbackInput } from './callback.js';
 import { errorMessage, type ActivationDeps } from './deps.js';
 import { ActivationError } from './errors.js';
 import { recordActivationStep } from './timeline.js';
@@ -12,6 +12,36 @@ import { callbackReceived, isHandledReplay } from './transitions.js';
 export const REFUSALS_KEPT_MS = 15 * 60_000;
 export const REFUSALS_KEPT_MAX = 1_000;
 const RACE_ATTEMPTS = 5;
+
+/** Which URL a callback came through: an account's own (its id), or the shared one (null, OPEN_SIGNUP_ACTIVATION). */
+export interface CallbackVia {
+  accountId: string | null;
+}
+
+const RATE_WINDOW_MS = 60_000;
+
+/**
+ * Counts a callback against the per-address and per-account-URL limits (in the database, so every instance shares
+ * them) before anything else is done with it; ActivationError `callback_rate_limited` beyond either.
+ */
+export async function countCallback(deps: ActivationDeps, from: { address: string | null; accountId: string | null }): Promise<void> {
+  const { storage, clock, limits } = deps;
+  const now = clock.now();
+  const over = async (key: string, max: number) => (await storage.throttles.hit(key, now, RATE_WINDOW_MS)) > max;
+  const refuse = (what: string) => {
+    deps.logger.warn({ reason: 'callback_rate_limited', what }, 'callback refused');
+    return new ActivationError('callback_rate_limited', `Too many callbacks ${what} in the last minute; this one was refused.`, {
+      fixText: 'Wait a minute, then click Activate again in the Magento admin.',
+      retryAfterSeconds: 60,
+    });
+  };
+  if (from.address !== null && (await over(`callback-ip:${from.address}`, limits.callbackRatePerAddress))) throw refuse('from this address');
+  if (from.accountId && (await over(`callback-account:${from.accountId}`, limits.callbackRatePerAccount))) throw refuse("through this account's Callback URL");
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
 
 export interface RecordedCallback {
   binding: Binding;
@@ -54,14 +84,34 @@ async function rememberRefusal(deps: ActivationDeps, err: CallbackInputError, bo
  * Records a validated callback. A new consumer key creates a binding; a known one (Reauthorize, a second Activate,
  * a replay) must carry the same secret and store URL. The request token is fetched afterwards (the queue).
  */
-export async function receiveCallback(deps: ActivationDeps, input: CallbackInput): Promise<RecordedCallback> {
-  const { storage, clock, logger } = deps;
+export async function receiveCallback(deps: ActivationDeps, input: CallbackInput, via: CallbackVia = { accountId: null }): Promise<RecordedCallback> {
+  const { storage, clock, logger, limits } = deps;
   for (let attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
     const now = clock.now();
     // Insert first: a new consumer key (the common case) costs one query; a unique-key clash means a repeat.
     const existing = attempt === 0 ? null : await storage.bindings.byConsumerKey(input.consumerKey);
     if (!existing) {
+      // A deleted binding's key stays reserved for its secret and its account (issue 13).
+      const tomb = await storage.tombstones.byKeyHash(consumerKeyHash(input.consumerKey));
+      if (tomb && (tomb.consumerSecretHash !== sha256(input.consumerSecret) || (via.accountId && tomb.accountId && tomb.accountId !== via.accountId))) {
+        logger.warn({ reason: 'consumer_key_reserved', consumerKeyHash: consumerKeyHash(input.consumerKey).slice(0, 12) }, 'callback refused');
+        throw new ActivationError(
+          'consumer_key_reserved',
+          'This consumer key belonged to a store that was removed; it stays reserved for that integration\'s own ' +
+            'consumer secret and account, so this callback was refused and nothing was stored.',
+          { fixText: 'In the Magento admin, create a new integration (it gets a new consumer key) with your account\'s Callback URL and Identity Link URL, then click Activate.' },
+        );
+      }
+      const accountId = via.accountId ?? tomb?.accountId ?? null;
+      if (accountId && (await storage.bindings.countByAccount(accountId)) >= limits.maxStoresPerAccount) {
+        throw new ActivationError(
+          'too_many_stores',
+          `This account already has ${limits.maxStoresPerAccount} stores, the most one account may have; the callback was refused.`,
+          { fixText: 'Remove stores you no longer use on the account page, then click Activate again in the Magento admin.' },
+        );
+      }
       const created = await storage.bindings.create({
+        accountId,
         id: randomUUID(),
         consumerKey: input.consumerKey,
         storeBaseUrl: input.storeBaseUrl,
@@ -73,6 +123,8 @@ export async function receiveCallback(deps: ActivationDeps, input: CallbackInput
       });
       if (created) {
         await recordActivationStep(deps, created.id, 'callback_received', `callback received from ${input.storeBaseUrl}: new binding`);
+        // Bindings of the account that never completed, beyond the newest few, go (with their secrets).
+        if (accountId) await storage.bindings.trimPending(accountId, limits.pendingBindingsPerAccount);
         return { binding: created, isNew: true, needsRequestToken: true };
       }
       continue; // a binding with this key exists (or another callback won the insert): handle ours as a repeat
@@ -86,8 +138,19 @@ export async function receiveCallback(deps: ActivationDeps, input: CallbackInput
           'and nothing was changed.',
       );
     }
-    if (isHandledReplay(existing, input.verifier)) return { binding: existing, isNew: false, needsRequestToken: false };
-    const updated = await storage.bindings.modify(existing.id, (cur) => callbackReceived(cur, { verifier: input.verifier, now }), existing);
+    if (via.accountId && existing.accountId && existing.accountId !== via.accountId) {
+      logger.warn({ reason: 'callback_conflict', bindingId: existing.id }, 'callback refused: store of another account');
+      throw new ActivationError(
+        'callback_conflict',
+        'This integration is already connected to another account; the callback was refused and nothing was changed.',
+      );
+    }
+    if (isHandledReplay(existing, input.verifier) && !(via.accountId && existing.accountId === null)) {
+      return { binding: existing, isNew: false, needsRequestToken: false };
+    }
+    const event = { verifier: input.verifier, now, accountId: via.accountId };
+    const updated = await storage.bindings.modify(existing.id, (cur) => callbackReceived(cur, event), existing);
+    if (updated && via.accountId && updated.accountId !== via.accountId) continue; // another account adopted it: look again
     if (updated && updated.version !== existing.version) {
       await recordActivationStep(deps, existing.id, 'callback_received', `callback received again (state ${existing.state}: Reauthorize, Activate clicked again, or a replay)`);
     }

@@ -10,6 +10,11 @@ const MAX_DEFER_MS = 1_000;
 
 export interface RequestTokenQueueOptions {
   concurrency: number;
+  /**
+   * Fetches at once to one store host: thousands of junk bindings pointed at a tarpit hold this many slots, not all
+   * of them, so a real merchant's fetch starts at once (issue 13).
+   */
+  perHost?: number;
   logger: Logger;
   run(bindingId: string): Promise<unknown>;
   /** Bindings with work due now (storage.bindings.due). */
@@ -18,7 +23,10 @@ export interface RequestTokenQueueOptions {
 
 export class RequestTokenQueue {
   private readonly inFlight = new Set<Promise<unknown>>();
-  private readonly queue: string[] = [];
+  private readonly queue: { bindingId: string; host: string }[] = [];
+  /** Queued or running, so the periodic scan does not queue a binding twice. */
+  private readonly pending = new Set<string>();
+  private readonly perHostRunning = new Map<string, number>();
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private burstStarted: number | undefined;
@@ -26,8 +34,10 @@ export class RequestTokenQueue {
   constructor(private readonly options: RequestTokenQueueOptions) {}
 
   /** Queues a fetch, started once the current burst of callbacks pauses (or after a second at the latest). */
-  add(bindingId: string): void {
-    this.queue.push(bindingId);
+  add(bindingId: string, host = ''): void {
+    if (this.pending.has(bindingId)) return;
+    this.pending.add(bindingId);
+    this.queue.push({ bindingId, host });
     // Wall time, not the Clock: this is about the event loop's load, not about Magento's window.
     const now = Date.now();
     this.burstStarted ??= now;
@@ -40,8 +50,9 @@ export class RequestTokenQueue {
   /** Resumes request-token work that is due. Run periodically. */
   async resumeDue(limit = 50): Promise<number> {
     const due = await this.track(this.options.due(limit));
-    // Tracked like queued work, so drain() (shutdown, tests) also waits for what the periodic scan started.
-    await Promise.all(due.map((b) => this.track(this.options.run(b.id))));
+    // Through the queue, so the per-host bound holds for retries too; drain() waits for them.
+    for (const b of due) this.add(b.id, URL.canParse(b.storeBaseUrl) ? new URL(b.storeBaseUrl).host : b.storeBaseUrl);
+    if (due.length) this.flush();
     return due.length;
   }
 
@@ -59,14 +70,23 @@ export class RequestTokenQueue {
   }
 
   private pump(): void {
+    const perHost = this.options.perHost ?? Infinity;
     while (this.running < this.options.concurrency && this.queue.length) {
-      const bindingId = this.queue.shift()!;
+      // The first queued fetch whose host has room (a saturated host's fetches wait their turn, others go ahead).
+      const index = this.queue.findIndex((item) => (this.perHostRunning.get(item.host) ?? 0) < perHost);
+      if (index < 0) return;
+      const { bindingId, host } = this.queue.splice(index, 1)[0]!;
       this.running++;
+      this.perHostRunning.set(host, (this.perHostRunning.get(host) ?? 0) + 1);
       const run = this.options
         .run(bindingId)
         .catch((err: unknown) => this.options.logger.error({ err, bindingId }, 'request-token step crashed'))
         .finally(() => {
           this.running--;
+          const left = (this.perHostRunning.get(host) ?? 1) - 1;
+          if (left > 0) this.perHostRunning.set(host, left);
+          else this.perHostRunning.delete(host);
+          this.pending.delete(bindingId);
           this.inFlight.delete(run);
           this.pump();
         });

@@ -4,7 +4,9 @@ import { backoffDelayMs } from '../protocol/backoff.js';
 import { isRetryable, isTransportError } from '../protocol/failures.js';
 import { MagentoOAuthProblem, UnexpectedStoreResponse } from '../protocol/magento-errors.js';
 import type { Binding, Fix, TokenPair } from '../storage/types.js';
+import { consumerKeyHash } from './callback.js';
 import { errorMessage, transitionEvents, type ActivationDeps } from './deps.js';
+import { storeText } from './errors.js';
 import { recordActivationStep } from './timeline.js';
 import {
   isClaimed,
@@ -55,7 +57,7 @@ export async function fetchRequestToken(
     await recordActivationStep(deps, b.id, 'request_token', `attempt ${claimed.stepAttempts}: ${failure.message}${failure.kind === 'retry' ? ' (will retry)' : ''}`);
     return storage.bindings.modify(claimed.id, (cur) => requestTokenFailed(cur, { verifier, failure, now: at }), claimed, transitionEvents(deps));
   }
-  logger.info({ bindingId, consumerKey: b.consumerKey, attempt: claimed.stepAttempts }, 'request token received');
+  logger.info({ bindingId, consumerKeyHash: consumerKeyHash(b.consumerKey).slice(0, 12), attempt: claimed.stepAttempts }, 'request token received');
   await recordActivationStep(deps, bindingId, 'request_token', `attempt ${claimed.stepAttempts}: Magento issued a request token`);
   const at = clock.now();
   return storage.bindings.modify(bindingId, (cur) => requestTokenIssued(cur, { pair, verifier, at }), claimed, transitionEvents(deps));
@@ -66,14 +68,14 @@ function classify(deps: ActivationDeps, claimed: Binding, err: unknown): Request
   const { logger, durations, clock } = deps;
   if (isTransportError(err) || err instanceof UnexpectedStoreResponse) {
     const retryAt = new Date(clock.now().getTime() + backoffDelayMs(claimed.stepAttempts - 1, { baseDelayMs: durations.retryBaseDelayMs, maxDelayMs: durations.retryMaxDelayMs }));
-    const message = `Could not get a request token from the store: ${errorMessage(err)}`;
+    const message = `Could not get a request token from the store: ${storeText(errorMessage(err))}`;
     logger.warn({ bindingId: claimed.id, attempt: claimed.stepAttempts, err: errorMessage(err) }, 'request token: store unavailable');
     if (isRetryable(err) && !windowHasClosed(claimed, retryAt, durations.magentoWindowMs)) return { kind: 'retry', retryAt, message };
     return { kind: 'final', message, fix: 'check_store' };
   }
   if (err instanceof MagentoOAuthProblem) {
-    logger.warn({ bindingId: claimed.id, status: err.status, problem: err.problem }, 'request token refused by Magento');
-    const message = `Magento refused the request token: ${err.problem}`;
+    logger.warn({ bindingId: claimed.id, status: err.status, problem: storeText(err.problem) }, 'request token refused by Magento');
+    const message = `Magento refused the request token: ${storeText(err.problem)}`;
     if (NOT_A_VERIFIER.test(err.problem)) return { kind: 'not_a_verifier', message };
     const fix: Fix = EXPIRED.test(err.problem) ? 'activate_again' : NO_CONSUMER.test(err.problem) ? 'recreate_integration' : 'activate_again';
     return { kind: 'final', message, fix };

@@ -6,15 +6,22 @@ import type { Binding } from '../storage/types.js';
 import { completeForAccount } from './access-token.js';
 import type { CallbackInput } from './callback.js';
 import type { ActivationDeps } from './deps.js';
-import { identityPage, knownBinding } from './identity.js';
+import { accountForToken, activationUrls, rotateActivationUrls, type ActivationUrls } from './account-urls.js';
+import { identityPage, knownBinding, type ActivationScope } from './identity.js';
+import { checkCallback, countCallback, receiveCallback, type CallbackVia, type RecordedCallback } from './intake.js';
 import { detectAndStoreProfile } from './profile.js';
-import { checkCallback, receiveCallback, type RecordedCallback } from './intake.js';
 import { fetchRequestToken } from './request-token.js';
 import { RequestTokenQueue } from './request-token-queue.js';
 
 export type { ActivationDeps } from './deps.js';
 export { ActivationError, type ActivationErrorCode } from './errors.js';
-export type { RecordedCallback } from './intake.js';
+export type { CallbackVia, RecordedCallback } from './intake.js';
+export type { ActivationUrls } from './account-urls.js';
+export type { ActivationScope } from './identity.js';
+
+function hostOf(url: string): string {
+  return URL.canParse(url) ? new URL(url).host : url;
+}
 
 export class ActivationService {
   private readonly queue: RequestTokenQueue;
@@ -24,6 +31,7 @@ export class ActivationService {
     this.queue = new RequestTokenQueue({
       concurrency: deps.limits.backgroundConcurrency,
       logger: deps.logger,
+      perHost: deps.limits.requestTokenPerHost,
       run: (bindingId) => this.fetchRequestToken(bindingId),
       due: (limit) => deps.storage.bindings.due(deps.clock.now(), limit),
     });
@@ -34,14 +42,45 @@ export class ActivationService {
     return checkCallback(this.deps, body);
   }
 
-  /** Records a checked callback; returns at once (queue the request token with queueRequestTokenFetch). */
-  receiveCallback(input: CallbackInput): Promise<RecordedCallback> {
-    return receiveCallback(this.deps, input);
+  /**
+   * Records a checked callback; returns at once (queue the request token with queueRequestTokenFetch). `via` is the
+   * account whose Callback URL it came through (null: the shared URL, OPEN_SIGNUP_ACTIVATION).
+   */
+  receiveCallback(input: CallbackInput, via: CallbackVia = { accountId: null }): Promise<RecordedCallback> {
+    return receiveCallback(this.deps, input, via);
+  }
+
+  /** Counts a callback against the rate limits (429 `callback_rate_limited` beyond them). */
+  countCallback(from: { address: string | null; accountId: string | null }): Promise<void> {
+    return countCallback(this.deps, from);
   }
 
   /** Fetches the request token in the background, after the callback has been answered. */
-  queueRequestTokenFetch(bindingId: string): void {
-    this.queue.add(bindingId);
+  queueRequestTokenFetch(binding: Binding): void {
+    this.queue.add(binding.id, hostOf(binding.storeBaseUrl));
+  }
+
+  // ---- the account's activation URLs (issue 13) ----
+
+  /** The account's Callback URL and Identity Link URL (its token is created on first need). */
+  activationUrls(accountId: string, publicUrl: string): Promise<ActivationUrls> {
+    return activationUrls(this.deps, accountId, publicUrl);
+  }
+
+  /** New URLs for the account: the old ones stop accepting new activations; existing bindings are untouched. */
+  rotateActivationUrls(accountId: string, publicUrl: string): Promise<ActivationUrls> {
+    return rotateActivationUrls(this.deps, accountId, publicUrl);
+  }
+
+  /** The account an activation URL's token belongs to, or null. */
+  accountForToken(token: string): Promise<string | null> {
+    return accountForToken(this.deps, token);
+  }
+
+  /** Deletes bindings that never completed, some hours after Magento's window closed (with their secrets). */
+  housekeeping(): Promise<number> {
+    const { clock, durations, storage } = this.deps;
+    return storage.bindings.deleteAbandoned(new Date(clock.now().getTime() - durations.magentoWindowMs - durations.abandonedBindingMs));
   }
 
   /** Resumes request-token work that is due: retries, and claims of instances that died. Run periodically. */
@@ -73,18 +112,18 @@ export class ActivationService {
   }
 
   /** The popup's decision: the binding to sign in for, or an ActivationError saying why not and what to do. */
-  identityPage(consumerKey: string): Promise<Binding> {
-    return identityPage(this.deps, consumerKey);
+  identityPage(consumerKey: string, scope?: ActivationScope): Promise<Binding> {
+    return identityPage(this.deps, consumerKey, scope);
   }
 
   /** The binding a popup form is for, or ActivationError `unknown_activation` / `callback_refused`. */
-  knownBinding(consumerKey: string): Promise<Binding> {
-    return knownBinding(this.deps, consumerKey);
+  knownBinding(consumerKey: string, scope?: ActivationScope): Promise<Binding> {
+    return knownBinding(this.deps, consumerKey, scope);
   }
 
   /** The merchant signed in: finishes the activation for `accountId` (ActivationError when it cannot). */
-  completeForAccount(consumerKey: string, accountId: string): Promise<Binding> {
-    return completeForAccount(this.deps, (id, options) => this.fetchRequestToken(id, options), consumerKey, accountId, (b) =>
+  completeForAccount(consumerKey: string, accountId: string, scope?: ActivationScope): Promise<Binding> {
+    return completeForAccount(this.deps, (id, options) => this.fetchRequestToken(id, options), consumerKey, accountId, scope, (b) =>
       this.queueProfileDetection(b),
     );
   }

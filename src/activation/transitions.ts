@@ -72,8 +72,17 @@ function dropVerifier(cur: Binding, verifier: string): BindingPatch {
  * A callback for a known consumer key (Reauthorize, a second Activate, a replay), already checked to carry the same
  * secret and store URL.
  */
-export function callbackReceived(cur: Binding, event: { verifier: string; now: Date }): BindingPatch | null {
+export function callbackReceived(cur: Binding, event: { verifier: string; now: Date; accountId?: string | null }): BindingPatch | null {
   const { verifier, now } = event;
+  // A binding from before issue 13 (or from the shared URL) that nobody owns yet is adopted by the account whose URL
+  // the callback came through (its consumer secret has just been checked). An owned one never changes hands.
+  const adopt: BindingPatch = event.accountId && cur.accountId === null ? { accountId: event.accountId } : {};
+  const patch0 = callbackPatch(cur, verifier, now);
+  if (!patch0) return Object.keys(adopt).length ? adopt : null;
+  return { ...patch0, ...adopt };
+}
+
+function callbackPatch(cur: Binding, verifier: string, now: Date): BindingPatch | null {
   // Nothing to do for a replay (Magento never posts a used verifier again: Activate reuses only unused verifier rows).
   if (isHandledReplay(cur, verifier)) return null;
   // The verifier we are still fetching for: a replay, or Activate clicked again (Magento reuses its unused verifier
@@ -183,8 +192,16 @@ function failed(cur: Binding, verifier: string, message: string, fix: Fix, now: 
 
 // ---- the access token ------------------------------------------------------------------------------------------
 
-export function accessTokenClaimed(_cur: Binding, event: { now: Date; leaseMs: number }): BindingPatch {
-  return { step: 'access_token', stepUntil: new Date(event.now.getTime() + event.leaseMs) };
+/**
+ * The claim also claims the binding for the account when nobody owns it yet (the shared URL): conditional on the
+ * row's version, so of two accounts signing in at once exactly one owns it, forever (issue 13).
+ */
+export function accessTokenClaimed(cur: Binding, event: { now: Date; leaseMs: number; accountId?: string }): BindingPatch {
+  return {
+    step: 'access_token',
+    stepUntil: new Date(event.now.getTime() + event.leaseMs),
+    ...(cur.accountId === null && event.accountId ? { accountId: event.accountId } : {}),
+  };
 }
 
 export function accessTokenIssued(

@@ -12,6 +12,7 @@ export type IdentityErrorCode =
   | 'id_token_invalid' // issuer, audience, expiry, nonce or signature did not check out
   | 'email_missing'
   | 'email_unverified'
+  | 'no_account' // issue 13: an account's own popup creates no account
   // passwords
   | 'local_accounts_disabled'
   | 'invalid_email'

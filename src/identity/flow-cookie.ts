@@ -1,5 +1,5 @@
 // What the browser carries across the round trip to the OpenID provider: the flow's secrets (state, nonce, PKCE
-// verifier), where it started (the popup's consumer key and success_call_back, or the account page) and a hash of
+// verifier), where it started (the popup's consumer key, success_call_back and scope, or the account page) and a hash of
 // its CSRF cookie. Sealed with AES-256-GCM under a key derived from SECRETS_KEY (any instance opens it) and bound
 // to its purpose and expiry, so a callback is honoured only in the browser that started it, once, for 10 minutes.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
@@ -16,7 +16,16 @@ const Flow = z.object({
   expiresAt: z.number(),
   /** SHA-256 of the CSRF cookie the start form was posted with. */
   csrfSeedHash: z.string().max(100),
-  popup: z.object({ consumerKey: z.string().max(64), successCallBack: z.string().max(2048).nullable() }).nullable(),
+  popup: z
+    .object({
+      consumerKey: z.string().max(64),
+      successCallBack: z.string().max(2048).nullable(),
+      // issue 13: the popup it started in: the account of its Identity Link URL (null: the shared popup), and the
+      // path its pages live under. Required: a cookie without them is refused rather than read as the shared popup.
+      accountId: z.string().max(64).nullable(),
+      base: z.string().max(120).regex(/^\/magento\/identity(\/[A-Za-z0-9_-]+)?$/),
+    })
+    .nullable(),
 });
 
 export type OidcFlow = z.infer<typeof Flow>;

@@ -29,11 +29,15 @@ export interface LinkerOptions {
 export class IdentityLinker {
   constructor(private readonly o: LinkerOptions) {}
 
-  async accountFor(claims: VerifiedClaims): Promise<{ account: Account; created: boolean; linked: boolean }> {
+  /**
+   * `mayCreate: false` (an account's own activation popup, issue 13: sign-up is not offered there): an identity that
+   * neither is linked nor links to an existing account creates nothing and is refused (`no_account`).
+   */
+  async accountFor(claims: VerifiedClaims, options: { mayCreate?: boolean } = {}): Promise<{ account: Account; created: boolean; linked: boolean }> {
     // Two attempts: a concurrent first sign-in of the same identity (or a sign-up of the same email) may win the
     // race for the unique row; the second pass finds what it wrote.
     for (let attempt = 0; ; attempt++) {
-      const result = await this.once(claims);
+      const result = await this.once(claims, options.mayCreate ?? true);
       if (result || attempt >= 1) {
         if (!result) throw new Error('identity link raced twice');
         return result;
@@ -41,7 +45,7 @@ export class IdentityLinker {
     }
   }
 
-  private async once(claims: VerifiedClaims): Promise<{ account: Account; created: boolean; linked: boolean } | null> {
+  private async once(claims: VerifiedClaims, mayCreate: boolean): Promise<{ account: Account; created: boolean; linked: boolean } | null> {
     const { storage, localAccounts, providerName } = this.o;
     const known = await storage.identities.find(claims.issuer, claims.subject);
     if (known) {
@@ -67,6 +71,12 @@ export class IdentityLinker {
       }
       const identity = await storage.identities.create({ id: randomUUID(), issuer: claims.issuer, subject: claims.subject, accountId: existing.id, email });
       return identity ? { account: existing, created: false, linked: true } : null;
+    }
+    if (!mayCreate) {
+      throw new IdentityError(
+        'no_account',
+        `No account here belongs to your ${providerName} sign-in (${email}), and this activation link belongs to an existing account. Sign in with that account, or ask its owner to add you.`,
+      );
     }
     if (!claims.emailVerified && localAccounts) {
       throw new IdentityError('email_unverified', `${providerName} does not confirm that ${email} is verified. Verify your email address with ${providerName} and try again.`);

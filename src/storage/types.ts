@@ -73,7 +73,7 @@ export interface Binding {
 }
 
 export type NewBinding = Pick<Binding, 'id' | 'consumerKey' | 'storeBaseUrl' | 'state' | 'consumerSecret' | 'verifier' | 'callbackAt'> &
-  Partial<Pick<Binding, 'nextAttemptAt'>>;
+  Partial<Pick<Binding, 'nextAttemptAt' | 'accountId'>>;
 
 export type BindingPatch = Partial<Omit<Binding, 'id' | 'consumerKey' | 'version' | 'createdAt' | 'updatedAt'>>;
 
@@ -165,6 +165,47 @@ export interface BindingRepository {
   delete(id: string, accountId?: string, events?: TransitionEvents): Promise<boolean>;
   /** Bindings with request-token work to resume: nextAttemptAt <= now and no live claim (stepUntil null or <= now). */
   due(now: Date, limit: number): Promise<Binding[]>;
+  /** How many bindings the account has (every state): the cap on stores per account. */
+  countByAccount(accountId: string): Promise<number>;
+  /**
+   * The account's bindings that never completed (never activated, not active), beyond the newest `keep`, are
+   * deleted with their secrets, oldest first; how many.
+   */
+  trimPending(accountId: string, keep: number): Promise<number>;
+  /** Housekeeping: deletes never-activated bindings whose newest callback came before `before`; how many. */
+  deleteAbandoned(before: Date): Promise<number>;
+}
+
+/** An account's activation token, as the account page and the operator API show it (issue 13). */
+export interface ActivationToken {
+  accountId: string;
+  token: string;
+  createdAt: Date;
+}
+
+export interface ActivationTokenRepository {
+  /** The account's token, or null when it has none yet (accounts created before issue 13). */
+  ofAccount(accountId: string): Promise<ActivationToken | null>;
+  /** Sets the token only if the account has none yet (a conditional update); the token it has afterwards. */
+  setIfMissing(accountId: string, token: string, tokenHash: string, at: Date): Promise<ActivationToken | null>;
+  /** Replaces the token (rotation): the old one stops matching at once. Null when there is no such account. */
+  replace(accountId: string, token: string, tokenHash: string, at: Date): Promise<ActivationToken | null>;
+  /** The account whose token hashes to `tokenHash`. */
+  accountIdByHash(tokenHash: string): Promise<string | null>;
+}
+
+/** What remains of a deleted binding: its consumer key stays reserved for its secret and account (hashes only). */
+export interface ConsumerKeyTombstone {
+  consumerKeyHash: string;
+  consumerSecretHash: string;
+  accountId: string | null;
+  deletedAt: Date;
+}
+
+export interface TombstoneRepository {
+  byKeyHash(consumerKeyHash: string): Promise<ConsumerKeyTombstone | null>;
+  /** Records (or refreshes) the tombstone of a binding being deleted. */
+  put(tombstone: ConsumerKeyTombstone): Promise<void>;
 }
 
 export interface BindingEventRepository {
@@ -233,6 +274,8 @@ export interface Storage {
   sessions: SessionRepository;
   throttles: ThrottleRepository;
   callbackRefusals: CallbackRefusalRepository;
+  activationTokens: ActivationTokenRepository;
+  tombstones: TombstoneRepository;
   // sign-in with an OpenID provider, password resets and changes (identity-types.ts)
   identities: IdentityRepository;
   passwordResets: PasswordResetRepository;

@@ -58,7 +58,8 @@ forEachBackend((backend, test) => {
     const browser = new Browser();
     const page = await browser.get(reauth.popupUrl!);
     t.is(page.status, 200);
-    const done = await browser.post(`${connector.url}/magento/identity/login`, { ...hiddenFields(page.text), email: 'owner@example.com', password: PASSWORD });
+    // The popup's forms post under the account's own Identity Link URL (issue 13).
+    const done = await browser.post(`${connector.url}${new URL(reauth.popupUrl!).pathname}/login`, { ...hiddenFields(page.text), email: 'owner@example.com', password: PASSWORD });
     t.is(done.status, 302, done.text.slice(0, 500));
     t.is(done.location, mock.successCallbackUrl);
 
@@ -201,15 +202,18 @@ forEachBackend((backend, test) => {
     t.truthy(waiting.requestToken);
     t.is(waiting.state, 'active');
 
-    for (const [form, email] of [['login', 'intruder@example.com'], ['signup', 'newcomer@example.com']] as const) {
+    // Issue 13: the popup is the owner's account's own; another account's member is refused (403), and there is no
+    // sign-up form to post to.
+    for (const [form, email, status] of [['login', 'intruder@example.com', 403], ['signup', 'newcomer@example.com', 404]] as const) {
       const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, form, email, PASSWORD);
-      t.is(done.status, 409, form);
+      t.is(done.status, status, form);
       t.is(done.location, null);
       t.regex(done.headers.get('content-type') ?? '', /^text\/html/);
-      t.regex(done.text, /This store belongs to another account/);
-      t.regex(done.text, /already connected to another account/);
+      if (form === 'login') t.regex(done.text, /This store belongs to another account/);
+      if (form === 'login') t.regex(done.text, /belongs to another account/);
       t.deepEqual(await connector.binding(consumerKey), waiting, `${form}: binding unchanged`);
     }
+    t.is(await services.storage.accounts.byEmail('newcomer@example.com'), null, 'no account created');
     t.is(tokenCalls(mock, 'access').length, 1, 'no access-token call for the intruder');
     t.is(mock.admin.get(integrationId).status, 'inactive');
 

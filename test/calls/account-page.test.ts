@@ -33,8 +33,11 @@ forEachBackend((backend, test) => {
     t.true(page.text.includes(a.email));
     t.regex(page.text, new RegExp(`<td class="store">${a.mock.baseUrl.replace(/[.]/g, '\\.')}</td>\\s*<td>active</td>`));
     t.true(page.text.includes(a.storeId));
-    t.true(page.text.includes(`id="callback-url" type="text" readonly value="${url}/magento/callback"`));
-    t.true(page.text.includes(`id="identity-url" type="text" readonly value="${url}/magento/identity"`));
+    // The account's own URLs (issue 13), the ones the store's integration was saved with.
+    const own = await a.connector.running.services.activation.activationUrls(a.accountId, url);
+    t.regex(own.callbackUrl, /\/magento\/callback\/[A-Za-z0-9_-]{43}$/);
+    t.true(page.text.includes(`id="callback-url" type="text" readonly value="${own.callbackUrl}"`));
+    t.true(page.text.includes(`id="identity-url" type="text" readonly value="${own.identityLinkUrl}"`));
     t.false(NEW_KEY.test(page.text), 'no key is shown unless just created');
 
     const csrf = hiddenFields(page.text).csrf!;

@@ -113,10 +113,12 @@ export async function connectStore(
 ): Promise<ConnectedStore> {
   const email = options.email ?? `merchant${++accounts}-${process.pid}@example.com`;
   const password = options.password ?? 'correct horse battery staple';
-  const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector, options.name ?? `CRM ${email}`);
+  // The merchant's account exists first (signed up on the account page unless signing in to an existing one), and
+  // the integration carries its own URLs (issue 13); the popup then only signs in.
+  const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector, options.name ?? `CRM ${email}`, { email, password });
   await waitForState(connector, consumerKey, 'request_token');
   const browser = new Browser();
-  const done = await finishInPopup(browser, connector, popupUrl, options.form ?? 'signup', email, password);
+  const done = await finishInPopup(browser, connector, popupUrl, 'login', email, password);
   if (done.status !== 302) throw new Error(`the popup answered ${done.status}: ${done.text.slice(0, 500)}`);
   await waitForState(connector, consumerKey, 'active');
   // The signing-profile detection runs in the background after the access token: let it finish, so the binding

@@ -41,7 +41,15 @@ export const TEST_WEBHOOKS: WebhookConfig = {
   pollIntervalMs: 250,
 };
 
-export const TEST_LIMITS: Limits = { ...DEFAULT_LIMITS, connectTimeoutMs: 2_000, totalTimeoutMs: 5_000, tokenCallTimeoutMs: 3_000 };
+export const TEST_LIMITS: Limits = {
+  ...DEFAULT_LIMITS,
+  connectTimeoutMs: 2_000,
+  totalTimeoutMs: 5_000,
+  tokenCallTimeoutMs: 3_000,
+  // Every test's callbacks come from 127.0.0.1: the rate limits have their own test (test/activation/account-urls.test.ts).
+  callbackRatePerAddress: 100_000,
+  callbackRatePerAccount: 100_000,
+};
 
 export interface Connector {
   backend: Backend;
@@ -71,6 +79,12 @@ export interface ConnectorOptions {
   allowPrivate?: boolean;
   /** More environment for loadConfig (e.g. OIDC_ISSUER, SMTP_URL, LOCAL_ACCOUNTS). */
   env?: Record<string, string>;
+  /**
+   * OPEN_SIGNUP_ACTIVATION: the shared URLs (sign-up in the popup). On by default here so tests of the activation
+   * protocol can use createAndActivate without an owner; per-account URLs are used whenever an owner is given
+   * (activateAndSignUp, connectStore, createAndActivate(..., { owner })). Pass false to test the default product.
+   */
+  openSignup?: boolean;
 }
 
 export const testSecretsKey = (): string => `t1:${randomBytes(32).toString('base64')}`;
@@ -80,7 +94,7 @@ export async function startConnector(backend: Backend, t: ExecutionContext, opti
   const databaseUrl = options.databaseUrl ?? database!.url;
   const dataDir = mkdtempSync(join(tmpdir(), 'connector-test-'));
   const config = loadConfig(
-    { PORT: '0', DATABASE_URL: databaseUrl, SECRETS_KEY: options.secretsKey ?? testSecretsKey(), ALLOW_PRIVATE_STORE_URLS: String(options.allowPrivate ?? true), LOG_LEVEL: 'debug', DATA_DIR: dataDir, ...options.env },
+    { PORT: '0', DATABASE_URL: databaseUrl, SECRETS_KEY: options.secretsKey ?? testSecretsKey(), ALLOW_PRIVATE_STORE_URLS: String(options.allowPrivate ?? true), LOG_LEVEL: 'debug', DATA_DIR: dataDir, OPEN_SIGNUP_ACTIVATION: String(options.openSignup ?? true), ...options.env },
     {},
   );
   config.durations = { ...TEST_DURATIONS, ...options.durations };
@@ -208,13 +222,32 @@ export interface Activation {
   popupUrl: string;
 }
 
-/** Creates an integration in the mock store pointing at the connector and clicks Activate. */
-export async function createAndActivate(mock: MockStore, connector: Connector, name = 'CRM'): Promise<Activation> {
-  const integration = mock.admin.create({
-    name,
-    callbackUrl: `${connector.url}/magento/callback`,
-    identityLinkUrl: `${connector.url}/magento/identity`,
-  });
+export interface Owner {
+  email: string;
+  password: string;
+}
+
+/** The account of `owner`, created (as the account page's sign-up would) when it does not exist yet; its id. */
+export async function ensureAccount(connector: Connector, owner: Owner): Promise<string> {
+  const { accounts, storage } = connector.running.services;
+  const existing = await storage.accounts.byEmail(owner.email);
+  if (existing) return existing.id;
+  return (await accounts.signUp(owner.email, owner.password, '127.0.0.1')).id;
+}
+
+/** The two URLs to paste into Magento: the owner's own (issue 13), or the shared ones (OPEN_SIGNUP_ACTIVATION). */
+export async function activationUrlsFor(connector: Connector, owner?: Owner): Promise<{ callbackUrl: string; identityLinkUrl: string }> {
+  if (!owner) return { callbackUrl: `${connector.url}/magento/callback`, identityLinkUrl: `${connector.url}/magento/identity` };
+  const accountId = await ensureAccount(connector, owner);
+  return connector.running.services.activation.activationUrls(accountId, connector.url);
+}
+
+/**
+ * Creates an integration in the mock store pointing at the connector and clicks Activate: through `owner`'s own
+ * URLs when given (the account is created if needed), else through the shared URLs.
+ */
+export async function createAndActivate(mock: MockStore, connector: Connector, name = 'CRM', owner?: Owner): Promise<Activation> {
+  const integration = mock.admin.create({ name, ...(await activationUrlsFor(connector, owner)) });
   const result = await mock.admin.activate(integration.id);
   if (!result.popupUrl || !result.callback?.ok) throw new Error(`activation failed: ${JSON.stringify(result.callback)}`);
   return { integrationId: integration.id, consumerKey: integration.consumerKey, popupUrl: result.popupUrl };
@@ -222,9 +255,10 @@ export async function createAndActivate(mock: MockStore, connector: Connector, n
 
 /** Activates an integration and finishes it with a sign-up in the popup; also returns the active binding. */
 export async function activateAndSignUp(mock: MockStore, connector: Connector, email: string, name = 'CRM', browser = new Browser()) {
-  const activation = await createAndActivate(mock, connector, name);
+  // The merchant has an account (signed up on the account page) and pastes its own URLs into Magento (issue 13).
+  const activation = await createAndActivate(mock, connector, name, { email, password: PASSWORD });
   await waitForState(connector, activation.consumerKey, 'request_token');
-  const done = await finishInPopup(browser, connector, activation.popupUrl, 'signup', email, PASSWORD);
+  const done = await finishInPopup(browser, connector, activation.popupUrl, 'login', email, PASSWORD);
   if (done.status !== 302) throw new Error(`popup answered ${done.status}: ${done.text.slice(0, 300)}`);
   await connector.running.services.activation.drain(); // the signing-profile detection after the access token
   const binding = (await connector.binding(activation.consumerKey))!;
@@ -242,7 +276,11 @@ export async function finishInPopup(
 ): Promise<PageResponse> {
   const page = await browser.get(popupUrl);
   if (page.status !== 200) throw new Error(`popup answered ${page.status}: ${page.text.slice(0, 300)}`);
-  return browser.post(`${connector.url}/magento/identity/${form}`, { ...hiddenFields(page.text), email, password });
+  // The popup's forms post under its own path: /magento/identity/<token>/login, or /magento/identity/login (shared).
+  const base = new URL(popupUrl).pathname.replace(/\/+$/, '');
+  // The shared popup binds a store only once its URL is confirmed (the checkbox a person ticks).
+  const confirm: Record<string, string> = base === '/magento/identity' ? { confirm_store: 'yes' } : {};
+  return browser.post(`${connector.url}${base}/${form}`, { ...hiddenFields(page.text), ...confirm, email, password });
 }
 
 /**

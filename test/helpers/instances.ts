@@ -26,6 +26,8 @@ export async function spawnInstance(t: ExecutionContext, o: InstanceOptions): Pr
     DATABASE_URL: o.databaseUrl,
     SECRETS_KEY: o.secretsKey,
     ALLOW_PRIVATE_STORE_URLS: 'true',
+    // These tests drive the shared URLs (issue 13: off by default in the product).
+    OPEN_SIGNUP_ACTIVATION: 'true',
     LOG_LEVEL: 'warn',
     INSTANCE_SKIP_MIGRATE: 'true', // freshDatabase() hands out migrated databases
     INSTANCE_DURATIONS: JSON.stringify({ ...TEST_DURATIONS, ...o.durations }),

@@ -12,7 +12,7 @@ const requestTokenCalls = (mock: MockStore) => mock.knobs.requests().filter((r) 
 async function signUpInPopup(popupUrl: string, instanceUrl: string, email: string) {
   const browser = new Browser();
   const page = await browser.get(popupUrl);
-  return browser.post(`${instanceUrl}/magento/identity/signup`, { ...hiddenFields(page.text), email, password: 'long enough password' });
+  return browser.post(`${instanceUrl}/magento/identity/signup`, { ...hiddenFields(page.text), confirm_store: 'yes', email, password: 'long enough password' });
 }
 
 forEachBackend((backend, test) => {

@@ -26,7 +26,7 @@ export interface AccountRouteDeps {
 }
 
 export function accountRoutes(services: HttpServices, { flash }: AccountRouteDeps): Router<SessionState> {
-  const { config, render, csrfKey, accounts, keys, stores, availability, storeViews, health } = services;
+  const { config, render, csrfKey, accounts, keys, stores, availability, storeViews, health, activation } = services;
   const router = new Router<SessionState>();
   const form = readForm(config.limits.callbackBodyBytes);
   const csrf = checkCsrf(csrfKey);
@@ -48,7 +48,11 @@ export function accountRoutes(services: HttpServices, { flash }: AccountRouteDep
 
   const showAccount: Middleware<SessionState> = async function showAccount(ctx) {
     const { account } = ctx.state;
-    const [storeList, keyList] = await Promise.all([stores.listStores(account.id), accounts.listApiKeys(account.id)]);
+    const [storeList, keyList, urls] = await Promise.all([
+      stores.listStores(account.id),
+      accounts.listApiKeys(account.id),
+      activation.activationUrls(account.id, config.publicUrl),
+    ]);
     // Per store: the doctor's cached report (never run by showing the page), the newest timeline steps, this
     // instance's availability, and the store views (cached: the page does not call Magento every time).
     const storeRows = await Promise.all(
@@ -67,8 +71,9 @@ export function accountRoutes(services: HttpServices, { flash }: AccountRouteDep
       stores: storeRows,
       healthTtlMinutes: Math.round(DOCTOR_CACHE_TTL_MS / 60_000),
       keys: keyList.map((k) => ({ ...k, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })),
-      callbackUrl: `${config.publicUrl}/magento/callback`,
-      identityUrl: `${config.publicUrl}/magento/identity`,
+      // The account's own URLs (issue 13): an activation through them belongs to this account from its first request.
+      callbackUrl: urls.callbackUrl,
+      identityUrl: urls.identityLinkUrl,
       apiUrl: `${config.publicUrl}/api/stores`,
       hasPassword: account.passwordHash !== NO_PASSWORD, // the change-password panel
       ...flash.take(ctx),
@@ -105,6 +110,14 @@ export function accountRoutes(services: HttpServices, { flash }: AccountRouteDep
     if (!revoked) throw new HttpError('api_key_not_found', 'Your account has no such key (or it is revoked already).');
     keys.forget(revoked.hash); // at once here; other instances within their cache TTL
     backToAccount(ctx, { notice: 'The key is revoked: it stops working everywhere within a few seconds.' });
+  });
+
+  // New activation URLs: the old ones stop accepting new activations; connected stores are untouched.
+  router.post('/account/activation-urls/rotate', form, csrf, session, async (ctx) => {
+    await activation.rotateActivationUrls(ctx.state.account.id, config.publicUrl);
+    backToAccount(ctx, {
+      notice: 'New Callback and Identity Link URLs are shown below. The old ones no longer accept activations; stores already connected keep working.',
+    });
   });
 
   // Disconnecting a store: a confirmation page, then the same deletion as DELETE /api/stores/:id.

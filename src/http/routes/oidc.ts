@@ -1,5 +1,9 @@
 // Sign-in with the CRM's OpenID provider (issue 14), from the Magento popup and from the account page.
-//   POST /magento/identity/oidc   the popup's button: its hidden fields (consumer key, success_call_back, CSRF)
+//   POST /magento/identity/<token>/oidc   the button of an account's own popup (issue 13): its hidden fields
+//                                         (consumer key, success_call_back, CSRF); completes for a member only and
+//                                         creates no account (sign-up is not offered there)
+//   POST /magento/identity/oidc   the shared popup's button (OPEN_SIGNUP_ACTIVATION only): the store's URL must be
+//                                 confirmed (confirm_store=yes), as on its password forms
 //   POST /account/oidc            the account page's button
 //   GET  /oidc/callback           the redirect URI registered at the provider
 // Everything the round trip needs (state, nonce, PKCE verifier, where it started, the CSRF cookie's hash) travels
@@ -10,6 +14,7 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { sha256, safeEqual } from '../../accounts/tokens.js';
+import { ActivationError } from '../../activation/service.js';
 import { IdentityError } from '../../identity/errors.js';
 import { OIDC_FLOW_COOKIE, openFlow, sealFlow, type OidcFlow } from '../../identity/flow-cookie.js';
 import { OIDC_CALLBACK_PATH } from '../../identity/index.js';
@@ -17,10 +22,11 @@ import type { Account, Binding } from '../../storage/types.js';
 import type { HttpServices } from '../context.js';
 import { clearCookie, CSRF_COOKIE, SESSION_COOKIE, setCookie } from '../cookies.js';
 import type { FormState, IdentityLink } from '../state.js';
+import { activationScope, SHARED_URLS_OFF, type ScopeState } from '../steps/activation-scope.js';
 import { checkCsrf } from '../steps/check-csrf.js';
 import { backToMagento, completeActivation } from '../steps/complete-activation.js';
 import { readIdentityLink } from '../steps/identity-link.js';
-import { readForm } from '../steps/read-form.js';
+import { field, readForm } from '../steps/read-form.js';
 import { SIGN_IN_PATH } from '../steps/require-session.js';
 import { ACCOUNT_PATH } from './account.js';
 
@@ -30,10 +36,12 @@ export interface OidcState extends FormState {
   flow: OidcFlow;
   account: Account;
   binding: Binding;
+  /** The popup the flow started in (issue 13); on the account page, the shared scope (nothing is completed there). */
+  scope: ScopeState['scope'];
 }
 
-/** The popup's routes, once its link is read. */
-type PopupState = { link: IdentityLink };
+/** The popup's routes, once its link and scope are read. */
+type PopupState = { link: IdentityLink } & Omit<ScopeState, keyof FormState>;
 
 export function oidcRoutes(services: HttpServices): Router<OidcState> {
   const { config, clock, logger, accounts, activation, identity, render, csrfKey } = services;
@@ -47,9 +55,19 @@ export function oidcRoutes(services: HttpServices): Router<OidcState> {
     return client;
   }
 
-  // Not worth a round trip to the provider for an activation we never heard of (or whose callback we refused).
+  // Not worth a round trip to the provider for an activation we never heard of (or whose callback we refused), or
+  // that the popup's account has no binding for.
   const knownActivation: Middleware<OidcState & PopupState> = async function knownActivation(ctx, next) {
-    await activation.knownBinding(ctx.state.link.consumerKey);
+    ctx.state.binding = await activation.knownBinding(ctx.state.link.consumerKey, ctx.state.scope);
+    await next();
+  };
+
+  /** The shared popup binds a store only once its URL was confirmed, whichever way the merchant signs in (issue 13). */
+  const confirmedStore: Middleware<OidcState & PopupState> = async function confirmedStore(ctx, next) {
+    if (field(ctx.state.form, 'confirm_store') !== 'yes') {
+      ctx.state.retry = { url: popupUrl(ctx.state.base, ctx.state.link), text: 'Back to the popup' };
+      throw new ActivationError('store_not_confirmed', `Confirm that ${ctx.state.binding.storeBaseUrl} is your store before connecting it: tick the box above the button.`);
+    }
     await next();
   };
 
@@ -62,7 +80,7 @@ export function oidcRoutes(services: HttpServices): Router<OidcState> {
       ...secrets,
       expiresAt,
       csrfSeedHash: sha256(ctx.cookies.get(CSRF_COOKIE) ?? ''),
-      popup: link ? { consumerKey: link.consumerKey, successCallBack: link.successCallBack } : null,
+      popup: link ? { consumerKey: link.consumerKey, successCallBack: link.successCallBack, accountId: ctx.state.scope.accountId, base: (ctx.state as Partial<PopupState>).base ?? '/magento/identity' } : null,
     };
     setCookie(ctx, config, OIDC_FLOW_COOKIE, sealFlow(identity.flowKey, flow), new Date(expiresAt));
     ctx.set('Cache-Control', 'no-store');
@@ -70,7 +88,8 @@ export function oidcRoutes(services: HttpServices): Router<OidcState> {
     ctx.status = 303; // after a POST: the provider is fetched with GET
   };
 
-  router.post<PopupState>('/magento/identity/oidc', form, csrf, readIdentityLink('form'), knownActivation, startFlow);
+  router.post<PopupState>('/magento/identity/oidc', activationScope(services, true), form, csrf, readIdentityLink('form'), knownActivation, confirmedStore, startFlow);
+  router.post<PopupState>('/magento/identity/:token/oidc', activationScope(services, false), form, csrf, readIdentityLink('form'), knownActivation, startFlow);
   router.post('/account/oidc', form, csrf, startFlow);
 
   // ---- the return ------------------------------------------------------------------------------------------------
@@ -91,15 +110,14 @@ export function oidcRoutes(services: HttpServices): Router<OidcState> {
         { fix: 'Start again: in the Magento popup click Activate in the Magento admin again, or sign in again on the account page.' },
       );
     }
-    const link = flow.popup ?? undefined;
+    const popup = flow.popup;
+    const link = popup ? { consumerKey: popup.consumerKey, successCallBack: popup.successCallBack } : undefined;
     ctx.state.link = link;
+    ctx.state.scope = { accountId: popup?.accountId ?? null };
     ctx.state.inPopup = link !== undefined;
-    ctx.state.retry = {
-      url: link
-        ? `/magento/identity?${new URLSearchParams({ oauth_consumer_key: link.consumerKey, ...(link.successCallBack ? { success_call_back: link.successCallBack } : {}) })}`
-        : SIGN_IN_PATH,
-      text: 'Back to the sign-in',
-    };
+    ctx.state.retry = { url: popup && link ? popupUrl(popup.base, link) : SIGN_IN_PATH, text: 'Back to the sign-in' };
+    // The shared popup's flows end when the operator turns OPEN_SIGNUP_ACTIVATION off meanwhile.
+    if (popup && popup.accountId === null && !config.openSignupActivation) throw new ActivationError('shared_activation_disabled', SHARED_URLS_OFF);
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
     if (!state || !safeEqual(state, flow.state)) {
       throw new IdentityError('oidc_state_mismatch', `This answer from ${name} does not belong to the sign-in this browser started, so it was refused. Nothing was changed.`);
@@ -115,7 +133,9 @@ export function oidcRoutes(services: HttpServices): Router<OidcState> {
   /** Redeems the code, validates the ID token, finds or links the account, starts a session. */
   const signIn: Middleware<OidcState> = async function signIn(ctx, next) {
     const claims = await oidc().finish(ctx.querystring, ctx.state.flow);
-    const { account, created, linked } = await identity.linker.accountFor(claims);
+    // An account's own popup signs in its members; it never creates an account (issue 13).
+    const popup = ctx.state.flow.popup;
+    const { account, created, linked } = await identity.linker.accountFor(claims, { mayCreate: !popup || popup.accountId === null });
     logger.info({ requestId: ctx.state.requestId, accountId: account.id, created, linked }, 'signed in with OpenID provider');
     const { token, expiresAt } = await accounts.startSession(account.id);
     setCookie(ctx, config, SESSION_COOKIE, token, expiresAt);
@@ -131,4 +151,9 @@ export function oidcRoutes(services: HttpServices): Router<OidcState> {
 
   router.get<PopupState>(OIDC_CALLBACK_PATH, openReturn, signIn, toAccountPage, completeActivation(activation), backToMagento(render));
   return router;
+}
+
+/** The popup's own page for `link`, under `base` (where the error page's "start again" leads). */
+function popupUrl(base: string, link: IdentityLink): string {
+  return `${base}?${new URLSearchParams({ oauth_consumer_key: link.consumerKey, ...(link.successCallBack ? { success_call_back: link.successCallBack } : {}) })}`;
 }

@@ -37,7 +37,7 @@ export function passwordRoutes(services: HttpServices): Router<SessionState> {
         `Email and password sign-in is turned off here.${identity.oidc ? ` Use "Sign in with ${identity.oidc.name}" instead.` : ''}`,
       );
     };
-    router.post(['/account/login', '/account/signup', '/magento/identity/login', '/magento/identity/signup'], refuse);
+    router.post(['/account/login', '/account/signup', '/magento/identity/login', '/magento/identity/signup', '/magento/identity/:token/login'], refuse);
     router.all(['/account/password', '/account/password/forgot', '/account/password/reset'], refuse);
     return router;
   }

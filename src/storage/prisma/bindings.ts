@@ -1,5 +1,6 @@
 // The binding repository: rows <-> records (secrets sealed on the way in, opened on the way out, here and nowhere
 // else), and the conditional update every state change goes through.
+import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import { SIGNING_PROFILE_NAMES } from '../../protocol/signing-profiles.js';
 import type { Sealer } from '../../secrets/sealer.js';
@@ -15,6 +16,7 @@ import {
   type BindingRepository,
   type TransitionEvents,
   type NewBinding,
+  type TombstoneRepository,
 } from '../types.js';
 import { byCreation, updated, type Db } from './shared.js';
 
@@ -51,8 +53,9 @@ const PLAIN_FIELDS = (Object.keys(FIELD_KIND) as (keyof typeof FIELD_KIND)[]).fi
 
 // How often modify() re-reads and retries when other writers keep moving the row on.
 const MODIFY_ATTEMPTS = 10;
+const LAST_ERROR_MAX = 1_000;
 
-export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): BindingRepository {
+export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombstones: TombstoneRepository): BindingRepository {
   const seal = (v: string) => sealer.seal(v);
   const sealOrNull = (v: string | null) => (v === null ? null : sealer.seal(v));
   const openOrNull = (v: string | null) => (v === null ? null : sealer.open(v));
@@ -116,6 +119,8 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
     for (const field of PLAIN_FIELDS) {
       if (patch[field] !== undefined) (columns as Record<string, unknown>)[field] = patch[field];
     }
+    // A store's error text can be large (64 KB of oauth_problem): never store more than a person reads (issue 13).
+    if (typeof columns.lastError === 'string' && columns.lastError.length > LAST_ERROR_MAX) columns.lastError = columns.lastError.slice(0, LAST_ERROR_MAX);
     if (consumerSecret !== undefined) columns.consumerSecretSealed = seal(consumerSecret);
     if (verifier !== undefined) columns.verifierSealed = sealOrNull(verifier);
     if (requestToken !== undefined) {
@@ -143,7 +148,7 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
         consumerKey: binding.consumerKey,
         storeBaseUrl: binding.storeBaseUrl,
         state: binding.state,
-        accountId: null,
+        accountId: binding.accountId ?? null,
         consumerSecretSealed: seal(binding.consumerSecret),
         verifierSealed: sealOrNull(binding.verifier),
         callbackAt: binding.callbackAt,
@@ -173,9 +178,9 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
         updatedAt: now,
       };
       const inserted = await db.$executeRaw`
-        INSERT INTO "Binding" ("id", "consumerKey", "storeBaseUrl", "state", "consumerSecretSealed", "verifierSealed",
+        INSERT INTO "Binding" ("id", "consumerKey", "storeBaseUrl", "state", "accountId", "consumerSecretSealed", "verifierSealed",
           "callbackAt", "nextAttemptAt", "stepAttempts", "accessOutcomeUnknown", "version", "createdAt", "updatedAt")
-        VALUES (${row.id}, ${row.consumerKey}, ${row.storeBaseUrl}, ${row.state}, ${row.consumerSecretSealed},
+        VALUES (${row.id}, ${row.consumerKey}, ${row.storeBaseUrl}, ${row.state}, ${row.accountId}, ${row.consumerSecretSealed},
           ${row.verifierSealed}, ${row.callbackAt}, ${row.nextAttemptAt}, 0, false, 0, ${now}, ${now})
         ON CONFLICT ("consumerKey") DO NOTHING`;
       return inserted === 0 ? null : toBinding(row);
@@ -233,7 +238,13 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
     },
     async delete(id, accountId, events) {
       if (!events) {
-        const { count } = await db.binding.deleteMany({ where: accountId === undefined ? { id } : { id, accountId } });
+        // The consumer key stays reserved for its secret and account (issue 13): the tombstone is written before the
+        // row goes, so there is no moment in which the key is free.
+        const where = accountId === undefined ? { id } : { id, accountId };
+        const row = await db.binding.findFirst({ where });
+        if (!row) return false;
+        await tombstones.put(tombstoneOf(row.consumerKey, sealer.open(row.consumerSecretSealed), row.accountId, clock.now()));
+        const { count } = await db.binding.deleteMany({ where });
         return count > 0;
       }
       return deleteWithEvents(id, accountId, events);
@@ -247,6 +258,24 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
       });
       return rows.map(toBinding);
     },
+    async countByAccount(accountId) {
+      return db.binding.count({ where: { accountId } });
+    },
+    async trimPending(accountId, keep) {
+      const where = { accountId, activatedAt: null, state: { not: 'active' } };
+      if ((await db.binding.count({ where })) <= keep) return 0; // the common case: one cheap count
+      const stale = await db.binding.findMany({
+        where: { accountId, activatedAt: null, state: { not: 'active' } },
+        orderBy: [{ callbackAt: 'desc' }, { id: 'desc' }],
+        skip: keep,
+        select: { id: true },
+      });
+      if (!stale.length) return 0;
+      return (await db.binding.deleteMany({ where: { id: { in: stale.map((r) => r.id) }, activatedAt: null, state: { not: 'active' } } })).count;
+    },
+    async deleteAbandoned(before) {
+      return (await db.binding.deleteMany({ where: { activatedAt: null, state: { not: 'active' }, callbackAt: { lt: before } } })).count;
+    },
   };
 
   /** A deletion and its events in one batch transaction, conditional on the version the events describe. */
@@ -256,7 +285,15 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock): Binding
       if (!current || (accountId !== undefined && current.accountId !== accountId)) return false;
       const statements = (await events(current, null)).flatMap((e) => eventStatements(db, e));
       try {
-        await db.$transaction([db.binding.delete({ where: { id, version: current.version } }), ...statements]);
+        // The tombstone (issue 13) in the same transaction: the key is never free, and never reserved for a row
+        // that was not deleted.
+        const tomb = tombstoneOf(current.consumerKey, current.consumerSecret, current.accountId, clock.now());
+        const { consumerKeyHash, ...rest } = tomb;
+        await db.$transaction([
+          db.consumerKeyTombstone.upsert({ where: { consumerKeyHash }, create: tomb, update: rest }),
+          db.binding.delete({ where: { id, version: current.version } }),
+          ...statements,
+        ]);
         return true;
       } catch (error) {
         if (!isNotFound(error)) throw error; // moved on (or deleted) meanwhile: look again
@@ -277,4 +314,12 @@ function projected(before: Binding, patch: BindingPatch, version: number, now: D
 function oneOf<T extends string>(allowed: readonly T[], value: string, column: string, id: string): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new StorageError(`binding ${id}: unknown ${column} "${value}" in the database`);
+}
+
+function tombstoneOf(consumerKey: string, consumerSecret: string, accountId: string | null, deletedAt: Date) {
+  return { consumerKeyHash: sha256(consumerKey), consumerSecretHash: sha256(consumerSecret), accountId, deletedAt };
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
 }

@@ -6,6 +6,7 @@ import type { Sealer } from '../../secrets/sealer.js';
 import { toStorageError } from '../errors.js';
 import type { Storage } from '../types.js';
 import { accountRepository } from './accounts.js';
+import { activationTokenRepository, tombstoneRepository } from './activation.js';
 import { apiKeyRepository } from './api-keys.js';
 import { bindingEventRepository } from './binding-events.js';
 import { bindingRepository } from './bindings.js';
@@ -21,10 +22,13 @@ import { throttleRepository } from './throttles.js';
 export type { Db } from './shared.js';
 
 export function createPrismaStorage(db: Db, provider: Storage['provider'], sealer: Sealer, clock: Clock = systemClock): Storage {
+  const tombstones = tombstoneRepository(db);
   return {
     provider,
-    bindings: guarded(bindingRepository(db, sealer, clock)),
+    bindings: guarded(bindingRepository(db, sealer, clock, tombstones)),
     bindingEvents: guarded(bindingEventRepository(db)),
+    activationTokens: guarded(activationTokenRepository(db, sealer)),
+    tombstones: guarded(tombstones),
     accounts: guarded(accountRepository(db, clock)),
     apiKeys: guarded(apiKeyRepository(db, clock)),
     sessions: guarded(sessionRepository(db, clock)),

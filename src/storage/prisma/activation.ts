@@ -1,0 +1,57 @@
+// Issue 13: each account's activation token (the path segment of its Callback and Identity Link URLs) and the
+// tombstones that keep a deleted binding's consumer key reserved.
+import type { Sealer } from '../../secrets/sealer.js';
+import type { ActivationToken, ActivationTokenRepository, TombstoneRepository } from '../types.js';
+import { updated, type Db } from './shared.js';
+
+export function activationTokenRepository(db: Db, sealer: Sealer): ActivationTokenRepository {
+  const select = { id: true, activationTokenSealed: true, activationTokenAt: true } as const;
+  type Row = { id: string; activationTokenSealed: string | null; activationTokenAt: Date | null };
+  const toToken = (row: Row | null): ActivationToken | null =>
+    row && row.activationTokenSealed && row.activationTokenAt
+      ? { accountId: row.id, token: sealer.open(row.activationTokenSealed), createdAt: row.activationTokenAt }
+      : null;
+  const repository: ActivationTokenRepository = {
+    async ofAccount(accountId) {
+      return toToken(await db.account.findUnique({ where: { id: accountId }, select }));
+    },
+    async setIfMissing(accountId, token, tokenHash, at) {
+      // Conditional on "no token yet": two instances showing the page at once agree on one token.
+      await updated(
+        db.account.update({
+          where: { id: accountId, activationTokenAt: null },
+          data: { activationTokenHash: tokenHash, activationTokenSealed: sealer.seal(token), activationTokenAt: at },
+          select: { id: true },
+        }),
+      );
+      return repository.ofAccount(accountId);
+    },
+    async replace(accountId, token, tokenHash, at) {
+      const row = await updated(
+        db.account.update({
+          where: { id: accountId },
+          data: { activationTokenHash: tokenHash, activationTokenSealed: sealer.seal(token), activationTokenAt: at },
+          select,
+        }),
+      );
+      return toToken(row);
+    },
+    async accountIdByHash(tokenHash) {
+      const row = await db.account.findUnique({ where: { activationTokenHash: tokenHash }, select: { id: true } });
+      return row?.id ?? null;
+    },
+  };
+  return repository;
+}
+
+export function tombstoneRepository(db: Db): TombstoneRepository {
+  return {
+    async byKeyHash(consumerKeyHash) {
+      return db.consumerKeyTombstone.findUnique({ where: { consumerKeyHash } });
+    },
+    async put(tombstone) {
+      const { consumerKeyHash, ...rest } = tombstone;
+      await db.consumerKeyTombstone.upsert({ where: { consumerKeyHash }, create: tombstone, update: rest });
+    },
+  };
+}
