@@ -40,7 +40,14 @@ const Store = z.object({
   reauthorizing: z.boolean(),
   lastError: z.object({ message: z.string(), at: z.string().nullable(), fix: z.string().nullable() }).nullable(),
 });
-const Account = z.object({ id: z.string(), email: z.string(), externalId: z.string().nullable(), createdAt: z.string(), callbackUrl: z.string(), identityLinkUrl: z.string() });
+const Account = z.object({
+  id: z.string(),
+  email: z.string(),
+  externalId: z.string().nullable(),
+  createdAt: z.string(),
+  callbackUrl: z.string().describe("The account's own Callback URL, PUBLIC_URL/magento/callback/<token> (issue 13)"),
+  identityLinkUrl: z.string().describe("The account's own Identity Link URL, PUBLIC_URL/magento/identity/<token>"),
+});
 const Webhook = z.object({
   id: z.string(),
   url: z.string(),
@@ -120,7 +127,12 @@ function routes(): RouteConfig[] {
       responses: { 201: json(Account, 'The account and its two activation URLs') },
     }),
     op('get', '/api/accounts', { summary: 'Accounts (operator), ?externalId= finds one', request: { query: ListAccountsQuery }, responses: { 200: json(z.object({ accounts: z.array(Account) }), 'The accounts') } }),
-    op('get', '/api/accounts/{id}', { summary: 'One account (operator)', request: { params: id }, responses: { 200: json(Account, 'The account') } }),
+    op('get', '/api/accounts/{id}', { summary: 'One account (operator), with its own Callback and Identity Link URLs', request: { params: id }, responses: { 200: json(Account, 'The account') } }),
+    op('post', '/api/accounts/{id}/activation-urls/rotate', {
+      summary: "New activation URLs for the account (operator): the old ones stop accepting new activations; connected stores keep working",
+      request: { params: id },
+      responses: { 200: json(Account, 'The account with its new URLs') },
+    }),
     op('post', '/api/accounts/{id}/api-keys', {
       summary: 'An API key for the account (operator); the key is shown only here',
       request: { params: id, body: { content: { 'application/json': { schema: CreateApiKeyBody } } } },

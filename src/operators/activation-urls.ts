@@ -1,9 +1,14 @@
-// The two URLs a merchant pastes into the Magento admin for an account. For now they are the shared,
-// account-independent URLs; per-account tokens (`/magento/callback/<token>`, product surface) replace them here,
-// and only here, when they arrive.
+// The two URLs a merchant pastes into the Magento admin for an account: its own Callback URL and Identity Link URL,
+// each carrying the account's unguessable activation token (issue 13; src/activation/account-urls.ts keeps the
+// token: created on first need, rotatable). The operator API (POST/GET /api/accounts) shows them through here.
+import type { ActivationUrls } from '../activation/account-urls.js';
 import type { Account } from '../storage/types.js';
 
-export function activationUrls(publicUrl: string, _account: Pick<Account, 'id'>): { callbackUrl: string; identityLinkUrl: string } {
-  const base = publicUrl.replace(/\/+$/, '');
-  return { callbackUrl: `${base}/magento/callback`, identityLinkUrl: `${base}/magento/identity` };
+/** What can tell an account's URLs: the activation service. */
+export interface ActivationUrlSource {
+  activationUrls(accountId: string, publicUrl: string): Promise<ActivationUrls>;
+}
+
+export function activationUrls(source: ActivationUrlSource, publicUrl: string, account: Pick<Account, 'id'>): Promise<ActivationUrls> {
+  return source.activationUrls(account.id, publicUrl);
 }

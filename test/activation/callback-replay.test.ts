@@ -4,11 +4,13 @@ import { randomBytes } from 'node:crypto';
 import type { ExecutionContext } from 'ava';
 import { forEachBackend } from '../helpers/db.js';
 import {
+  activationUrlsFor,
   Browser,
   type CallbackFields,
   callbackFieldsOf,
   type Connector,
   finishInPopup,
+  MERCHANT,
   PASSWORD,
   postCallback,
   settle,
@@ -28,7 +30,7 @@ const randomKey = (): string => randomBytes(16).toString('hex'); // 32 of [0-9a-
  */
 async function activateElsewhere(t: ExecutionContext, mock: MockStore, connector: Connector) {
   const receiver = await callbackReceiver(t);
-  const integration = mock.admin.create({ name: 'CRM', callbackUrl: receiver.url, identityLinkUrl: `${connector.url}/magento/identity` });
+  const integration = mock.admin.create({ name: 'CRM', callbackUrl: receiver.url, identityLinkUrl: (await activationUrlsFor(connector)).identityLinkUrl });
   const result = await mock.admin.activate(integration.id);
   const fields = receiver.received.at(-1)!.fields as CallbackFields;
   return { integrationId: integration.id, fields, popupUrl: result.popupUrl! };
@@ -72,7 +74,7 @@ forEachBackend((backend, test) => {
     t.deepEqual(await connector.binding(fields.oauth_consumer_key), before, 'same row, same version');
 
     // The replays did not get in the way of finishing.
-    const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'replay@example.com', PASSWORD);
+    const done = await finishInPopup(new Browser(), connector, popupUrl, 'login', MERCHANT.email, MERCHANT.password);
     t.is(done.status, 302, done.text.slice(0, 300));
     t.is(mock.admin.get(integrationId).status, 'active');
   });
@@ -83,7 +85,7 @@ forEachBackend((backend, test) => {
     const { integrationId, fields, popupUrl } = await activateElsewhere(t, mock, connector);
     await accepted(t, connector, fields, 'first delivery');
     await waitForState(connector, fields.oauth_consumer_key, 'request_token');
-    const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'replay@example.com', PASSWORD);
+    const done = await finishInPopup(new Browser(), connector, popupUrl, 'login', MERCHANT.email, MERCHANT.password);
     t.is(done.status, 302, done.text.slice(0, 300));
     await settle(connector); // the signing-profile detection that follows the access token
     const active = (await connector.binding(fields.oauth_consumer_key))!;
@@ -144,7 +146,7 @@ forEachBackend((backend, test) => {
         t.deepEqual(await connector.running.services.storage.bindings.list(), before, `${stage}: nothing changed`);
       };
       await forge('while request_token');
-      const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'forged@example.com', PASSWORD);
+      const done = await finishInPopup(new Browser(), connector, popupUrl, 'login', MERCHANT.email, MERCHANT.password);
       t.is(done.status, 302, done.text.slice(0, 300));
       await settle(connector); // the signing-profile detection that follows the access token
       await forge('while active');
@@ -164,7 +166,7 @@ forEachBackend((backend, test) => {
     await settle(connector);
     t.is(tokenCalls(mock, 'request').length, 1);
     t.is((await connector.running.services.storage.bindings.list()).length, 1);
-    const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'twice@example.com', PASSWORD);
+    const done = await finishInPopup(new Browser(), connector, popupUrl, 'login', MERCHANT.email, MERCHANT.password);
     t.is(done.status, 302, done.text.slice(0, 300));
     t.is(mock.admin.get(integrationId).status, 'active');
   });

@@ -7,6 +7,8 @@ import {
   createAndActivate,
   decodeHtml,
   finishInPopup,
+  MERCHANT,
+  popupBase,
   hiddenFields,
   PASSWORD,
   settle,
@@ -45,7 +47,7 @@ forEachBackend((backend, test) => {
     t.is(kept?.nextAttemptAt, null, 'nothing left to resume');
     t.is(kept?.fix, null);
 
-    const done = await finishInPopup(new Browser(), connector, again.popupUrl!, 'signup', 'again@example.com', PASSWORD);
+    const done = await finishInPopup(new Browser(), connector, again.popupUrl!, 'login', MERCHANT.email, MERCHANT.password);
     t.is(done.status, 302, done.text.slice(0, 500));
     t.is(done.location, mock.successCallbackUrl);
     const active = await connector.binding(consumerKey);
@@ -90,7 +92,7 @@ forEachBackend((backend, test) => {
       t.is(failed.verifier, null);
       t.is(failed.requestToken, null);
       t.is(failed.accessToken, null);
-      t.is(failed.accountId, null);
+      t.is(failed.accountId, (await connector.running.services.storage.accounts.byEmail(MERCHANT.email))!.id, 'the account whose URL it came through');
       t.is(failed.step, null);
       t.is(failed.nextAttemptAt, null);
       const attempts = tokenCalls(mock, 'request');
@@ -114,13 +116,12 @@ forEachBackend((backend, test) => {
       t.notRegex(page.text, /\bat \S+\.ts:\d+/, 'no stack trace');
       // A form opened before the failure, submitted after it, ends on the same page and changes nothing.
       const csrf = await browser.get(`${connector.url}/account/login`);
-      const signIn = await browser.post(`${connector.url}/magento/identity/signup`, {
+      const signIn = await browser.post(`${connector.url}${popupBase(popupUrl)}/login`, {
         csrf: hiddenFields(csrf.text).csrf!,
         oauth_consumer_key: consumerKey,
         success_call_back: mock.successCallbackUrl,
-        email: 'down@example.com',
-        password: PASSWORD,
-        confirm_store: 'yes',
+        email: MERCHANT.email,
+        password: MERCHANT.password,
       });
       t.is(signIn.status, 409);
       t.true(decodeHtml(signIn.text).includes(FIX_TEXT.check_store), signIn.text);
@@ -141,7 +142,7 @@ forEachBackend((backend, test) => {
     t.is(backingOff.state, 'pending');
     t.true(backingOff.nextAttemptAt! > connector.clock.now());
 
-    const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'quick@example.com', PASSWORD);
+    const done = await finishInPopup(new Browser(), connector, popupUrl, 'login', MERCHANT.email, MERCHANT.password);
     t.is(done.status, 302, done.text.slice(0, 500));
     t.deepEqual(tokenCalls(mock, 'request').map((c) => c.status), [503, 200]);
     const active = await connector.binding(consumerKey);
@@ -177,7 +178,7 @@ forEachBackend((backend, test) => {
     // 70 s after the first click, 30 s after the second: Magento still accepts the request-token call.
     advance(30_000);
     mock.knobs.clearFaults();
-    const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'again@example.com', PASSWORD);
+    const done = await finishInPopup(new Browser(), connector, popupUrl, 'login', MERCHANT.email, MERCHANT.password);
     t.is(done.status, 302, done.text.slice(0, 500));
     t.is((await connector.binding(consumerKey))?.state, 'active');
     t.is(mock.admin.get(integrationId).status, 'active');
@@ -213,7 +214,7 @@ forEachBackend((backend, test) => {
     await waitForState(connector, consumerKey, 'request_token');
     mock.knobs.addFault({ kind: 'drop', phase: 'before', pathPrefix: '/oauth/token/access', count: 1 });
 
-    const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'retry@example.com', PASSWORD);
+    const done = await finishInPopup(new Browser(), connector, popupUrl, 'login', MERCHANT.email, MERCHANT.password);
     t.is(done.status, 302, done.text.slice(0, 300));
     t.is((await connector.binding(consumerKey))?.state, 'active');
     t.is(mock.admin.get(integrationId).status, 'active');
@@ -228,7 +229,7 @@ forEachBackend((backend, test) => {
 
     // Asked again at once, Magento refuses (it converted the request token): the merchant learns the fix now.
     const browser = new Browser();
-    const first = await finishInPopup(browser, connector, popupUrl, 'signup', 'lost@example.com', PASSWORD);
+    const first = await finishInPopup(browser, connector, popupUrl, 'login', MERCHANT.email, MERCHANT.password);
     t.is(first.status, 409, first.text.slice(0, 300));
     t.true(decodeHtml(first.text).includes(FIX_TEXT.reauthorize), first.text);
     t.is(mock.admin.get(integrationId).status, 'active', 'Magento issued the token and shows Active');
@@ -240,11 +241,11 @@ forEachBackend((backend, test) => {
     t.is(failed.requestToken, null);
     t.is(failed.accessToken, null);
     // Issue 13: the shared popup's binding is claimed by the first account that tried to finish it, for good.
-    t.is(failed.accountId, (await connector.running.services.storage.accounts.byEmail('lost@example.com'))!.id);
+    t.is(failed.accountId, (await connector.running.services.storage.accounts.byEmail(MERCHANT.email))!.id);
 
     // Reauthorize (Magento offers it for an Active integration) starts over and connects.
     const reauth = await mock.admin.reauthorize(integrationId);
-    const done = await finishInPopup(browser, connector, reauth.popupUrl!, 'login', 'lost@example.com', PASSWORD);
+    const done = await finishInPopup(browser, connector, reauth.popupUrl!, 'login', MERCHANT.email, MERCHANT.password);
     t.is(done.status, 302, done.text.slice(0, 300));
     const active = (await connector.binding(consumerKey))!;
     t.is(active.state, 'active');

@@ -6,7 +6,9 @@ import {
   type Connector,
   createAndActivate,
   hiddenFields,
+  MERCHANT,
   type PageResponse,
+  popupBase,
   PASSWORD,
   startConnector,
   startMockStore,
@@ -33,11 +35,12 @@ async function accountsCount(connector: Connector, emails: string[]): Promise<nu
 }
 
 forEachBackend((backend, test) => {
-  test('the popup with bad or missing parameters: 400/404 pages that say what to do', async (t) => {
-    const { mock, connector } = await storeAndConnector(backend, t);
-    const { consumerKey } = await createAndActivate(mock, connector);
+  test('the popup with bad or missing parameters: 400/404 pages that say what to do (an account\'s own popup, and the shared one)', async (t) => {
+    const { mock, connector } = await storeAndConnector(backend, t, { openSignup: true });
+    for (const owner of [MERCHANT, 'shared'] as const) {
+    const { consumerKey, popupUrl } = await createAndActivate(mock, connector, `CRM ${owner === 'shared' ? 'shared' : 'own'}`, owner);
     await waitForState(connector, consumerKey, 'request_token');
-    const identity = `${connector.url}/magento/identity`;
+    const identity = `${connector.url}${popupBase(popupUrl)}`;
     const back = encodeURIComponent(mock.successCallbackUrl);
     const browser = new Browser();
 
@@ -61,10 +64,11 @@ forEachBackend((backend, test) => {
     }
     const ok = await browser.get(`${identity}?oauth_consumer_key=${consumerKey}&success_call_back=${back}`);
     assertPage(t, ok, 200, /Sign in and connect/, 'the good link');
+    }
   });
 
-  test('CSRF: sign-in and sign-up without the token, with a wrong one, or without the cookie -> 403 page, no account created', async (t) => {
-    const { mock, connector } = await storeAndConnector(backend, t);
+  test('OPEN_SIGNUP_ACTIVATION, CSRF: sign-in and sign-up without the token, with a wrong one, or without the cookie -> 403 page, no account created', async (t) => {
+    const { mock, connector } = await storeAndConnector(backend, t, { openSignup: true });
     const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
     await waitForState(connector, consumerKey, 'request_token');
     await connector.running.services.accounts.signUp('existing@example.com', PASSWORD);
@@ -80,7 +84,7 @@ forEachBackend((backend, test) => {
         t.truthy(fields.csrf);
         const email = form === 'login' ? 'existing@example.com' : `csrf${n++}@example.com`;
         emails.push(email);
-        const sent: Record<string, string> = { ...fields, email, password: PASSWORD };
+        const sent: Record<string, string> = { ...fields, confirm_store: 'yes', email, password: PASSWORD };
         if (attack === 'no csrf field') delete sent.csrf;
         // The real token with its last character changed, so it can never equal the real one.
         if (attack === 'wrong csrf') sent.csrf = fields.csrf!.slice(0, -1) + (fields.csrf!.endsWith('A') ? 'B' : 'A');
@@ -110,7 +114,7 @@ forEachBackend((backend, test) => {
     const attempt = async (connector: Connector, email: string, password: string) => {
       const browser = new Browser();
       const page = await browser.get(popupUrl.replace(first.url, connector.url));
-      return browser.post(`${connector.url}/magento/identity/login`, { ...hiddenFields(page.text), email, password });
+      return browser.post(`${connector.url}${popupBase(popupUrl)}/login`, { ...hiddenFields(page.text), email, password });
     };
 
     for (let i = 0; i < 5; i++) {
@@ -125,7 +129,7 @@ forEachBackend((backend, test) => {
       t.is(res.headers.get('retry-after'), '900');
       t.is(res.location, null);
     }
-    t.is((await first.binding(consumerKey))?.accountId, null, 'the throttled sign-in connected nothing');
+    t.is((await first.binding(consumerKey))?.state, 'request_token', 'the throttled sign-in connected nothing');
 
     // Another email from the same address still works until the address has made 20 attempts (counted before the
     // password is checked, so parallel guesses cannot slip past: the two refused ones above count too).
@@ -139,7 +143,7 @@ forEachBackend((backend, test) => {
     const blocked = await attempt(first, 'other@example.com', PASSWORD);
     assertPage(t, blocked, 429, /Too many failed sign-ins/, 'address throttled');
     t.is(blocked.headers.get('retry-after'), '900');
-    t.is((await first.binding(consumerKey))?.accountId, null);
+    t.is((await first.binding(consumerKey))?.state, 'request_token');
     const counters = await first.running.services.storage.throttles.count('ip:127.0.0.1', first.clock.now(), first.config.durations.throttleWindowMs);
     const counters6 = await first.running.services.storage.throttles.count('ip:::ffff:127.0.0.1', first.clock.now(), first.config.durations.throttleWindowMs);
     t.is(counters + counters6, 21, 'the address counter lives in the database (the refused attempt counted too)');
@@ -154,23 +158,23 @@ forEachBackend((backend, test) => {
     const fields = hiddenFields((await browser.get(popupUrl)).text);
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        browser.post(`${connector.url}/magento/identity/login`, { ...fields, email: 'target@example.com', password: `guess number ${i}` }),
+        browser.post(`${connector.url}${popupBase(popupUrl)}/login`, { ...fields, email: 'target@example.com', password: `guess number ${i}` }),
       ),
     );
     const statuses = answers.map((a) => a.status);
     t.is(statuses.filter((s) => s === 401).length + statuses.filter((s) => s === 429).length, 20, statuses.join(' '));
     t.true(statuses.filter((s) => s === 401).length <= 5, `checked ${statuses.filter((s) => s === 401).length} passwords: ${statuses.join(' ')}`);
-    const right = await browser.post(`${connector.url}/magento/identity/login`, { ...fields, email: 'target@example.com', password: PASSWORD });
+    const right = await browser.post(`${connector.url}${popupBase(popupUrl)}/login`, { ...fields, email: 'target@example.com', password: PASSWORD });
     t.is(right.status, 429);
   });
 
-  test('sign-ups are limited per address: past the limit the popup answers 429 and creates no account', async (t) => {
-    const { mock, connector } = await storeAndConnector(backend, t, { limits: { signupsPerAddress: 2 } });
+  test('OPEN_SIGNUP_ACTIVATION: sign-ups are limited per address: past the limit the popup answers 429 and creates no account', async (t) => {
+    const { mock, connector } = await storeAndConnector(backend, t, { openSignup: true, limits: { signupsPerAddress: 2 } });
     const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
     await waitForState(connector, consumerKey, 'request_token');
     const browser = new Browser();
     const fields = hiddenFields((await browser.get(popupUrl)).text);
-    const signUp = (email: string, password: string) => browser.post(`${connector.url}/magento/identity/signup`, { ...fields, email, password });
+    const signUp = (email: string, password: string) => browser.post(`${connector.url}/magento/identity/signup`, { ...fields, confirm_store: 'yes', email, password });
     t.is((await signUp('one@example.com', 'short')).status, 400, 'a refused sign-up counts too');
     t.is((await signUp('two@example.com', 'short')).status, 400);
     const third = await signUp('three@example.com', PASSWORD);

@@ -11,6 +11,7 @@ import {
   createAndActivate,
   finishInPopup,
   hiddenFields,
+  popupBase,
   PASSWORD,
   settle,
   storeAndConnector,
@@ -205,7 +206,11 @@ forEachBackend((backend, test) => {
     // Issue 13: the popup is the owner's account's own; another account's member is refused (403), and there is no
     // sign-up form to post to.
     for (const [form, email, status] of [['login', 'intruder@example.com', 403], ['signup', 'newcomer@example.com', 404]] as const) {
-      const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, form, email, PASSWORD);
+      const browser = new Browser();
+      const done =
+        form === 'login'
+          ? await finishInPopup(browser, connector, reauth.popupUrl!, form, email, PASSWORD)
+          : await browser.post(`${connector.url}${popupBase(reauth.popupUrl!)}/signup`, { ...hiddenFields((await browser.get(reauth.popupUrl!)).text), email, password: PASSWORD });
       t.is(done.status, status, form);
       t.is(done.location, null);
       t.regex(done.headers.get('content-type') ?? '', /^text\/html/);

@@ -10,6 +10,7 @@ import { MagentoApiError } from '../../src/store-api/errors.js';
 import { forEachBackend } from '../helpers/db.js';
 import {
   activateAndSignUp,
+  activationUrlsFor,
   Browser,
   createAndActivate,
   decodeHtml,
@@ -24,11 +25,7 @@ forEachBackend((backend, test) => {
   test('a refused callback: the popup names what was refused and the fix; the log has the reason, never the key', async (t) => {
     // The mock store is http://127.0.0.1: refused unless ALLOW_PRIVATE_STORE_URLS is set.
     const { mock, connector } = await storeAndConnector(backend, t, { allowPrivate: false });
-    const integration = mock.admin.create({
-      name: 'CRM',
-      callbackUrl: `${connector.url}/magento/callback`,
-      identityLinkUrl: `${connector.url}/magento/identity`,
-    });
+    const integration = mock.admin.create({ name: 'CRM', ...(await activationUrlsFor(connector)) });
     const { callback, popupUrl } = await mock.admin.activate(integration.id);
     t.deepEqual(callback, { ok: true, status: 400 }, 'delivered, and refused');
     t.truthy(popupUrl, 'Magento opens the popup whatever we answered');
@@ -70,7 +67,7 @@ forEachBackend((backend, test) => {
     const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
     await waitForState(connector, consumerKey, 'request_token');
     const fields = { oauth_consumer_key: consumerKey, oauth_consumer_secret: 'x'.repeat(32), oauth_verifier: 'y'.repeat(32) };
-    const refused = await fetch(`${connector.url}/magento/callback`, {
+    const refused = await fetch((await activationUrlsFor(connector)).callbackUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ ...fields, store_base_url: 'ftp://shop.example.com/' }).toString(),

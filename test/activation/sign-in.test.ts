@@ -5,6 +5,7 @@ import {
   Browser,
   createAndActivate,
   finishInPopup,
+  MERCHANT,
   PASSWORD,
   startConnector,
   startMockStore,
@@ -19,10 +20,11 @@ forEachBackend((backend, test) => {
     const connector = await startConnector(backend, t);
     const { services } = connector.running;
     const account = await services.accounts.signUp('Owner@Example.com', PASSWORD);
-    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    // The integration carries the account's own URLs (issue 13): the binding is the account's from its first request.
+    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector, 'CRM', { email: 'owner@example.com', password: PASSWORD });
 
     const held = await waitForState(connector, consumerKey, 'request_token');
-    t.is(held.accountId, null);
+    t.is(held.accountId, account.id);
     t.is(mock.admin.get(integrationId).status, 'inactive');
 
     const browser = new Browser();
@@ -64,7 +66,7 @@ forEachBackend((backend, test) => {
     connector.clock.advance(301_000);
     t.true(mock.clock.now().getTime() - new Date(mock.admin.get(integrationId).consumerUpdatedAt).getTime() > 300_000);
 
-    const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'late@example.com', PASSWORD);
+    const done = await finishInPopup(new Browser(), connector, popupUrl, 'login', MERCHANT.email, MERCHANT.password);
     t.is(done.status, 302, done.text.slice(0, 500));
     t.is(done.location, mock.successCallbackUrl);
     const active = await connector.binding(consumerKey);
@@ -84,7 +86,7 @@ forEachBackend((backend, test) => {
     const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
     t.is((await connector.binding(consumerKey))?.requestToken, null, 'the request token is not there yet');
 
-    const done = await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'fast@example.com', PASSWORD);
+    const done = await finishInPopup(new Browser(), connector, popupUrl, 'login', MERCHANT.email, MERCHANT.password);
     t.is(done.status, 302, done.text.slice(0, 500));
     t.is(tokenCalls(mock, 'request').length, 1);
     t.is((await connector.binding(consumerKey))?.state, 'active');
@@ -104,12 +106,12 @@ forEachBackend((backend, test) => {
       await waitForState(connector, consumerKey, 'request_token');
       const url = new URL(popupUrl);
       url.searchParams.set('success_call_back', elsewhere);
-      const done = await finishInPopup(new Browser(), connector, url.href, 'signup', `m${i}@example.com`, PASSWORD);
+      const done = await finishInPopup(new Browser(), connector, url.href, 'login', MERCHANT.email, MERCHANT.password);
       t.is(done.status, 200, elsewhere);
       t.is(done.location, null);
       t.regex(done.headers.get('content-type') ?? '', /^text\/html/);
       t.regex(done.text, /<h1>Connected<\/h1>/);
-      t.regex(done.text, new RegExp(`connected to m${i}@example\\.com`));
+      t.regex(done.text, /connected to merchant@example\.com/);
       t.false(done.text.includes(elsewhere), 'the foreign URL is not offered as a link either');
       t.is((await connector.binding(consumerKey))?.state, 'active');
       t.is(mock.admin.get(integrationId).status, 'active');

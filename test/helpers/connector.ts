@@ -80,9 +80,9 @@ export interface ConnectorOptions {
   /** More environment for loadConfig (e.g. OIDC_ISSUER, SMTP_URL, LOCAL_ACCOUNTS). */
   env?: Record<string, string>;
   /**
-   * OPEN_SIGNUP_ACTIVATION: the shared URLs (sign-up in the popup). On by default here so tests of the activation
-   * protocol can use createAndActivate without an owner; per-account URLs are used whenever an owner is given
-   * (activateAndSignUp, connectStore, createAndActivate(..., { owner })). Pass false to test the default product.
+   * OPEN_SIGNUP_ACTIVATION (default false, as in the product): true also opens the shared URLs (sign-up in the
+   * popup), which createAndActivate and postCallback then use unless given an owner or a URL. Without it every
+   * activation goes through an account's own URLs, as a real merchant's does (issue 13).
    */
   openSignup?: boolean;
 }
@@ -94,7 +94,7 @@ export async function startConnector(backend: Backend, t: ExecutionContext, opti
   const databaseUrl = options.databaseUrl ?? database!.url;
   const dataDir = mkdtempSync(join(tmpdir(), 'connector-test-'));
   const config = loadConfig(
-    { PORT: '0', DATABASE_URL: databaseUrl, SECRETS_KEY: options.secretsKey ?? testSecretsKey(), ALLOW_PRIVATE_STORE_URLS: String(options.allowPrivate ?? true), LOG_LEVEL: 'debug', DATA_DIR: dataDir, OPEN_SIGNUP_ACTIVATION: String(options.openSignup ?? true), ...options.env },
+    { PORT: '0', DATABASE_URL: databaseUrl, SECRETS_KEY: options.secretsKey ?? testSecretsKey(), ALLOW_PRIVATE_STORE_URLS: String(options.allowPrivate ?? true), LOG_LEVEL: 'debug', DATA_DIR: dataDir, OPEN_SIGNUP_ACTIVATION: String(options.openSignup ?? false), ...options.env },
     {},
   );
   config.durations = { ...TEST_DURATIONS, ...options.durations };
@@ -216,16 +216,24 @@ export function decodeHtml(s: string): string {
 /** The one password the tests sign up with. */
 export const PASSWORD = 'correct horse battery';
 
-export interface Activation {
-  integrationId: number;
-  consumerKey: string;
-  popupUrl: string;
-}
-
 export interface Owner {
   email: string;
   password: string;
 }
+
+export interface Activation {
+  integrationId: number;
+  consumerKey: string;
+  popupUrl: string;
+  /** Whose URLs the integration was saved with; null: the shared URLs (OPEN_SIGNUP_ACTIVATION). */
+  owner: Owner | null;
+}
+
+/**
+ * The merchant a test connector's activations belong to unless a test names another: an account made the way the
+ * account page's sign-up makes one, whose own Callback and Identity Link URLs the mock store's integrations carry.
+ */
+export const MERCHANT: Owner = { email: 'merchant@example.com', password: PASSWORD };
 
 /** The account of `owner`, created (as the account page's sign-up would) when it does not exist yet; its id. */
 export async function ensureAccount(connector: Connector, owner: Owner): Promise<string> {
@@ -235,22 +243,37 @@ export async function ensureAccount(connector: Connector, owner: Owner): Promise
   return (await accounts.signUp(owner.email, owner.password, '127.0.0.1')).id;
 }
 
-/** The two URLs to paste into Magento: the owner's own (issue 13), or the shared ones (OPEN_SIGNUP_ACTIVATION). */
-export async function activationUrlsFor(connector: Connector, owner?: Owner): Promise<{ callbackUrl: string; identityLinkUrl: string }> {
-  if (!owner) return { callbackUrl: `${connector.url}/magento/callback`, identityLinkUrl: `${connector.url}/magento/identity` };
+/** The shared URLs (answered only with OPEN_SIGNUP_ACTIVATION=true). */
+export function sharedUrls(connector: Connector): { callbackUrl: string; identityLinkUrl: string } {
+  return { callbackUrl: `${connector.url}/magento/callback`, identityLinkUrl: `${connector.url}/magento/identity` };
+}
+
+/** The two URLs to paste into Magento: `owner`'s own (the account is created if needed), as its account page shows them. */
+export async function activationUrlsFor(connector: Connector, owner: Owner = MERCHANT): Promise<{ callbackUrl: string; identityLinkUrl: string }> {
   const accountId = await ensureAccount(connector, owner);
   return connector.running.services.activation.activationUrls(accountId, connector.url);
 }
 
+/** The popup as Magento opens it for `consumerKey`: `owner`'s own Identity Link URL (MERCHANT's by default) or 'shared'. */
+export async function popupUrlFor(connector: Connector, consumerKey: string, owner: Owner | 'shared' = MERCHANT, successCallBack?: string): Promise<string> {
+  const url = new URL(owner === 'shared' ? sharedUrls(connector).identityLinkUrl : (await activationUrlsFor(connector, owner)).identityLinkUrl);
+  url.searchParams.set('oauth_consumer_key', consumerKey);
+  if (successCallBack) url.searchParams.set('success_call_back', successCallBack);
+  return url.href;
+}
+
 /**
- * Creates an integration in the mock store pointing at the connector and clicks Activate: through `owner`'s own
- * URLs when given (the account is created if needed), else through the shared URLs.
+ * Creates an integration in the mock store pointing at the connector and clicks Activate. `owner` (MERCHANT by
+ * default): the integration carries that account's own URLs (issue 13). `'shared'`: the shared URLs, only on a
+ * connector started with `openSignup: true`, which also makes them the default.
  */
-export async function createAndActivate(mock: MockStore, connector: Connector, name = 'CRM', owner?: Owner): Promise<Activation> {
-  const integration = mock.admin.create({ name, ...(await activationUrlsFor(connector, owner)) });
+export async function createAndActivate(mock: MockStore, connector: Connector, name = 'CRM', owner?: Owner | 'shared'): Promise<Activation> {
+  const shared = owner === 'shared' || (owner === undefined && connector.config.openSignupActivation);
+  const who = shared ? null : (owner ?? MERCHANT);
+  const integration = mock.admin.create({ name, ...(who ? await activationUrlsFor(connector, who) : sharedUrls(connector)) });
   const result = await mock.admin.activate(integration.id);
   if (!result.popupUrl || !result.callback?.ok) throw new Error(`activation failed: ${JSON.stringify(result.callback)}`);
-  return { integrationId: integration.id, consumerKey: integration.consumerKey, popupUrl: result.popupUrl };
+  return { integrationId: integration.id, consumerKey: integration.consumerKey, popupUrl: result.popupUrl, owner: who };
 }
 
 /** Activates an integration and finishes it with a sign-up in the popup; also returns the active binding. */
@@ -277,10 +300,17 @@ export async function finishInPopup(
   const page = await browser.get(popupUrl);
   if (page.status !== 200) throw new Error(`popup answered ${page.status}: ${page.text.slice(0, 300)}`);
   // The popup's forms post under its own path: /magento/identity/<token>/login, or /magento/identity/login (shared).
-  const base = new URL(popupUrl).pathname.replace(/\/+$/, '');
+  const base = popupBase(popupUrl);
+  const shared = base === '/magento/identity';
+  if (!shared && form === 'signup') throw new Error("an account's own popup offers no sign-up: sign in as a member of its account");
   // The shared popup binds a store only once its URL is confirmed (the checkbox a person ticks).
-  const confirm: Record<string, string> = base === '/magento/identity' ? { confirm_store: 'yes' } : {};
+  const confirm: Record<string, string> = shared ? { confirm_store: 'yes' } : {};
   return browser.post(`${connector.url}${base}/${form}`, { ...hiddenFields(page.text), ...confirm, email, password });
+}
+
+/** The path the popup's forms post under: /magento/identity/<token>, or /magento/identity (shared). */
+export function popupBase(popupUrl: string): string {
+  return new URL(popupUrl).pathname.replace(/\/+$/, '');
 }
 
 /**
@@ -332,15 +362,20 @@ export interface CallbackResponse {
   json: { status?: string; error?: { code: string; message: string } } | undefined;
 }
 
-/** POSTs to the connector's Callback URL: form fields (in the given order) or a raw body with its content type. */
+/**
+ * POSTs to a Callback URL: form fields (in the given order) or a raw body with its content type. `url`: MERCHANT's
+ * own Callback URL by default (the shared one on a connector started with `openSignup: true`).
+ */
 export async function postCallback(
   connector: Connector,
   body: Record<string, string> | [string, string][] | string | undefined,
   contentType: string | null = 'application/x-www-form-urlencoded',
+  url?: string,
 ): Promise<CallbackResponse> {
   const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
   const payload = body === undefined || typeof body === 'string' ? body : new URLSearchParams(body).toString();
-  const res = await fetch(`${connector.url}/magento/callback`, { method: 'POST', headers, body: payload, redirect: 'manual' });
+  const to = url ?? (connector.config.openSignupActivation ? sharedUrls(connector) : await activationUrlsFor(connector)).callbackUrl;
+  const res = await fetch(to, { method: 'POST', headers, body: payload, redirect: 'manual' });
   const text = await res.text();
   let json: CallbackResponse['json'];
   try {

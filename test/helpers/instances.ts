@@ -19,6 +19,8 @@ export interface InstanceOptions {
   limits?: Partial<typeof DEFAULT_LIMITS>;
   /** crm: webhook delivery settings, over TEST_WEBHOOKS. */
   webhooks?: Partial<WebhookConfig>;
+  /** OPEN_SIGNUP_ACTIVATION: the shared URLs answer too (default false, as in the product; issue 13). */
+  openSignup?: boolean;
 }
 
 export async function spawnInstance(t: ExecutionContext, o: InstanceOptions): Promise<Child> {
@@ -26,8 +28,7 @@ export async function spawnInstance(t: ExecutionContext, o: InstanceOptions): Pr
     DATABASE_URL: o.databaseUrl,
     SECRETS_KEY: o.secretsKey,
     ALLOW_PRIVATE_STORE_URLS: 'true',
-    // These tests drive the shared URLs (issue 13: off by default in the product).
-    OPEN_SIGNUP_ACTIVATION: 'true',
+    OPEN_SIGNUP_ACTIVATION: String(o.openSignup ?? false),
     LOG_LEVEL: 'warn',
     INSTANCE_SKIP_MIGRATE: 'true', // freshDatabase() hands out migrated databases
     INSTANCE_DURATIONS: JSON.stringify({ ...TEST_DURATIONS, ...o.durations }),

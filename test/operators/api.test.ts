@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionContext } from 'ava';
 import { activatedStore, callApi, ours, type ApiResponse } from '../helpers/activated.js';
-import { startConnector, waitFor, type Connector } from '../helpers/connector.js';
+import { Browser, startConnector, startMockStore, waitFor, type Connector } from '../helpers/connector.js';
 import { forEachBackend, rawQuery } from '../helpers/db.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 
@@ -29,12 +29,11 @@ forEachBackend((backend, test) => {
     const created = await api('POST', '/accounts', json({ email: 'Shop@Example.com', externalId: 'tenant-42' }));
     t.is(created.status, 201, created.text);
     const account = created.json as Record<string, string>;
-    t.like(account, {
-      email: 'shop@example.com',
-      externalId: 'tenant-42',
-      callbackUrl: `${connector.url}/magento/callback`,
-      identityLinkUrl: `${connector.url}/magento/identity`,
-    });
+    t.like(account, { email: 'shop@example.com', externalId: 'tenant-42' });
+    // The account's own activation URLs (issue 13): one unguessable token in the path of both.
+    const token = /^(.*)\/magento\/callback\/([A-Za-z0-9_-]{43})$/.exec(account.callbackUrl!);
+    t.is(token?.[1], connector.url);
+    t.is(account.identityLinkUrl, `${connector.url}/magento/identity/${token?.[2]}`);
     t.deepEqual(Object.keys(account).sort(), ['callbackUrl', 'createdAt', 'email', 'externalId', 'id', 'identityLinkUrl']);
 
     ours(t, await api('POST', '/accounts', json({ email: 'shop@example.com' })), 409, 'email_taken');
@@ -61,7 +60,7 @@ forEachBackend((backend, test) => {
     ours(t, await api('POST', `/accounts/${randomUUID()}/api-keys`, json({ name: 'x' })), 404, 'account_not_found');
 
     // An account's key on any operator route: 403 operator_only; no key: 401; a wrong or revoked operator key: 401.
-    for (const [method, path] of [['POST', '/accounts'], ['GET', '/accounts'], ['GET', `/accounts/${account.id}`], ['POST', `/accounts/${account.id}/api-keys`], ['POST', '/webhooks'], ['GET', '/webhooks'], ['DELETE', `/webhooks/${randomUUID()}`]] as const) {
+    for (const [method, path] of [['POST', '/accounts'], ['GET', '/accounts'], ['GET', `/accounts/${account.id}`], ['POST', `/accounts/${account.id}/api-keys`], ['POST', `/accounts/${account.id}/activation-urls/rotate`], ['POST', '/webhooks'], ['GET', '/webhooks'], ['DELETE', `/webhooks/${randomUUID()}`]] as const) {
       ours(t, await api(method, path, method === 'GET' ? {} : json({ name: 'x' }), apiKey.key), 403, 'operator_only');
       ours(t, await api(method, path, {}, null), 401, 'unauthorized');
     }
@@ -72,6 +71,39 @@ forEachBackend((backend, test) => {
     t.true(await connector.running.services.operators.keys.revoke(record!.id));
     connector.clock.advance(connector.config.limits.cacheTtlMs + 1);
     ours(t, await api('GET', '/accounts'), 401, 'unauthorized');
+  });
+
+  test("issue 13: an account's activation URLs from the operator API take a store into that account; rotating them stops the old ones", async (t) => {
+    const connector = await startConnector(backend, t);
+    const mock = await startMockStore(t);
+    const key = await operatorKey(connector);
+    const api = (method: string, path: string, init = {}, k: string | null = key) => callApi(`${connector.url}/api${path}`, method, k, init);
+    const account = (await api('POST', '/accounts', json({ email: 'tenant@example.com', externalId: 'tenant-7' }))).json as Record<string, string>;
+    const other = (await api('POST', '/accounts', json({ email: 'other@example.com' }))).json as Record<string, string>;
+    t.not(other.callbackUrl, account.callbackUrl, 'each account has its own');
+    t.deepEqual((await api('GET', `/accounts/${account.id}`)).json, account, 'the same URLs every time');
+
+    // The CRM hands the URLs to the merchant, who saves them in the integration and clicks Activate.
+    const integration = mock.admin.create({ name: 'CRM', callbackUrl: account.callbackUrl!, identityLinkUrl: account.identityLinkUrl! });
+    const activated = await mock.admin.activate(integration.id);
+    t.deepEqual(activated.callback, { ok: true, status: 200 });
+    t.true(activated.popupUrl!.startsWith(`${account.identityLinkUrl}?`));
+    const pending = await waitFor('the binding', () => connector.binding(integration.consumerKey));
+    t.is(pending.accountId, account.id!, 'the store belongs to the account from its first request');
+
+    const rotated = await api('POST', `/accounts/${account.id}/activation-urls/rotate`);
+    t.is(rotated.status, 200, rotated.text);
+    const renewed = rotated.json as Record<string, string>;
+    t.like(renewed, { id: account.id, email: 'tenant@example.com', externalId: 'tenant-7' });
+    t.not(renewed.callbackUrl, account.callbackUrl);
+    t.not(renewed.identityLinkUrl, account.identityLinkUrl);
+    t.deepEqual((await api('GET', `/accounts/${account.id}`)).json, renewed);
+    const old = await callApi(account.callbackUrl!, 'POST', null, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'oauth_consumer_key=x' });
+    ours(t, old, 404, 'unknown_activation_url');
+    t.is((await new Browser().get(`${account.identityLinkUrl}?oauth_consumer_key=${integration.consumerKey}`)).status, 404, 'the old popup URL is gone too');
+    t.is((await connector.binding(integration.consumerKey))?.accountId, account.id!, 'the binding is untouched');
+    t.deepEqual((await api('GET', `/accounts/${other.id}`)).json, other, "another account's URLs are untouched");
+    ours(t, await api('POST', `/accounts/${randomUUID()}/activation-urls/rotate`), 404, 'account_not_found');
   });
 
   test('every operator input is validated: a 400 that names the field, unknown fields refused', async (t) => {

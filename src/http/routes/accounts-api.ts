@@ -1,7 +1,8 @@
 // Operator routes for accounts: POST /api/accounts, GET /api/accounts[?externalId=], GET /api/accounts/:id,
-// POST /api/accounts/:id/api-keys. Operator keys only (an account key gets 403 operator_only).
+// POST /api/accounts/:id/api-keys, POST /api/accounts/:id/activation-urls/rotate (issue 13). Operator keys only (an
+// account key gets 403 operator_only).
 import Router from '@koa/router';
-import { activationUrls } from '../../operators/activation-urls.js';
+import { activationUrls, type ActivationUrlSource } from '../../operators/activation-urls.js';
 import type { Account } from '../../storage/types.js';
 import type { HttpServices } from '../context.js';
 import { requireKey, requireOperator } from '../operator-auth.js';
@@ -9,8 +10,9 @@ import { CreateAccountBody, CreateApiKeyBody, ListAccountsQuery } from '../api-s
 import { jsonBody, operatorErrors, parseWith, queryObject } from './operator-http.js';
 
 
-export function accountView(a: Account, publicUrl: string) {
-  return { id: a.id, email: a.email, externalId: a.externalId, createdAt: a.createdAt.toISOString(), ...activationUrls(publicUrl, a) };
+/** The account as the API shows it, with its own two activation URLs (issue 13). */
+export async function accountView(a: Account, publicUrl: string, urls: ActivationUrlSource) {
+  return { id: a.id, email: a.email, externalId: a.externalId, createdAt: a.createdAt.toISOString(), ...(await activationUrls(urls, publicUrl, a)) };
 }
 
 export function accountsApiRoutes(s: HttpServices): Router {
@@ -23,17 +25,26 @@ export function accountsApiRoutes(s: HttpServices): Router {
     const account = await s.operators.accounts.create({ email: body.email, externalId: body.externalId ?? null });
     s.logger.info({ accountId: account.id, operatorKeyId: ctx.state.operator.id }, 'account created by an operator');
     ctx.status = 201;
-    ctx.body = accountView(account, publicUrl());
+    ctx.body = await accountView(account, publicUrl(), s.activation);
   });
 
   router.get('/', ...guard, async (ctx) => {
     const query = parseWith(ListAccountsQuery, queryObject(ctx), 'query');
     const accounts = await s.operators.accounts.find({ externalId: query.externalId }, query.limit ?? 100);
-    ctx.body = { accounts: accounts.map((a) => accountView(a, publicUrl())) };
+    ctx.body = { accounts: await Promise.all(accounts.map((a) => accountView(a, publicUrl(), s.activation))) };
   });
 
   router.get('/:id', ...guard, async (ctx) => {
-    ctx.body = accountView(await s.operators.accounts.get(ctx.params.id!), publicUrl());
+    ctx.body = await accountView(await s.operators.accounts.get(ctx.params.id!), publicUrl(), s.activation);
+  });
+
+  // New activation URLs for the account: the old ones stop accepting new activations at once; connected stores
+  // keep working (a later Reauthorize needs the new URLs saved in the integration).
+  router.post('/:id/activation-urls/rotate', ...guard, async (ctx) => {
+    const account = await s.operators.accounts.get(ctx.params.id!);
+    const urls = await s.activation.rotateActivationUrls(account.id, publicUrl());
+    s.logger.info({ accountId: account.id, operatorKeyId: ctx.state.operator.id }, 'activation URLs replaced by an operator');
+    ctx.body = { id: account.id, email: account.email, externalId: account.externalId, createdAt: account.createdAt.toISOString(), ...urls };
   });
 
   router.post('/:id/api-keys', ...guard, async (ctx) => {
