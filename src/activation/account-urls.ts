@@ -52,6 +52,18 @@ export async function rotateActivationUrls({ storage, clock }: Deps, accountId: 
   return urlsFor(after.token, publicUrl);
 }
 
+const TOKEN_IN_PATH = /^(\/magento\/(?:callback|identity)\/)([^/]+)/;
+
+/**
+ * A request path with an activation token in it, as logs may show it: the token is a credential (it takes stores
+ * into its account), so only the first characters of its SHA-256 remain, enough to correlate.
+ */
+export function redactActivationToken(path: string): string {
+  return path.replace(TOKEN_IN_PATH, (_all, prefix: string, token: string) =>
+    ['login', 'signup', 'oidc'].includes(token) ? `${prefix}${token}` : `${prefix}~${activationTokenHash(token).slice(0, 12)}`,
+  );
+}
+
 /** The account an activation URL's token belongs to, or null (malformed, unknown, rotated away). */
 export async function accountForToken({ storage }: Pick<Deps, 'storage'>, token: string): Promise<string | null> {
   if (!TOKEN.test(token)) return null;

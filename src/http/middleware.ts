@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../log.js';
+import { redactActivationToken } from '../activation/account-urls.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -18,7 +19,10 @@ export async function requestId(ctx: Context, next: Next): Promise<void> {
   await next();
 }
 
-/** One access-log line per request, without query strings (they can carry customer data) or credentials. */
+/**
+ * One access-log line per request, without query strings (they can carry customer data) or credentials (an
+ * activation URL's token is logged as a short hash, issue 13).
+ */
 export function accessLog(logger: Logger) {
   // The level is fixed at start: when request lines are off, this middleware is not in the chain at all.
   if (!logger.isLevelEnabled('info')) return (_ctx: Context, next: Next) => next();
@@ -29,7 +33,7 @@ export function accessLog(logger: Logger) {
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       logger.info(
-        { requestId: ctx.state.requestId, callerRequestId: ctx.state.callerRequestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
+        { requestId: ctx.state.requestId, callerRequestId: ctx.state.callerRequestId, method: ctx.method, path: redactActivationToken(ctx.path), status: ctx.status, ms: Math.round(ms * 10) / 10 },
         'request',
       );
     }

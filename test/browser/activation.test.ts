@@ -1,11 +1,11 @@
-// The merchant's activation in a real browser: the mock Magento admin grid, Activate, our popup at Magento's
-// 680x510, sign-up or sign-in there, the popup closing through success_call_back, the grid showing Active; and
-// Reauthorize replacing the token.
+// The merchant's activation in a real browser: the account page's own two URLs pasted into the mock Magento admin
+// grid, Activate, our popup at Magento's 680x510, sign-in (or one Connect click when signed in already), the popup
+// closing through success_call_back, the grid showing Active; and Reauthorize replacing the token.
 import type { ExecutionContext } from 'ava';
 import type { Page } from 'playwright-core';
 import type { MockStore } from '../../src/mock-store/app.js';
 import { assertUsable, browserBackends, browserSuite, POPUP, screenshot } from '../helpers/browser.js';
-import { startConnector, startMockStore, waitForState, type Connector } from '../helpers/connector.js';
+import { activationUrlsFor, startConnector, startMockStore, waitFor, waitForState } from '../helpers/connector.js';
 
 const ADMIN = { width: 1280, height: 800 };
 const PASSWORD = 'correct horse battery';
@@ -13,11 +13,11 @@ const PASSWORD = 'correct horse battery';
 /** The integration's row in the grid. */
 const row = (admin: Page, name: string) => admin.locator('#integrationGrid tbody tr', { hasText: name });
 
-/** Creates the integration the way a person does: the grid's "Add New Integration" form. */
-async function addIntegration(admin: Page, name: string, connector: Connector): Promise<void> {
+/** Creates the integration the way a person does: the grid's "Add New Integration" form, with the account's own URLs. */
+async function addIntegration(admin: Page, name: string, urls: { callbackUrl: string; identityLinkUrl: string }): Promise<void> {
   await admin.getByLabel('Name').fill(name);
-  await admin.getByLabel('Callback URL').fill(`${connector.url}/magento/callback`);
-  await admin.getByLabel('Identity link URL').fill(`${connector.url}/magento/identity`);
+  await admin.getByLabel('Callback URL').fill(urls.callbackUrl);
+  await admin.getByLabel('Identity link URL').fill(urls.identityLinkUrl);
   await Promise.all([admin.waitForEvent('load'), admin.getByRole('button', { name: 'Save' }).click()]);
 }
 
@@ -55,26 +55,39 @@ async function assertClosedThroughMagento(t: ExecutionContext, visited: string[]
 
 browserSuite((test) => {
   for (const backend of browserBackends()) {
-    test(`[${backend}] Activate on the admin page opens the popup; sign-up closes it and the grid shows Active`, async (t) => {
+    test(`[${backend}] sign up on the account page, paste its two URLs into Magento, Activate: the popup offers Connect, which closes it and the grid shows Active`, async (t) => {
       const mock = await startMockStore(t);
       const connector = await startConnector(backend, t);
+      // The merchant signs up on our account page and copies the account's own URLs from it (issue 13).
+      const account = await t.context.newPage(ADMIN);
+      await account.goto(`${connector.url}/account/login`);
+      await account.locator('#signup-email').fill('merchant@example.com');
+      await account.locator('#signup-password').fill(PASSWORD);
+      await Promise.all([account.waitForURL(`${connector.url}/account`), account.getByRole('button', { name: /Create account/ }).click()]);
+      const urls = { callbackUrl: await account.locator('#callback-url').inputValue(), identityLinkUrl: await account.locator('#identity-url').inputValue() };
+      t.regex(urls.callbackUrl, /\/magento\/callback\/[A-Za-z0-9_-]{43}$/);
+
       const admin = await t.context.newPage(ADMIN);
       await admin.goto(mock.adminUrl);
       t.is(await admin.title(), 'Integrations / System / Mock Magento Admin');
-      await addIntegration(admin, 'CRM', connector);
+      await addIntegration(admin, 'CRM', urls);
       await waitForGridStatus(admin, 'CRM', 'Inactive');
       const integration = mock.admin.list().find((i) => i.name === 'CRM')!;
 
       const { popup, visited } = await openPopup(admin, 'CRM', 'Activate');
-      t.true(popup.url().startsWith(`${connector.url}/magento/identity?oauth_consumer_key=${integration.consumerKey}`));
+      t.true(popup.url().startsWith(`${urls.identityLinkUrl}?oauth_consumer_key=${integration.consumerKey}`));
       assertPopupGeometry(t, popup);
       t.is(await popup.getByRole('heading', { level: 1 }).textContent(), 'Connect your Magento store');
       t.is(await popup.locator('.store').first().textContent(), mock.baseUrl);
+      t.regex((await popup.locator('main').textContent()) ?? '', /You are signed in as merchant@example\.com/);
+      t.is(await popup.locator('#signup-email').count(), 0, "no sign-up in an account's own popup");
       await screenshot(popup, 'popup-680x510');
-      await assertUsable(t, popup, 'the popup at 680x510', '#signup-email');
+      await assertUsable(t, popup, 'the popup at 680x510', '#signin-email');
 
       await waitForState(connector, integration.consumerKey, 'request_token');
-      await submitAndWaitForClose(popup, 'signup', 'merchant@example.com', PASSWORD);
+      const closed = popup.waitForEvent('close', { timeout: 15_000 });
+      await popup.getByRole('button', { name: 'Connect', exact: true }).click();
+      await closed;
       await assertClosedThroughMagento(t, visited, mock);
       await waitForGridStatus(admin, 'CRM', 'Active');
       t.is(await row(admin, 'CRM').getByRole('button', { name: 'Reauthorize' }).count(), 1);
@@ -88,12 +101,7 @@ browserSuite((test) => {
     test(`[${backend}] a merchant with an account signs in in the popup`, async (t) => {
       const mock = await startMockStore(t);
       const connector = await startConnector(backend, t);
-      await connector.running.services.accounts.signUp('known@example.com', PASSWORD);
-      const integration = mock.admin.create({
-        name: 'Known merchant',
-        callbackUrl: `${connector.url}/magento/callback`,
-        identityLinkUrl: `${connector.url}/magento/identity`,
-      });
+      const integration = mock.admin.create({ name: 'Known merchant', ...(await activationUrlsFor(connector, { email: 'known@example.com', password: PASSWORD })) });
       const admin = await t.context.newPage(ADMIN);
       await admin.goto(mock.adminUrl);
 
@@ -119,26 +127,29 @@ browserSuite((test) => {
       t.is(binding?.accountId, account?.id);
     });
 
-    test(`[${backend}] Reauthorize: the popup again, sign in, Active again with a new token`, async (t) => {
+    test(`[${backend}] Reauthorize: the popup again, the signed-in member clicks Connect, Active again with a new token`, async (t) => {
       const mock = await startMockStore(t);
       const connector = await startConnector(backend, t);
-      const integration = mock.admin.create({
-        name: 'Rotating',
-        callbackUrl: `${connector.url}/magento/callback`,
-        identityLinkUrl: `${connector.url}/magento/identity`,
-      });
+      const integration = mock.admin.create({ name: 'Rotating', ...(await activationUrlsFor(connector, { email: 'rotating@example.com', password: PASSWORD })) });
       const admin = await t.context.newPage(ADMIN);
       await admin.goto(mock.adminUrl);
       const first = await openPopup(admin, 'Rotating', 'Activate');
-      await submitAndWaitForClose(first.popup, 'signup', 'rotating@example.com', PASSWORD);
+      await waitForState(connector, integration.consumerKey, 'request_token');
+      await submitAndWaitForClose(first.popup, 'signin', 'rotating@example.com', PASSWORD);
       await waitForGridStatus(admin, 'Rotating', 'Active');
       const before = await connector.binding(integration.consumerKey);
       t.truthy(before?.accessToken?.token);
 
       const second = await openPopup(admin, 'Rotating', 'Reauthorize');
       assertPopupGeometry(t, second.popup);
+      // The first popup signed the merchant in: one click, no password typed again (issue 13).
+      t.regex((await second.popup.locator('main').textContent()) ?? '', /You are signed in as rotating@example\.com/);
       await assertUsable(t, second.popup, 'the reauthorize popup at 680x510', '#signin-email');
-      await submitAndWaitForClose(second.popup, 'signin', 'rotating@example.com', PASSWORD);
+      await waitForState(connector, integration.consumerKey, 'active');
+      await waitFor('the reauthorization request token', async () => (await connector.binding(integration.consumerKey))?.requestToken);
+      const closed = second.popup.waitForEvent('close', { timeout: 15_000 });
+      await second.popup.getByRole('button', { name: 'Connect', exact: true }).click();
+      await closed;
       await assertClosedThroughMagento(t, second.visited, mock);
       await waitForGridStatus(admin, 'Rotating', 'Active');
 

@@ -3,7 +3,7 @@
 // the mail a real SMTP server received, then connects the store.
 import type { Page } from 'playwright-core';
 import { assertUsable, browserBackends, browserSuite, POPUP, screenshot } from '../helpers/browser.js';
-import { startConnector, startMockStore, waitForState, type Connector } from '../helpers/connector.js';
+import { activationUrlsFor, startConnector, startMockStore, waitForState, type Connector } from '../helpers/connector.js';
 import { startProvider } from '../helpers/oidc.js';
 import { linkIn, startSmtp } from '../helpers/smtp.js';
 
@@ -20,8 +20,9 @@ async function openPopup(admin: Page, name: string): Promise<{ popup: Page; visi
   return { popup, visited };
 }
 
-function integrationFor(mock: Awaited<ReturnType<typeof startMockStore>>, connector: Connector, name: string) {
-  return mock.admin.create({ name, callbackUrl: `${connector.url}/magento/callback`, identityLinkUrl: `${connector.url}/magento/identity` });
+/** An integration saved with `email`'s account's own URLs (issue 13; the account is created if needed). */
+async function integrationFor(mock: Awaited<ReturnType<typeof startMockStore>>, connector: Connector, name: string, email: string) {
+  return mock.admin.create({ name, ...(await activationUrlsFor(connector, { email, password: 'an account page sign-up' })) });
 }
 
 browserSuite((test) => {
@@ -31,7 +32,7 @@ browserSuite((test) => {
       const mock = await startMockStore(t);
       const connector = await startConnector(backend, t, { env: idp.connectorEnv() });
       await idp.register(`${connector.url}/oidc/callback`);
-      const integration = integrationFor(mock, connector, 'CRM');
+      const integration = await integrationFor(mock, connector, 'CRM', 'merchant@example.com');
       const admin = await t.context.newPage(ADMIN);
       await admin.goto(mock.adminUrl);
       const { popup, visited } = await openPopup(admin, 'CRM');
@@ -64,7 +65,7 @@ browserSuite((test) => {
       const mock = await startMockStore(t);
       const connector = await startConnector(backend, t, { env: { SMTP_URL: smtp.url } });
       await connector.running.services.accounts.signUp('forgetful@example.com', 'the old forgotten one');
-      const integration = integrationFor(mock, connector, 'Shop');
+      const integration = await integrationFor(mock, connector, 'Shop', 'forgetful@example.com');
       const admin = await t.context.newPage(ADMIN);
       await admin.goto(mock.adminUrl);
       const { popup, visited } = await openPopup(admin, 'Shop');

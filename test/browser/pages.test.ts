@@ -2,7 +2,7 @@
 // page on a phone, with screenshots under test-output/screenshots/ to look at.
 import { FIX_TEXT } from '../../src/activation/fixes.js';
 import { assertUsable, browserBackends, browserSuite, horizontalOverflow, PHONE, POPUP, screenshot } from '../helpers/browser.js';
-import { createAndActivate, startConnector, startMockStore, waitForState } from '../helpers/connector.js';
+import { activationUrlsFor, createAndActivate, decodeHtml, startConnector, startMockStore, waitForState } from '../helpers/connector.js';
 
 const ADMIN = { width: 1280, height: 800 };
 const DESKTOP = { width: 1024, height: 768 };
@@ -17,11 +17,9 @@ browserSuite((test) => {
       // Magento's 300 s window, shortened: the store answers no request-token call until it has closed.
       const connector = await startConnector(backend, t, { durations: { magentoWindowMs: 1_500 } });
       mock.knobs.addFault({ kind: 'fail', pathPrefix: '/oauth/token/request', count: 1_000, status: 503 });
-      const integration = mock.admin.create({
-        name: 'Unreachable',
-        callbackUrl: `${connector.url}/magento/callback`,
-        identityLinkUrl: `${connector.url}/magento/identity`,
-      });
+      // The merchant's account exists and its own URLs are in the integration (issue 13).
+      const owner = { email: 'late@example.com', password: PASSWORD };
+      const integration = mock.admin.create({ name: 'Unreachable', ...(await activationUrlsFor(connector, owner)) });
       const admin = await t.context.newPage(ADMIN);
       await admin.goto(mock.adminUrl);
       const [popup] = await Promise.all([admin.waitForEvent('popup'), admin.getByRole('button', { name: 'Activate' }).click()]);
@@ -29,11 +27,21 @@ browserSuite((test) => {
       t.deepEqual(popup.viewportSize(), POPUP);
 
       await waitForState(connector, integration.consumerKey, 'failed');
-      await popup.locator('#signup-email').fill('late@example.com');
-      await popup.locator('#signup-password').fill(PASSWORD);
+      // Someone who is not a member of the account opening the same link sees that it failed, not why: the store's
+      // network-level failure (what our address can reach) is shown only to the binding's account (issue 13).
+      const stranger = await fetch(popup.url());
+      t.is(stranger.status, 409);
+      const strangerText = decodeHtml(await stranger.text());
+      t.regex(strangerText, /Sign in to the account this store belongs to/);
+      t.notRegex(strangerText, /Could not get a request token from the store|503/);
+      t.true(strangerText.includes(FIX_TEXT.check_store), 'the fix is for everyone');
+
+      // The member signs in in the popup (no sign-up there): the failure and its reason.
+      await popup.locator('#signin-email').fill(owner.email);
+      await popup.locator('#signin-password').fill(PASSWORD);
       const [response] = await Promise.all([
-        popup.waitForResponse((r) => r.url().endsWith('/magento/identity/signup')),
-        popup.getByRole('button', { name: 'Create account and connect' }).click(),
+        popup.waitForResponse((r) => r.url().endsWith('/login')),
+        popup.getByRole('button', { name: 'Sign in and connect' }).click(),
       ]);
       await popup.waitForLoadState();
       t.is(response.status(), 409);
@@ -65,18 +73,25 @@ browserSuite((test) => {
       const page = await t.context.newPage(PHONE);
       await page.goto(popupUrl);
       await screenshot(page, 'popup-375x667');
-      await assertUsable(t, page, 'the popup at 375x667', '#signup-email');
+      await assertUsable(t, page, 'the popup at 375x667', '#signin-email');
+      t.is(await page.locator('#signup-email').count(), 0, "no sign-up in an account's own popup");
     });
 
-    test(`[${backend}] the account page lists the connected store, on a desktop and on a phone`, async (t) => {
+    test(`[${backend}] OPEN_SIGNUP_ACTIVATION: sign-up in the shared popup (store confirmed), then the account page lists the store, on a desktop and on a phone`, async (t) => {
       const mock = await startMockStore(t);
-      const connector = await startConnector(backend, t);
-      const { popupUrl, consumerKey } = await createAndActivate(mock, connector, 'Account page');
+      const connector = await startConnector(backend, t, { openSignup: true });
+      const { popupUrl, consumerKey } = await createAndActivate(mock, connector, 'Account page', 'shared');
       const page = await t.context.newPage(DESKTOP);
       await page.goto(popupUrl);
       await waitForState(connector, consumerKey, 'request_token');
       await page.locator('#signup-email').fill(LONG_EMAIL);
       await page.locator('#signup-password').fill(PASSWORD);
+      // The shared popup binds a store only once the merchant confirmed its URL: the box is required.
+      const confirm = page.getByRole('checkbox', { name: `${mock.baseUrl} is my store: connect it to this account` }).last();
+      t.true(await confirm.evaluate((box: HTMLInputElement) => box.required));
+      await page.getByRole('button', { name: 'Create account and connect' }).click();
+      t.is(page.url(), popupUrl, 'unticked: the browser does not send the form');
+      await confirm.check();
       // Without an opener the success page cannot close the window: it stays on the store's page.
       await Promise.all([page.waitForURL(mock.successCallbackUrl), page.getByRole('button', { name: 'Create account and connect' }).click()]);
 
@@ -86,8 +101,10 @@ browserSuite((test) => {
       const storeRow = page.locator('table tbody tr:not(.store-details)', { hasText: mock.baseUrl });
       t.is(await storeRow.count(), 1);
       t.regex((await storeRow.textContent()) ?? '', /active/);
-      t.is(await page.locator('#callback-url').inputValue(), `${connector.url}/magento/callback`);
-      t.is(await page.locator('#identity-url').inputValue(), `${connector.url}/magento/identity`);
+      // The account's own URLs (issue 13), to paste into the next integration.
+      const own = /^(.*)\/magento\/callback\/([A-Za-z0-9_-]{43})$/.exec(await page.locator('#callback-url').inputValue());
+      t.is(own?.[1], connector.url);
+      t.is(await page.locator('#identity-url').inputValue(), `${connector.url}/magento/identity/${own?.[2]}`);
 
       t.is(await page.getByRole('button', { name: 'Close this window' }).count(), 0, 'no popup button on the account page');
 
@@ -121,16 +138,17 @@ browserSuite((test) => {
 
     test(`[${backend}] "Close this window" only in a popup Magento opened`, async (t) => {
       const connector = await startConnector(backend, t);
+      const { identityLinkUrl } = await activationUrlsFor(connector);
       const page = await t.context.newPage(DESKTOP);
       // The popup's error page opened straight in a tab: no opener, so nothing to close.
-      const response = await page.goto(`${connector.url}/magento/identity`);
+      const response = await page.goto(identityLinkUrl);
       t.is(response?.status(), 400);
       t.is(await page.getByRole('heading', { level: 1 }).textContent(), 'This link is incomplete');
       t.false(await page.getByRole('button', { name: 'Close this window' }).isVisible(), 'hidden without an opener');
       // The same page opened by another window, as the Magento admin opens it: the button shows and works.
       const [popup] = await Promise.all([
         page.waitForEvent('popup'),
-        page.evaluate((url) => void window.open(url, 'identity', 'width=680,height=510'), `${connector.url}/magento/identity`),
+        page.evaluate((url) => void window.open(url, 'identity', 'width=680,height=510'), identityLinkUrl),
       ]);
       await popup.waitForLoadState();
       const close = popup.getByRole('button', { name: 'Close this window' });

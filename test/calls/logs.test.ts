@@ -11,14 +11,15 @@ forEachBackend((backend, test) => {
     const password = 'Sesame opens 4 me';
     const email = 'logs@example.com';
 
-    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    // The merchant's account exists and the integration carries its own URLs (issue 13).
+    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector, 'CRM', { email, password });
     const integration = mock.admin.get(integrationId);
     const held = await waitForState(connector, consumerKey, 'request_token');
     const browser = new Browser();
-    // A wrong password first (a failed sign-in is logged), then the sign-up.
+    // A wrong password first (a failed sign-in is logged), then the sign-in.
     const wrong = await finishInPopup(new Browser(), connector, popupUrl, 'login', email, 'not the password at all');
     t.not(wrong.status, 302);
-    const done = await finishInPopup(browser, connector, popupUrl, 'signup', email, password);
+    const done = await finishInPopup(browser, connector, popupUrl, 'login', email, password);
     t.is(done.status, 302, done.text.slice(0, 300));
     const active = await waitForState(connector, consumerKey, 'active');
 
@@ -58,6 +59,8 @@ forEachBackend((backend, test) => {
       'wrong password': 'not the password at all',
       'session cookie': browser.cookies.get('mc_session')!,
       'CSRF seed': browser.cookies.get('mc_csrf')!,
+      // The account's activation token, in the path of its two URLs (issue 13): it takes stores into the account.
+      'activation token': new URL(mock.admin.get(integrationId).callbackUrl).pathname.split('/').at(-1)!,
     };
     for (const [what, secret] of Object.entries(secrets)) {
       t.truthy(secret, `${what} was captured`);
@@ -65,5 +68,7 @@ forEachBackend((backend, test) => {
     }
     t.false(logs.includes('jdoe%40example.com') || logs.includes('jdoe@example.com'), 'query strings are not logged');
     t.false(/oauth_signature|oauth_nonce/.test(logs), 'no Authorization header');
+    // The consumer key is logged only as a short hash, at every level (issue 13).
+    t.false(logs.includes(integration.consumerKey), 'the logs contain the consumer key');
   });
 });

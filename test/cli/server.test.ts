@@ -70,7 +70,8 @@ test('npm start: DATA_DIR holds the database and the key; SIGTERM to npm stops t
 
 test('shutdown: a request in flight finishes after SIGTERM; a stuck connection is cut after SHUTDOWN_GRACE_MS', async (t) => {
   const dataDir = tempDir(t);
-  const server = startMain(t, base(dataDir, { DATABASE_URL: await migrated(t), LOG_FORMAT: 'json', SHUTDOWN_GRACE_MS: '1500' }));
+  // OPEN_SIGNUP_ACTIVATION: the callback below goes to the shared Callback URL (issue 13).
+  const server = startMain(t, base(dataDir, { DATABASE_URL: await migrated(t), LOG_FORMAT: 'json', SHUTDOWN_GRACE_MS: '1500', OPEN_SIGNUP_ACTIVATION: 'true' }));
   const port = await listeningPort(server);
 
   // A callback whose body is still arriving when the signal comes: the handler is running.
@@ -156,7 +157,8 @@ test('bad configuration: one line, exit 2, before any database file is made', as
 
 test('a lost key file or a wrong SECRETS_KEY with sealed data in the database: refused, the key id named, no key generated', async (t) => {
   const dataDir = tempDir(t);
-  const env = base(dataDir, { DATABASE_URL: await migrated(t), LOG_FORMAT: 'json' });
+  // OPEN_SIGNUP_ACTIVATION: the callback below goes to the shared Callback URL (issue 13).
+  const env = base(dataDir, { DATABASE_URL: await migrated(t), LOG_FORMAT: 'json', OPEN_SIGNUP_ACTIVATION: 'true' });
   const first = startMain(t, env);
   const port = await listeningPort(first);
   const answer = await fetch(`http://127.0.0.1:${port}/magento/callback`, { method: 'POST', body: callbackForm(2) });

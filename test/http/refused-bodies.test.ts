@@ -3,7 +3,7 @@
 // client sees the 413/415 rather than a connection reset. Many at once, so a race would show; no timing asserted.
 import { connect } from 'node:net';
 import test from 'ava';
-import { startConnector } from '../helpers/connector.js';
+import { activationUrlsFor, startConnector } from '../helpers/connector.js';
 
 interface Outcome {
   status?: number;
@@ -63,6 +63,7 @@ const backend = 'sqlite';
 {
   test('2 MiB and 12 MiB callback bodies, sent many times at once, get 413 body_too_large every time (no reset)', async (t) => {
     const connector = await startConnector(backend, t);
+    const { callbackUrl } = await activationUrlsFor(connector); // an account's own Callback URL (issue 13)
     const form = (filler: Buffer) => Buffer.concat([Buffer.from('oauth_consumer_key='), filler]);
     const cases = [
       { body: form(TWO_MIB), chunked: false },
@@ -70,7 +71,7 @@ const backend = 'sqlite';
       { body: form(TWELVE_MIB), chunked: false },
     ];
     const outcomes = await Promise.all(
-      cases.flatMap(({ body, chunked }) => Array.from({ length: PARALLEL }, () => post(`${connector.url}/magento/callback`, body, FORM, chunked))),
+      cases.flatMap(({ body, chunked }) => Array.from({ length: PARALLEL }, () => post(callbackUrl, body, FORM, chunked))),
     );
     for (const [i, outcome] of outcomes.entries()) {
       const { body, chunked } = cases[Math.floor(i / PARALLEL)]!;

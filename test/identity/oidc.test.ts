@@ -6,7 +6,9 @@ import { forEachBackend } from '../helpers/db.js';
 import {
   Browser,
   createAndActivate,
+  decodeHtml,
   hiddenFields,
+  popupBase,
   startConnector,
   startMockStore,
   waitForState,
@@ -19,20 +21,26 @@ const ALICE: TestUser = { login: 'alice-sub-1', email: 'alice@example.com', emai
 const MALLORY: TestUser = { login: 'mallory-sub-9', email: 'owner@example.com', email_verified: false };
 const NOBODY: TestUser = { login: 'no-email-sub' };
 
-async function setUp(t: ExecutionContext, backend: Parameters<typeof startConnector>[0], env: Record<string, string> = {}) {
+async function setUp(t: ExecutionContext, backend: Parameters<typeof startConnector>[0], env: Record<string, string> = {}, openSignup = false) {
   const idp = await startProvider(t, [ALICE, MALLORY, NOBODY]);
   const mock = await startMockStore(t);
-  const connector = await startConnector(backend, t, { env: idp.connectorEnv(env) });
+  const connector = await startConnector(backend, t, { env: idp.connectorEnv(env), openSignup });
   await idp.register(`${connector.url}/oidc/callback`);
   return { idp, mock, connector };
 }
 
-/** Opens the popup and clicks "Sign in with Acme CRM": the connector's answer (a redirect to the provider). */
-async function startInPopup(browser: Browser, connector: Connector, popupUrl: string): Promise<PageResponse> {
+/**
+ * Opens the popup and clicks "Sign in with Acme CRM": the connector's answer (a redirect to the provider). The
+ * button posts under the popup's own path; in the shared popup the store's URL is confirmed first (its checkbox).
+ */
+async function startInPopup(browser: Browser, connector: Connector, popupUrl: string, confirm = true): Promise<PageResponse> {
   const page = await browser.get(popupUrl);
   if (page.status !== 200) throw new Error(`popup answered ${page.status}`);
   if (!page.text.includes('Sign in with Acme CRM')) throw new Error('the popup offers no OpenID sign-in');
-  return browser.post(`${connector.url}/magento/identity/oidc`, hiddenFields(page.text));
+  const base = popupBase(popupUrl);
+  if (!page.text.includes(`action="${base}/oidc"`)) throw new Error(`the button does not post under ${base}`);
+  const shared = base === '/magento/identity';
+  return browser.post(`${connector.url}${base}/oidc`, { ...hiddenFields(page.text), ...(shared && confirm ? { confirm_store: 'yes' } : {}) });
 }
 
 async function startOnAccountPage(browser: Browser, connector: Connector): Promise<PageResponse> {
@@ -45,9 +53,9 @@ async function accounts(connector: Connector, email: string) {
 }
 
 forEachBackend((backend, test) => {
-  test('popup: Sign in with the provider, back in the popup, Connect, then Magento\'s success_call_back; the account is created and linked', async (t) => {
-    const { idp, mock, connector } = await setUp(t, backend);
-    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
+  test('OPEN_SIGNUP_ACTIVATION popup: Sign in with the provider, back in the popup, Connect, then Magento\'s success_call_back; the account is created and linked', async (t) => {
+    const { idp, mock, connector } = await setUp(t, backend, {}, true);
+    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector, 'CRM', 'shared');
     await waitForState(connector, consumerKey, 'request_token');
     const browser = new Browser();
     const start = await startInPopup(browser, connector, popupUrl);
@@ -141,8 +149,9 @@ forEachBackend((backend, test) => {
   });
 
   test('wrong state, a replayed callback and a callback opened in another browser are refused with a page; nothing is written', async (t) => {
-    const { mock, connector } = await setUp(t, backend);
-    const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    // The shared popup (sign-up there), so that B's own callback at the end may create Alice's account.
+    const { mock, connector } = await setUp(t, backend, {}, true);
+    const { consumerKey, popupUrl } = await createAndActivate(mock, connector, 'CRM', 'shared');
     await waitForState(connector, consumerKey, 'request_token');
 
     // Wrong state.
@@ -186,6 +195,58 @@ forEachBackend((backend, test) => {
     t.regex(replay.text, /cannot be finished here/);
   });
 
+  test("issue 13, an account's own popup: a member signs in with the provider (linked by verified email) and connects; the button posts under the popup's path", async (t) => {
+    const { mock, connector } = await setUp(t, backend);
+    const alice = await connector.running.services.accounts.signUp('alice@example.com', 'correct horse battery');
+    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector, 'CRM', { email: 'alice@example.com', password: 'correct horse battery' });
+    t.is((await waitForState(connector, consumerKey, 'request_token')).accountId, alice.id);
+    const browser = new Browser();
+    const done = await browser.get((await signInAtProvider(browser, await startInPopup(browser, connector, popupUrl), connector.url, ALICE.login)).href);
+    t.is(done.status, 302, done.text.slice(0, 400));
+    t.is(done.location, mock.successCallbackUrl);
+    const binding = await connector.binding(consumerKey);
+    t.is(binding?.state, 'active');
+    t.is(binding?.accountId, alice.id);
+    t.is(mock.admin.get(integrationId).status, 'active');
+  });
+
+  test("issue 13, an account's own popup: signing in with the provider as a non-member connects nothing and creates no account", async (t) => {
+    const { mock, connector } = await setUp(t, backend);
+    // The link belongs to MERCHANT's account; Alice has no account here at first, then one of her own.
+    const { integrationId, consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    const waiting = await waitForState(connector, consumerKey, 'request_token');
+    const stranger = new Browser();
+    const refused = await stranger.get((await signInAtProvider(stranger, await startInPopup(stranger, connector, popupUrl), connector.url, ALICE.login)).href);
+    t.is(refused.status, 403, refused.text.slice(0, 300));
+    t.regex(refused.headers.get('content-type') ?? '', /text\/html/);
+    t.regex(refused.text, /No account here belongs to your Acme CRM sign-in/);
+    t.is(await accounts(connector, 'alice@example.com'), null, 'no account created: sign-up is not offered there');
+    t.falsy(stranger.cookies.get('mc_session'));
+
+    await connector.running.services.accounts.signUp('alice@example.com', 'correct horse battery');
+    const member = new Browser();
+    const other = await member.get((await signInAtProvider(member, await startInPopup(member, connector, popupUrl), connector.url, ALICE.login)).href);
+    t.is(other.status, 403, other.text.slice(0, 300));
+    t.regex(other.text, /belongs to another account/);
+    t.is(other.location, null, 'no redirect to success_call_back');
+    t.deepEqual(await connector.binding(consumerKey), waiting, 'the binding is untouched');
+    t.is(mock.admin.get(integrationId).status, 'inactive');
+  });
+
+  test('OPEN_SIGNUP_ACTIVATION: the shared popup\'s provider button binds a store only once its URL is confirmed', async (t) => {
+    const { mock, connector } = await setUp(t, backend, {}, true);
+    const { consumerKey, popupUrl } = await createAndActivate(mock, connector, 'CRM', 'shared');
+    await waitForState(connector, consumerKey, 'request_token');
+    const browser = new Browser();
+    const page = await browser.get(popupUrl);
+    t.regex(page.text, /<form class="panel oidc"[^]*?name="confirm_store" type="checkbox" value="yes" required/);
+    const unconfirmed = await startInPopup(browser, connector, popupUrl, false);
+    t.is(unconfirmed.status, 400);
+    t.regex(decodeHtml(unconfirmed.text), /Confirm that .* is your store/);
+    t.falsy(browser.cookies.get('mc_oidc'), 'no round trip to the provider started');
+    t.is((await connector.binding(consumerKey))?.accountId, null);
+  });
+
   test('the merchant cancels at the provider (error=access_denied): a page says so, with a way back; nothing is written', async (t) => {
     const { mock, connector } = await setUp(t, backend);
     const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
@@ -198,7 +259,7 @@ forEachBackend((backend, test) => {
     const res = await browser.get(cancelled.href);
     t.is(res.status, 400);
     t.regex(res.text, /cancelled or refused/);
-    t.regex(res.text, /href="\/magento\/identity\?oauth_consumer_key=/);
+    t.regex(res.text, /href="\/magento\/identity\/[A-Za-z0-9_-]{43}\?oauth_consumer_key=/, "back to the account's own popup");
     t.regex(res.text, /data-close-window/, 'begun in the popup, the page is the popup\'s');
     t.falsy(browser.cookies.get('mc_session'));
     t.is((await connector.binding(consumerKey))?.state, 'request_token');

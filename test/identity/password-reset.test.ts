@@ -188,7 +188,7 @@ forEachBackend((backend, test) => {
     const mock = await startMockStore(t);
     const connector = await startConnector(backend, t, { env: { SMTP_URL: smtp.url } });
     await connector.running.services.accounts.signUp('merchant@example.com', OLD);
-    const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    const { consumerKey, popupUrl } = await createAndActivate(mock, connector, 'CRM', { email: 'merchant@example.com', password: OLD });
     await waitForState(connector, consumerKey, 'request_token');
     const popup = new Browser();
     const page = await popup.get(popupUrl);

@@ -54,7 +54,8 @@ async function operatorSetup(backend: 'sqlite' | 'postgresql', t: ExecutionConte
 }
 
 async function activate(s: Setup, mock: Awaited<ReturnType<typeof startMockStore>>) {
-  const activation = await createAndActivate(mock, s.connector);
+  // The integration carries the account's own URLs, as the operator API returned them (issue 13).
+  const activation = await createAndActivate(mock, s.connector, 'CRM', { email: s.account.email, password: PASSWORD });
   await waitForState(s.connector, activation.consumerKey, 'request_token');
   const done = await finishInPopup(new Browser(), s.connector, activation.popupUrl, 'login', s.account.email, PASSWORD);
   if (done.status !== 302) throw new Error(`popup answered ${done.status}: ${done.text.slice(0, 300)}`);
