@@ -87,9 +87,10 @@ const backend = 'sqlite';
 
   test('a large body of the wrong type (callback, popup form) gets its 415, and the popup\'s is a page', async (t) => {
     const connector = await startConnector(backend, t);
+    const { callbackUrl, identityLinkUrl } = await activationUrlsFor(connector); // an account's own (issue 13)
     const outcomes = await Promise.all(
       Array.from({ length: PARALLEL }, (_, i) =>
-        post(`${connector.url}/magento/${i % 2 ? 'callback' : 'identity/login'}`, TWELVE_MIB, { 'content-type': 'application/json' }),
+        post(i % 2 ? callbackUrl : `${identityLinkUrl}/login`, TWELVE_MIB, { 'content-type': 'application/json' }),
       ),
     );
     for (const [i, outcome] of outcomes.entries()) {

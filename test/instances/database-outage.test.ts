@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { migrate } from '../../src/storage/db.js';
-import { Browser, createAndActivate, finishInPopup, startConnector, startMockStore, waitFor } from '../helpers/connector.js';
+import { activationUrlsFor, Browser, createAndActivate, finishInPopup, MERCHANT, startConnector, startMockStore, waitFor } from '../helpers/connector.js';
 
 const run = promisify(execFile);
 const script = new URL('../../scripts/postgres.sh', import.meta.url).pathname;
@@ -37,8 +37,9 @@ if (!serverPresent) {
     const connector = await startConnector('postgresql', t, { databaseUrl });
     const services = connector.running.services;
     const { consumerKey, popupUrl } = await createAndActivate(mock, connector);
+    const merchantUrls = await activationUrlsFor(connector); // the merchant's own URLs, read while the database is up
     await waitFor('request token', async () => (await connector.binding(consumerKey))?.state === 'request_token');
-    t.is((await finishInPopup(new Browser(), connector, popupUrl, 'signup', 'outage@example.com', 'long enough password')).status, 302);
+    t.is((await finishInPopup(new Browser(), connector, popupUrl, 'login', MERCHANT.email, MERCHANT.password)).status, 302);
     const binding = (await connector.binding(consumerKey))!;
     const { key } = await services.accounts.createApiKey(binding.accountId!);
     const api = (path: string) => fetch(`${connector.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
@@ -57,7 +58,7 @@ if (!serverPresent) {
     t.regex(((await stores.json()) as { error: { message: string } }).error.message, /cannot reach its database/);
 
     // A callback during the outage is refused with 503 and leaves nothing behind.
-    const lost = mock.admin.create({ name: 'during outage', callbackUrl: `${connector.url}/magento/callback`, identityLinkUrl: `${connector.url}/magento/identity` });
+    const lost = mock.admin.create({ name: 'during outage', ...merchantUrls });
     const during = await mock.admin.activate(lost.id);
     t.is(during.callback?.ok && 'status' in during.callback ? during.callback.status : null, 503);
     const popup = await fetch(during.popupUrl!);

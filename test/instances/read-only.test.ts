@@ -17,6 +17,7 @@ import { parseSecretsKey, Sealer } from '../../src/secrets/sealer.js';
 import { openStorage } from '../../src/storage/db.js';
 import { Browser, hiddenFields, startConnector, testSecretsKey } from '../helpers/connector.js';
 import { forEachBackend, freshDatabase, rawQuery, type Backend } from '../helpers/db.js';
+import { accountActivationToken } from '../../src/activation/account-urls.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const NOBODY = 65534;
@@ -49,13 +50,14 @@ async function spawnConnector(t: ExecutionContext, env: Record<string, string>):
   });
 }
 
-/** A migrated database holding one account with an API key, then made read-only; its URL and the key. */
-async function readOnlyDatabase(backend: Backend, t: ExecutionContext, secretsKey: string): Promise<{ url: string; apiKey: string; dataDir: string }> {
+/** A migrated database holding one account with an API key and its activation token, then made read-only. */
+async function readOnlyDatabase(backend: Backend, t: ExecutionContext, secretsKey: string): Promise<{ url: string; apiKey: string; dataDir: string; token: string }> {
   const database = await freshDatabase(backend);
   const storage = await openStorage({ databaseUrl: database.url, sealer: new Sealer(parseSecretsKey(secretsKey)), poolSize: 1 });
   const accounts = new Accounts({ storage, clock: systemClock, durations: DEFAULT_DURATIONS, limits: DEFAULT_LIMITS });
   const account = await accounts.signUp('owner@example.com', 'correct horse battery staple');
   const { key } = await accounts.createApiKey(account.id);
+  const token = await accountActivationToken({ storage, clock: systemClock }, account.id); // its Callback URL's (issue 13)
   await storage.close();
   const dataDir = mkdtempSync(join(tmpdir(), 'connector-readonly-'));
   chmodSync(dataDir, 0o777); // the folder stays writable (SQLite's -shm/-wal); the database file does not
@@ -66,17 +68,17 @@ async function readOnlyDatabase(backend: Backend, t: ExecutionContext, secretsKe
     const file = join(dataDir, 'connector.db');
     copyFileSync(source, file);
     chmodSync(file, 0o444);
-    return { url: `file:${file}`, apiKey: key, dataDir };
+    return { url: `file:${file}`, apiKey: key, dataDir, token };
   }
   const name = decodeURIComponent(new URL(database.url).pathname.slice(1));
   await rawQuery(backend, database.url, `ALTER DATABASE "${name}" SET default_transaction_read_only = on`);
-  return { url: database.url, apiKey: key, dataDir };
+  return { url: database.url, apiKey: key, dataDir, token };
 }
 
 forEachBackend((backend, test) => {
   test('a database that refuses writes: 503 database_unavailable on the API and the pages, /readyz 503 with the reason', async (t) => {
     const secretsKey = testSecretsKey();
-    const { url: databaseUrl, apiKey, dataDir } = await readOnlyDatabase(backend, t, secretsKey);
+    const { url: databaseUrl, apiKey, dataDir, token } = await readOnlyDatabase(backend, t, secretsKey);
     const url = await spawnConnector(t, { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, DATA_DIR: dataDir });
 
     t.is((await fetch(`${url}/healthz`)).status, 200, 'the process is up');
@@ -90,7 +92,7 @@ forEachBackend((backend, test) => {
     const list = await fetch(`${url}/api/stores`, { headers: { authorization: `Bearer ${apiKey}` } });
     t.is(list.status, 200, await list.clone().text());
     // ... and a write is refused: Magento's callback must insert a binding, and gets a 503 in our shape, not a 500.
-    const callback = await fetch(`${url}/magento/callback`, {
+    const callback = await fetch(`${url}/magento/callback/${token}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
