@@ -91,8 +91,12 @@ export async function receiveCallback(deps: ActivationDeps, input: CallbackInput
     // Insert first: a new consumer key (the common case) costs one query; a unique-key clash means a repeat.
     const existing = attempt === 0 ? null : await storage.bindings.byConsumerKey(input.consumerKey);
     if (!existing) {
-      // A deleted binding's key stays reserved for its secret and its account (issue 13).
-      const tomb = await storage.tombstones.byKeyHash(consumerKeyHash(input.consumerKey));
+      // A deleted binding's key stays reserved for its secret and its account (issue 13). Through an account's URL
+      // its counts are read alongside (the caps on stores and on unfinished bindings).
+      const [tomb, early] = await Promise.all([
+        storage.tombstones.byKeyHash(consumerKeyHash(input.consumerKey)),
+        via.accountId ? storage.bindings.countByAccount(via.accountId) : null,
+      ]);
       if (tomb && (tomb.consumerSecretHash !== sha256(input.consumerSecret) || (via.accountId && tomb.accountId && tomb.accountId !== via.accountId))) {
         logger.warn({ reason: 'consumer_key_reserved', consumerKeyHash: consumerKeyHash(input.consumerKey).slice(0, 12) }, 'callback refused');
         throw new ActivationError(
@@ -103,7 +107,9 @@ export async function receiveCallback(deps: ActivationDeps, input: CallbackInput
         );
       }
       const accountId = via.accountId ?? tomb?.accountId ?? null;
-      if (accountId && (await storage.bindings.countByAccount(accountId)) >= limits.maxStoresPerAccount) {
+      // (A deleted store's own key coming back through the shared URL returns to its account: count that one.)
+      const counts = early ?? (accountId ? await storage.bindings.countByAccount(accountId) : null);
+      if (counts && counts.all >= limits.maxStoresPerAccount) {
         throw new ActivationError(
           'too_many_stores',
           `This account already has ${limits.maxStoresPerAccount} stores, the most one account may have; the callback was refused.`,
@@ -124,7 +130,7 @@ export async function receiveCallback(deps: ActivationDeps, input: CallbackInput
       if (created) {
         await recordActivationStep(deps, created.id, 'callback_received', `callback received from ${input.storeBaseUrl}: new binding`);
         // Bindings of the account that never completed, beyond the newest few, go (with their secrets).
-        if (accountId) await storage.bindings.trimPending(accountId, limits.pendingBindingsPerAccount);
+        if (accountId && counts && counts.pending + 1 > limits.pendingBindingsPerAccount) await storage.bindings.trimPending(accountId, limits.pendingBindingsPerAccount);
         return { binding: created, isNew: true, needsRequestToken: true };
       }
       continue; // a binding with this key exists (or another callback won the insert): handle ours as a repeat

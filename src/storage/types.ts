@@ -165,11 +165,14 @@ export interface BindingRepository {
   delete(id: string, accountId?: string, events?: TransitionEvents): Promise<boolean>;
   /** Bindings with request-token work to resume: nextAttemptAt <= now and no live claim (stepUntil null or <= now). */
   due(now: Date, limit: number): Promise<Binding[]>;
-  /** How many bindings the account has (every state): the cap on stores per account. */
-  countByAccount(accountId: string): Promise<number>;
+  /**
+   * How many bindings the account has (`all`, every state: the cap on stores per account) and how many of them never
+   * completed (`pending`: never activated, not active), in one query.
+   */
+  countByAccount(accountId: string): Promise<{ all: number; pending: number }>;
   /**
    * The account's bindings that never completed (never activated, not active), beyond the newest `keep`, are
-   * deleted with their secrets, oldest first; how many.
+   * deleted with their secrets, oldest first; how many. Called when countByAccount says there are too many.
    */
   trimPending(accountId: string, keep: number): Promise<number>;
   /** Housekeeping: deletes never-activated bindings whose newest callback came before `before`; how many. */

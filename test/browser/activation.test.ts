@@ -58,8 +58,10 @@ browserSuite((test) => {
     test(`[${backend}] sign up on the account page, paste its two URLs into Magento, Activate: the popup offers Connect, which closes it and the grid shows Active`, async (t) => {
       const mock = await startMockStore(t);
       const connector = await startConnector(backend, t);
-      // The merchant signs up on our account page and copies the account's own URLs from it (issue 13).
-      const account = await t.context.newPage(ADMIN);
+      // The merchant signs up on our account page and copies the account's own URLs from it (issue 13), in the
+      // browser (one context: the same cookies) the Magento admin then runs in.
+      const admin = await t.context.newPage(ADMIN);
+      const account = await admin.context().newPage();
       await account.goto(`${connector.url}/account/login`);
       await account.locator('#signup-email').fill('merchant@example.com');
       await account.locator('#signup-password').fill(PASSWORD);
@@ -67,7 +69,6 @@ browserSuite((test) => {
       const urls = { callbackUrl: await account.locator('#callback-url').inputValue(), identityLinkUrl: await account.locator('#identity-url').inputValue() };
       t.regex(urls.callbackUrl, /\/magento\/callback\/[A-Za-z0-9_-]{43}$/);
 
-      const admin = await t.context.newPage(ADMIN);
       await admin.goto(mock.adminUrl);
       t.is(await admin.title(), 'Integrations / System / Mock Magento Admin');
       await addIntegration(admin, 'CRM', urls);

@@ -259,11 +259,14 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       return rows.map(toBinding);
     },
     async countByAccount(accountId) {
-      return db.binding.count({ where: { accountId } });
+      // One round trip on the callback path (index [accountId]); COUNT is a bigint on PostgreSQL.
+      const [row] = await db.$queryRaw<{ all: bigint | number; pending: bigint | number | null }[]>`
+        SELECT COUNT(*) AS "all",
+          SUM(CASE WHEN "activatedAt" IS NULL AND "state" <> 'active' THEN 1 ELSE 0 END) AS "pending"
+        FROM "Binding" WHERE "accountId" = ${accountId}`;
+      return { all: Number(row?.all ?? 0), pending: Number(row?.pending ?? 0) };
     },
     async trimPending(accountId, keep) {
-      const where = { accountId, activatedAt: null, state: { not: 'active' } };
-      if ((await db.binding.count({ where })) <= keep) return 0; // the common case: one cheap count
       const stale = await db.binding.findMany({
         where: { accountId, activatedAt: null, state: { not: 'active' } },
         orderBy: [{ callbackAt: 'desc' }, { id: 'desc' }],
