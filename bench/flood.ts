@@ -102,7 +102,7 @@ try {
   }
   const sentWhenToken = sent;
   await flood;
-  console.log(`callback flood: ${n} junk callbacks at a tarpit, then one real merchant (connector on ${databaseUrl.startsWith('file:') ? 'SQLite' : 'PostgreSQL'})`);
+  console.log(`callback flood: ${n} junk callbacks at a tarpit while one real merchant activates (connector on ${databaseUrl.startsWith('file:') ? 'SQLite' : 'PostgreSQL'})`);
   console.log(`  junk callbacks accepted ${accepted}/${n} in ${ms(junkDone)}; connections held by the tarpit now: ${held.size} (per-host bound ${config.limits.requestTokenPerHost})`);
   if (failedSends || firstRefusal) console.log(`  junk sends failed ${failedSends} (${firstFailure ?? 'none'}); first refusal ${firstRefusal ?? 'none'}`);
   console.log(`  the merchant clicked Activate after ${Math.ceil(n / 2)} junk callbacks; ${sentWhenToken} had been sent when its request token came`);

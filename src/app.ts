@@ -29,6 +29,7 @@ import { StoreHealth } from './store-api/health.js';
 import { bindingEvents } from './webhooks/events.js';
 import { RevocationProber } from './probes/prober.js';
 import type { Metrics } from './metrics/metrics.js';
+import { consumerKeyHash } from './activation/callback.js';
 
 export interface ServiceOverrides {
   clock?: Clock;
@@ -105,7 +106,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     cooldownMs: durations.storeCooldownMs,
     // HOOK: the webhooks work emits store.unavailable / store.available here; until then, a log line.
     emitAvailabilityEvent: (event) =>
-      logger.warn({ event: event.type, consumerKey: event.consumerKey, storeBaseUrl: event.storeBaseUrl, reason: event.reason }, `store availability: ${event.type}`),
+      logger.warn({ event: event.type, consumerKeyHash: consumerKeyHash(event.consumerKey).slice(0, 12), storeBaseUrl: event.storeBaseUrl, reason: event.reason }, `store availability: ${event.type}`),
   });
   const redetector = new ProfileRedetector({ transport, clock, timeoutMs: limits.tokenCallTimeoutMs });
   const stores = new StoreGateway({
