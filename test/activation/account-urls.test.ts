@@ -225,7 +225,8 @@ forEachBackend((backend, test) => {
     const connector = await startConnector(backend, t, {
       openSignup: false,
       limits: { pendingBindingsPerAccount: 2, requestTokenPerHost: 1 },
-      durations: { magentoWindowMs: 1_500, retryBaseDelayMs: 50, retryMaxDelayMs: 100 },
+      // A retry would come after the window (backoff >= 2 s): a network failure is final at once, with its reason.
+      durations: { magentoWindowMs: 1_500, retryBaseDelayMs: 4_000, retryMaxDelayMs: 4_000 },
     });
     const { callbackUrl, identityLinkUrl, accountId } = await urlsOf(connector, 'owner@example.com');
     const problem = await fakeStore(t, 401, `oauth_problem=${'x'.repeat(64 * 1024)}`);
