@@ -255,6 +255,26 @@ forEachBackend((backend, test) => {
     t.regex(decodeHtml(member.text), /Could not get a request token from the store/);
   });
 
+  test('unfinished bindings are deleted with their secrets some hours after Magento\'s window; connected ones stay', async (t) => {
+    const mock = await startMockStore(t);
+    const connector = await startConnector(backend, t, { openSignup: false });
+    const { callbackUrl } = await urlsOf(connector, 'owner@example.com');
+    const { consumerKey: connected, popupUrl } = await createAndActivate(mock, connector, 'kept', { email: 'owner@example.com', password: PASSWORD });
+    await waitForState(connector, connected, 'request_token');
+    t.is((await finishInPopup(new Browser(), connector, popupUrl, 'login', 'owner@example.com', PASSWORD)).status, 302);
+    const abandoned = credential();
+    t.is((await post(callbackUrl, { oauth_consumer_key: abandoned, oauth_consumer_secret: credential(), oauth_verifier: credential(), store_base_url: 'http://127.0.0.1:9/' })).status, 200);
+    await waitFor('the abandoned binding', () => connector.binding(abandoned));
+    const { activation } = connector.running.services;
+    await activation.drain();
+    t.is(await activation.housekeeping(), 0, 'nothing is due yet');
+    const { magentoWindowMs, abandonedBindingMs } = connector.config.durations;
+    connector.clock.advance(magentoWindowMs + abandonedBindingMs + 60_000);
+    t.is(await activation.housekeeping(), 1);
+    t.is(await connector.binding(abandoned), null, 'gone, with its sealed secrets');
+    t.is((await connector.binding(connected))?.state, 'active', 'a connected store is never housekept');
+  });
+
   test('OPEN_SIGNUP_ACTIVATION: the shared popup shows the store and binds it only after an explicit confirmation; one claim, forever', async (t) => {
     const mock = await startMockStore(t);
     const connector = await startConnector(backend, t, { openSignup: true });
