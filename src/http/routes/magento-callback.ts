@@ -1,6 +1,6 @@
 // POST /magento/callback/<token>: Magento's unsigned callback through an account's own Callback URL (issue 13), and
-// POST /magento/callback, the shared one, only with OPEN_SIGNUP_ACTIVATION=true. Count it against the rate limits,
-// read the form, check its four fields, record it, answer at once; the request token is fetched after the answer is
+// POST /magento/callback, the shared one, only with OPEN_SIGNUP_ACTIVATION=true. Read the form, count it against the
+// rate limits, check its four fields, record it, answer at once; the request token is fetched after the answer is
 // on its way. Errors answer in the API's JSON shape.
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
@@ -82,11 +82,13 @@ export function magentoCallbackRoutes({ config, logger, activation, operators }:
     await next();
   };
   const form = readForm(config.limits.callbackBodyBytes);
+  // The form is read first (it is small, callbackBodyBytes at most): a refusal that left the body unread would close
+  // the connection under a client that may be sending its next request on it.
   router.post(
     '/magento/callback/:token',
     countOutcome,
-    resolveAccount(activation, false),
     form,
+    resolveAccount(activation, false),
     validateCallback(activation),
     recordCallback(activation),
     acknowledge(activation, logger),
@@ -94,9 +96,9 @@ export function magentoCallbackRoutes({ config, logger, activation, operators }:
   router.post(
     '/magento/callback',
     countOutcome,
+    form,
     sharedUrlsOn,
     resolveAccount(activation, true),
-    form,
     validateCallback(activation),
     recordCallback(activation),
     acknowledge(activation, logger),
