@@ -233,6 +233,31 @@ export function accessTokenFailed(
   return patch;
 }
 
+// ---- pasted credentials (src/activation/credentials.ts) ----------------------------------------------------------
+
+/**
+ * The integration's four credentials were pasted and one signed check with them worked: the new binding (the row
+ * `bindings.insert` starts from, nothing held, so there is no current row to read) becomes active for `accountId` at once, holding the access token
+ * Magento minted itself (no callback, no verifier), with the signing profile that call detected. Its lifecycle event
+ * is `store.connected` (transitionEvent: a new access token on a binding never activated).
+ */
+export function credentialsConnected(event: { accountId: string; pair: TokenPair; profile: SigningProfileName; now: Date }): BindingPatch {
+  return {
+    state: 'active',
+    accountId: event.accountId,
+    accessToken: { ...event.pair, verifier: null },
+    verifier: null,
+    requestToken: null,
+    nextAttemptAt: null,
+    activatedAt: event.now,
+    signingProfile: event.profile,
+    profileDetectedAt: event.now,
+    lastError: null,
+    lastErrorAt: null,
+    fix: null,
+  };
+}
+
 // ---- afterwards --------------------------------------------------------------------------------------------------
 
 /**
