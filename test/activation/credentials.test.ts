@@ -6,11 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import { credentialsConnected, transitionEvent } from '../../src/activation/transitions.js';
+import { OffsetClock } from '../../src/clock.js';
+import { bindingEvents } from '../../src/webhooks/events.js';
 import type { MockStore } from '../../src/mock-store/app.js';
 import { callApi, type ApiResponse } from '../helpers/activated.js';
 import { activateAndSignUp, Browser, hiddenFields, PASSWORD, startConnector, startMockStore, waitFor, type Connector } from '../helpers/connector.js';
-import { forEachBackend, rawQuery, type Backend } from '../helpers/db.js';
+import { forEachBackend, freshStorage, rawQuery, type Backend } from '../helpers/db.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 
 const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -254,4 +257,47 @@ forEachBackend((backend, test) => {
     const reload = await browser.get(`${url}/account`);
     t.false(reload.text.includes('is connected with its credentials'), 'the notice is shown once');
   });
+});
+
+// The storage half: the new row and its store.connected event are one transaction; a key taken meanwhile writes
+// neither (the insert is the arbiter when a callback or another paste wins the race).
+forEachBackend((backend, test) => {
+  test('bindings.insert: the connected row and its store.connected event together; a taken key writes neither', async (t) => {
+    const { storage, raw } = await freshStorage(backend, t);
+    const clock = new OffsetClock();
+    const account = await storage.accounts.create({ id: randomUUID(), email: `a-${randomUUID()}@example.com`, passwordHash: '' });
+    const row = (consumerSecret: string) => ({
+      id: randomUUID(),
+      consumerKey: 'k'.repeat(32),
+      storeBaseUrl: 'https://shop.example.com/',
+      state: 'pending' as const,
+      consumerSecret,
+      verifier: null,
+      callbackAt: clock.now(),
+      origin: 'credentials' as const,
+    });
+    const patch = credentialsConnected({ accountId: account!.id, pair: { token: 't'.repeat(32), secret: 's'.repeat(32) }, profile: 'native', now: clock.now() });
+    const created = await storage.bindings.insert(row('c'.repeat(32)), patch, bindingEvents(storage.accounts, clock));
+    t.like(created, { state: 'active', origin: 'credentials', accountId: account!.id, signingProfile: 'native', verifier: null, nextAttemptAt: null, version: 0 });
+    t.deepEqual(created!.accessToken, { token: 't'.repeat(32), secret: 's'.repeat(32), verifier: null });
+    t.deepEqual(await storage.bindings.byId(created!.id), created);
+    const events = await raw('SELECT "type", "storeId" FROM "WebhookEvent"');
+    t.deepEqual(events, [{ type: 'store.connected', storeId: created!.id }]);
+
+    t.is(await storage.bindings.insert(row('d'.repeat(32)), patch, bindingEvents(storage.accounts, clock)), null);
+    t.is((await raw('SELECT "id" FROM "WebhookEvent"')).length, 1, 'no event for the lost insert');
+    t.is((await storage.bindings.byConsumerKey('k'.repeat(32)))!.consumerSecret, 'c'.repeat(32));
+    // A callback binding keeps the default origin.
+    const fromCallback = await storage.bindings.create({ ...row('e'.repeat(32)), consumerKey: 'm'.repeat(32), verifier: 'v'.repeat(32) });
+    t.is(fromCallback!.origin, 'callback');
+    t.is((await storage.bindings.byId(fromCallback!.id))!.origin, 'callback');
+  });
+});
+
+test('credentialsConnected: active at once, no verifier, the detected profile; its event is store.connected', (t) => {
+  const now = new Date('2026-12-01T13:00:00Z');
+  const patch = credentialsConnected({ accountId: 'a1', pair: { token: 't', secret: 's' }, profile: 'laminas', now });
+  t.like(patch, { state: 'active', accountId: 'a1', verifier: null, requestToken: null, nextAttemptAt: null, activatedAt: now, signingProfile: 'laminas', profileDetectedAt: now });
+  const blank = { accessToken: null, activatedAt: null, state: 'pending' } as unknown as Parameters<typeof transitionEvent>[0];
+  t.is(transitionEvent(blank, patch), 'store.connected');
 });
