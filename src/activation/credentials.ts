@@ -8,7 +8,10 @@
 // (parseStoreBaseUrl; the egress policy is the transport's, at connect time), then one signed check with them, the
 // signing-profile detection (§7a), whose answers tell a working set from an unknown consumer, a refused token and a
 // bad signature. A working set becomes an `active` binding of the account in one transaction with its
-// `store.connected` event (bindings.insert + transitions.credentialsConnected).
+// `store.connected` event (bindings.insert + transitions.credentialsConnected). A consumer key bound already is
+// refused, except the one repeat the callback accepts too (same consumer secret and store URL), here for the same
+// account's store connected by a paste: its new access token (after Reauthorize in Magento) replaces the dead one
+// (transitions.credentialsReconnected, `store.reauthorized`).
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { ConnectorError } from '../errors.js';
@@ -22,7 +25,7 @@ import type { Binding, Storage } from '../storage/types.js';
 import { consumerKeyHash } from './callback.js';
 import { transitionEvents } from './deps.js';
 import { recordActivationStep } from './timeline.js';
-import { credentialsConnected } from './transitions.js';
+import { canReconnectWithCredentials, credentialsConnected, credentialsReconnected } from './transitions.js';
 
 /** The fields of the form and of `POST /api/accounts/:id/stores`, as Magento's Integration Details label them. */
 export const PASTED_FIELDS = {
@@ -137,16 +140,30 @@ export function parsePastedCredentials(input: Partial<Record<PastedField, unknow
   return out;
 }
 
+export interface CredentialsConnection {
+  /** As stored: active, origin `credentials`, with the detected signing profile. */
+  binding: Binding;
+  /** True when an existing binding took a new access token (a Reauthorize in Magento), false for a new binding. */
+  reconnected: boolean;
+}
+
 /**
  * Connects the store for `accountId` with pasted credentials, or throws CredentialsError saying what is wrong (and
- * stores nothing). The binding as stored: active, origin `credentials`, with the detected signing profile.
+ * stores nothing).
  */
-export async function connectWithCredentials(deps: CredentialsDeps, accountId: string, input: Partial<Record<PastedField, unknown>>): Promise<Binding> {
+export async function connectWithCredentials(
+  deps: CredentialsDeps,
+  accountId: string,
+  input: Partial<Record<PastedField, unknown>>,
+): Promise<CredentialsConnection> {
   const { storage, clock, logger } = deps;
   const pasted = parsePastedCredentials(input, { allowPrivate: deps.allowPrivateStoreUrls });
   const keyHash = consumerKeyHash(pasted.consumerKey).slice(0, 12);
   const known = await storage.bindings.byConsumerKey(pasted.consumerKey);
-  if (known) throw await alreadyBound(deps, known, keyHash);
+  // A bound key is refused as a repeated callback with other values is, except where the callback rule accepts a
+  // repeat too: the same consumer secret and store URL, here also the same account's store connected by a paste.
+  if (known && !canReconnectWithCredentials(known, { accountId, ...pasted })) throw await alreadyBound(deps, known, keyHash);
+  if (known?.accessToken?.token === pasted.accessToken) throw await alreadyBound(deps, known, keyHash, 'with these very credentials');
 
   const result = await detectSigningProfile(
     { transport: deps.detection.transport, clock, timeoutMs: deps.detection.timeoutMs },
@@ -165,6 +182,10 @@ export async function connectWithCredentials(deps: CredentialsDeps, accountId: s
 
   const now = clock.now();
   const event = { accountId, pair: { token: pasted.accessToken, secret: pasted.accessTokenSecret }, profile: result.profile, now };
+  if (known) {
+    const binding = await reconnect(deps, known, { ...event, consumerSecret: pasted.consumerSecret, storeBaseUrl: pasted.storeBaseUrl }, keyHash);
+    return { binding, reconnected: true };
+  }
   const created = await storage.bindings.insert(
     {
       id: randomUUID(),
@@ -191,20 +212,39 @@ export async function connectWithCredentials(deps: CredentialsDeps, accountId: s
     'credentials_connected',
     `connected with pasted credentials (no callback) to account ${accountId}: a signed call verified, signing profile ${result.profile}`,
   );
-  return created;
+  return { binding: created, reconnected: false };
+}
+
+/** The new access token of a store connected by a paste (Reauthorize in Magento): the same binding, reconnected. */
+async function reconnect(
+  deps: CredentialsDeps,
+  known: Binding,
+  event: Parameters<typeof credentialsReconnected>[1],
+  keyHash: string,
+): Promise<Binding> {
+  const done = await deps.storage.bindings.modify(known.id, (cur) => credentialsReconnected(cur, event), known, transitionEvents(deps));
+  if (!done || done.accessToken?.token !== event.pair.token) {
+    // Deleted, or changed by someone else meanwhile: nothing of ours was written.
+    throw done ? await alreadyBound(deps, done, keyHash) : new CredentialsError('consumer_key_bound', BOUND_MESSAGE);
+  }
+  deps.logger.info({ bindingId: done.id, consumerKey: keyHash, accountId: event.accountId, profile: event.profile }, 'store reconnected with pasted credentials');
+  await recordActivationStep(deps, done.id, 'credentials_connected', `reconnected with a new pasted access token (Reauthorize in Magento): a signed call verified, signing profile ${event.profile}`);
+  return done;
 }
 
 const BOUND_MESSAGE =
   'This consumer key is already connected to a store here (by an activation or by pasted credentials); nothing was ' +
   'changed.';
 
-async function alreadyBound(deps: CredentialsDeps, known: Binding, keyHash: string): Promise<CredentialsError> {
+async function alreadyBound(deps: CredentialsDeps, known: Binding, keyHash: string, how?: string): Promise<CredentialsError> {
   deps.logger.warn({ reason: 'consumer_key_bound', bindingId: known.id, consumerKey: keyHash }, 'pasted credentials refused');
-  await recordActivationStep(deps, known.id, 'credentials_refused', 'pasted credentials for this consumer key were refused: the key is bound already; nothing changed');
+  await recordActivationStep(deps, known.id, 'credentials_refused', `pasted credentials for this consumer key were refused: the key is bound already${how ? ` ${how}` : ''}; nothing changed`);
+  if (how) return new CredentialsError('consumer_key_bound', `This store is already connected ${how}; nothing was changed.`, 'accessToken');
   return new CredentialsError('consumer_key_bound', BOUND_MESSAGE, 'consumerKey', {
     fix:
-      'To connect it again with new values, disconnect that store first (account page, Disconnect), then paste the ' +
-      "credentials again. To connect another store, create a new integration in that store's admin.",
+      'A store connected with pasted credentials takes a new Access Token (after Reauthorize in Magento) pasted with ' +
+      'the same store URL, Consumer Key and Consumer Secret by the same account. To connect it otherwise, disconnect ' +
+      "it first (account page, Disconnect). To connect another store, create a new integration in that store's admin.",
   });
 }
 

@@ -9,14 +9,14 @@ import type { ActivationDeps } from './deps.js';
 import { identityPage, knownBinding } from './identity.js';
 import { detectAndStoreProfile } from './profile.js';
 import { checkCallback, receiveCallback, type RecordedCallback } from './intake.js';
-import { connectWithCredentials, type PastedField } from './credentials.js';
+import { connectWithCredentials, type CredentialsConnection, type PastedField } from './credentials.js';
 import { fetchRequestToken } from './request-token.js';
 import { RequestTokenQueue } from './request-token-queue.js';
 
 export type { ActivationDeps } from './deps.js';
 export { ActivationError, type ActivationErrorCode } from './errors.js';
 export type { RecordedCallback } from './intake.js';
-export { CredentialsError, PASTED_FIELDS, type CredentialsErrorCode, type PastedField } from './credentials.js';
+export { CredentialsError, PASTED_FIELDS, type CredentialsConnection, type CredentialsErrorCode, type PastedField } from './credentials.js';
 
 export class ActivationService {
   private readonly queue: RequestTokenQueue;
@@ -87,8 +87,9 @@ export class ActivationService {
   /**
    * Connects a store for `accountId` with the integration's four pasted credentials (a store that cannot reach our
    * Callback URL): checked with one signed call first; CredentialsError, and nothing stored, when they do not work.
+   * A new access token for the same account's pasted store (Reauthorize in Magento) reconnects that binding.
    */
-  connectWithCredentials(accountId: string, input: Partial<Record<PastedField, unknown>>): Promise<Binding> {
+  connectWithCredentials(accountId: string, input: Partial<Record<PastedField, unknown>>): Promise<CredentialsConnection> {
     const { detection } = this.deps;
     if (!detection) throw new Error('connecting with credentials needs the detection transport (ActivationDeps.detection)');
     return connectWithCredentials({ ...this.deps, detection }, accountId, input);

@@ -133,7 +133,10 @@ function routes(): RouteConfig[] {
         "Connect a store with its integration's four credentials (operator): for a store that cannot reach the Callback URL. " +
         'Checked with one signed call first; nothing is stored when they do not work (the error names the value at fault). Emits store.connected.',
       request: { params: id, body: { content: { 'application/json': { schema: ConnectStoreBody } } } },
-      responses: { 201: json(Store, 'The store, active, as GET /api/stores/{id} shows it (Location: /api/stores/{id})') },
+      responses: {
+        201: json(Store, 'The store, active, as GET /api/stores/{id} shows it (Location: /api/stores/{id})'),
+        200: json(Store, "The account's store connected this way before took its new access token (Reauthorize in Magento): the same store"),
+      },
     }),
     op('post', '/api/webhooks', {
       summary: 'Subscribe to lifecycle events (operator); the signing secret is shown only here',

@@ -13,7 +13,7 @@ export const BINDING_STATES = ['pending', 'request_token', 'active', 'failed', '
 export type BindingState = (typeof BINDING_STATES)[number];
 
 /** What a merchant should do about a binding's last error, in Magento's own words (src/activation/fixes.ts). */
-export const FIXES = ['activate_again', 'reauthorize', 'recreate_integration', 'check_store', 'contact_support'] as const;
+export const FIXES = ['activate_again', 'reauthorize', 'recreate_integration', 'check_store', 'contact_support', 'paste_new_credentials'] as const;
 export type Fix = (typeof FIXES)[number];
 
 export const BINDING_STEPS = ['request_token', 'access_token'] as const;

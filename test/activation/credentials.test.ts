@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
-import { credentialsConnected, transitionEvent } from '../../src/activation/transitions.js';
+import { credentialsConnected, credentialsReconnected, revoked, transitionEvent } from '../../src/activation/transitions.js';
 import { OffsetClock } from '../../src/clock.js';
 import { bindingEvents } from '../../src/webhooks/events.js';
 import type { MockStore } from '../../src/mock-store/app.js';
@@ -64,6 +64,7 @@ async function databaseState(s: Setup): Promise<unknown> {
   };
 }
 
+const withoutId = ({ integrationId: _id, ...values }: Details & { integrationId: number }): Details => values;
 const paste = (s: Setup, body: Record<string, unknown>, accountId = s.accountId) => s.operator('POST', `/accounts/${accountId}/stores`, json(body));
 const errorOf = (res: ApiResponse) => (res.json as { error: { code: string; message: string } }).error;
 
@@ -199,6 +200,49 @@ forEachBackend((backend, test) => {
     t.like(binding, { id: activated.binding.id, origin: 'callback', accountId: activated.binding.accountId, state: 'active' });
   });
 
+  test('probes treat it like any binding: Reauthorize in Magento -> revoked (paste the new token); the new token pasted reconnects the same store', async (t) => {
+    const mock = await startMockStore(t);
+    const connector = await startConnector(backend, t, { probes: { intervalMs: 1_500, ratePerSecond: 50, tickMs: 100, claimMs: 10_000 } });
+    const s: Setup = await (async () => {
+      const key = (await connector.running.services.operators.keys.create('crm')).key;
+      const operator = (method: string, path: string, init = {}) => callApi(`${connector.url}/api${path}`, method, key, init);
+      const account = await connector.running.services.operators.accounts.create({ email: `shop-${randomUUID()}@example.com`, externalId: null });
+      return { connector, mock, accountId: account.id, accountKey: '', operator };
+    })();
+    const receiver = await startReceiver(t);
+    receiver.secret = (await connector.running.services.operators.webhooks.create({ url: receiver.url })).secret;
+    const d = await mintedCredentials(mock);
+    const first = await paste(s, { storeBaseUrl: mock.baseUrl, ...withoutId(d) });
+    t.is(first.status, 201, first.text);
+    const storeId = (first.json as { id: string }).id;
+
+    // Reauthorize on an integration without URLs: Magento deletes the token and mints new ones at once.
+    const reauth = await mock.admin.reauthorize(d.integrationId);
+    t.truthy(reauth.tokens);
+    t.not(reauth.tokens!.accessToken, d.accessToken);
+    const revoked = await waitFor('revoked by a probe', async () => {
+      const b = await connector.binding(d.consumerKey);
+      return b?.state === 'revoked' ? b : undefined;
+    });
+    t.is(revoked.fix, 'paste_new_credentials');
+    const shown = await connector.running.services.stores.getStore(s.accountId, storeId);
+    t.regex(shown.lastError!.fix!, /click Reauthorize on this integration, then paste its new Access Token/);
+
+    // Other values for the key are refused; the new token with the same key, secret and URL reconnects.
+    const otherSecret = await paste(s, { storeBaseUrl: mock.baseUrl, ...withoutId(d), consumerSecret: random32(), accessToken: reauth.tokens!.accessToken, accessTokenSecret: reauth.tokens!.accessTokenSecret });
+    t.is(otherSecret.status, 409);
+    const again = await paste(s, { storeBaseUrl: mock.baseUrl, ...reauth.tokens! });
+    t.is(again.status, 200, again.text);
+    t.like(again.json, { id: storeId, state: 'active', origin: 'credentials', revokedAt: null, lastError: null });
+    const same = await paste(s, { storeBaseUrl: mock.baseUrl, ...reauth.tokens! });
+    t.is(same.status, 409);
+    t.regex(errorOf(same).message, /already connected with these very credentials/);
+
+    await waitFor('three events', () => receiver.delivered().length >= 3);
+    t.deepEqual(receiver.delivered().map((e) => e.body.type), ['store.connected', 'store.revoked', 'store.reauthorized']);
+    t.true(receiver.delivered().every((e) => e.verified && e.body.data.store.id === storeId));
+  });
+
   test('operator keys only; an unknown account is 404; the API describes the route', async (t) => {
     const s = await setup(backend, t);
     const d = await mintedCredentials(s.mock);
@@ -300,4 +344,24 @@ test('credentialsConnected: active at once, no verifier, the detected profile; i
   t.like(patch, { state: 'active', accountId: 'a1', verifier: null, requestToken: null, nextAttemptAt: null, activatedAt: now, signingProfile: 'laminas', profileDetectedAt: now });
   const blank = { accessToken: null, activatedAt: null, state: 'pending' } as unknown as Parameters<typeof transitionEvent>[0];
   t.is(transitionEvent(blank, patch), 'store.connected');
+});
+
+test('credentialsReconnected: only the same account, secret and store URL of a pasted binding, with a new token; revoked asks for one', (t) => {
+  const now = new Date('2026-12-01T13:00:00Z');
+  const cur = {
+    origin: 'credentials', accountId: 'a1', consumerSecret: 'cs', storeBaseUrl: 'https://shop.example.com/', state: 'revoked',
+    accessToken: null, activatedAt: new Date('2026-12-01T12:00:00Z'), callbackAt: new Date('2026-12-01T12:00:00Z'), verifier: null, requestToken: null,
+  } as unknown as Parameters<typeof credentialsReconnected>[0];
+  const event = { accountId: 'a1', consumerSecret: 'cs', storeBaseUrl: 'https://shop.example.com/', pair: { token: 't2', secret: 's2' }, profile: 'native' as const, now };
+  const patch = credentialsReconnected(cur, event);
+  t.like(patch, { state: 'active', accessToken: { token: 't2', secret: 's2', verifier: null }, revokedAt: null, fix: null, signingProfile: 'native' });
+  t.is(transitionEvent(cur, patch!), 'store.reauthorized');
+  t.is(credentialsReconnected({ ...cur, origin: 'callback' }, event), null, 'a callback binding is the callback flow\'s');
+  t.is(credentialsReconnected(cur, { ...event, accountId: 'a2' }), null);
+  t.is(credentialsReconnected(cur, { ...event, consumerSecret: 'other' }), null);
+  t.is(credentialsReconnected(cur, { ...event, storeBaseUrl: 'https://other.example.com/' }), null);
+  t.is(credentialsReconnected({ ...cur, accessToken: { token: 't2', secret: 's2', verifier: null } }, event), null, 'the token it holds already');
+  const active = { ...cur, state: 'active', accessToken: { token: 't1', secret: 's1', verifier: null } } as typeof cur;
+  t.is(revoked(active, { accessToken: 't1', message: 'Specified token does not exist', now })?.fix, 'paste_new_credentials');
+  t.is(revoked({ ...active, origin: 'callback' }, { accessToken: 't1', message: 'Specified token does not exist', now })?.fix, 'reauthorize');
 });

@@ -41,9 +41,10 @@ function apiRouter(s: HttpServices): Router {
   router.post('/:id/stores', requireKey(s), requireOperator, async (ctx) => {
     const account = await s.operators.accounts.get(ctx.params.id!);
     const body = await jsonBody(ctx, ConnectStoreBody);
-    const binding = await s.activation.connectWithCredentials(account.id, body);
-    s.logger.info({ accountId: account.id, bindingId: binding.id, operatorKeyId: ctx.state.operator.id }, 'store connected with credentials by an operator');
-    ctx.status = 201;
+    const { binding, reconnected } = await s.activation.connectWithCredentials(account.id, body);
+    s.logger.info({ accountId: account.id, bindingId: binding.id, reconnected, operatorKeyId: ctx.state.operator.id }, 'store connected with credentials by an operator');
+    // 201 for a new store; 200 when the account's store took its new access token (the same store id).
+    ctx.status = reconnected ? 200 : 201;
     ctx.set('Location', `/api/stores/${binding.id}`);
     ctx.body = await storeAsShown(s, account.id, binding.id);
   });
@@ -66,8 +67,9 @@ function pageRouter(s: HttpServices, flash: FlashMessages): Router<SessionState>
   router.post(CONNECT_CREDENTIALS_PATH, form, csrf, session, async (ctx) => {
     const input = Object.fromEntries((Object.keys(PASTED_FIELDS) as PastedField[]).map((name) => [name, field(ctx.state.form, name)]));
     try {
-      const binding = await activation.connectWithCredentials(ctx.state.account.id, input);
-      flash.set(ctx, { notice: `${binding.storeBaseUrl} is connected with its credentials (signing profile ${binding.signingProfile}).` });
+      const { binding, reconnected } = await activation.connectWithCredentials(ctx.state.account.id, input);
+      const how = reconnected ? 'connected again with its new access token' : 'connected with its credentials';
+      flash.set(ctx, { notice: `${binding.storeBaseUrl} is ${how} (signing profile ${binding.signingProfile}).` });
       ctx.status = 303;
       ctx.redirect(ACCOUNT_PATH);
     } catch (err) {
