@@ -15,6 +15,11 @@ export const FIX_TEXT: Record<Fix, string> = {
     '(Alternatively wait two hours, until Magento has cleaned up the old token, and click Activate again.)',
   check_store: `We could not reach the store. Check that it is online and reachable from the internet over HTTPS, then ${integrations} and click Activate again.`,
   contact_support: 'This looks like a problem on our side. Contact support and mention the store URL.',
+  // A store connected with pasted credentials (src/activation/credentials.ts): Reauthorize on an integration without
+  // URLs makes Magento mint a new access token and show it; pasting it reconnects this same store.
+  paste_new_credentials:
+    `${INTEGRATIONS}, click Reauthorize on this integration, then paste its new Access Token and Access Token Secret ` +
+    '(with the same store URL, Consumer Key and Consumer Secret) into Connect with credentials on your account page.',
 };
 
 export function fixText(fix: Fix | null): string | null {

@@ -10,6 +10,7 @@ import { accountForToken, activationUrls, rotateActivationUrls, type ActivationU
 import { identityPage, knownBinding, type ActivationScope } from './identity.js';
 import { checkCallback, countCallback, receiveCallback, type CallbackVia, type RecordedCallback } from './intake.js';
 import { detectAndStoreProfile } from './profile.js';
+import { connectWithCredentials, type CredentialsConnection, type PastedField } from './credentials.js';
 import { fetchRequestToken } from './request-token.js';
 import { RequestTokenQueue } from './request-token-queue.js';
 
@@ -18,6 +19,7 @@ export { ActivationError, type ActivationErrorCode } from './errors.js';
 export type { CallbackVia, RecordedCallback } from './intake.js';
 export type { ActivationUrls } from './account-urls.js';
 export type { ActivationScope } from './identity.js';
+export { CredentialsError, PASTED_FIELDS, type CredentialsConnection, type CredentialsErrorCode, type PastedField } from './credentials.js';
 
 function hostOf(url: string): string {
   return URL.canParse(url) ? new URL(url).host : url;
@@ -119,6 +121,17 @@ export class ActivationService {
   /** The binding a popup form is for, or ActivationError `unknown_activation` / `callback_refused`. */
   knownBinding(consumerKey: string, scope?: ActivationScope): Promise<Binding> {
     return knownBinding(this.deps, consumerKey, scope);
+  }
+
+  /**
+   * Connects a store for `accountId` with the integration's four pasted credentials (a store that cannot reach our
+   * Callback URL): checked with one signed call first; CredentialsError, and nothing stored, when they do not work.
+   * A new access token for the same account's pasted store (Reauthorize in Magento) reconnects that binding.
+   */
+  connectWithCredentials(accountId: string, input: Partial<Record<PastedField, unknown>>): Promise<CredentialsConnection> {
+    const { detection } = this.deps;
+    if (!detection) throw new Error('connecting with credentials needs the detection transport (ActivationDeps.detection)');
+    return connectWithCredentials({ ...this.deps, detection, maxStoresPerAccount: this.deps.limits.maxStoresPerAccount }, accountId, input);
   }
 
   /** The merchant signed in: finishes the activation for `accountId` (ActivationError when it cannot). */

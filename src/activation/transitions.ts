@@ -250,6 +250,61 @@ export function accessTokenFailed(
   return patch;
 }
 
+// ---- pasted credentials (src/activation/credentials.ts) ----------------------------------------------------------
+
+/**
+ * The integration's four credentials were pasted and one signed check with them worked: the new binding (the row
+ * `bindings.insert` starts from, nothing held, so there is no current row to read) becomes active for `accountId` at once, holding the access token
+ * Magento minted itself (no callback, no verifier), with the signing profile that call detected. Its lifecycle event
+ * is `store.connected` (transitionEvent: a new access token on a binding never activated).
+ */
+export function credentialsConnected(event: { accountId: string; pair: TokenPair; profile: SigningProfileName; now: Date }): BindingPatch {
+  return {
+    state: 'active',
+    accountId: event.accountId,
+    accessToken: { ...event.pair, verifier: null },
+    verifier: null,
+    requestToken: null,
+    nextAttemptAt: null,
+    activatedAt: event.now,
+    signingProfile: event.profile,
+    profileDetectedAt: event.now,
+    lastError: null,
+    lastErrorAt: null,
+    fix: null,
+  };
+}
+
+/**
+ * The same account pasted the credentials of a store it connected with credentials before, with the same consumer
+ * secret and store URL (what a repeated callback must carry too) and a new access token that one signed check just
+ * verified: Reauthorize in Magento minted it, and killed the old one. The binding takes the new token (its lifecycle
+ * event is `store.reauthorized`). Null when the row is no such binding any more, or holds this very token.
+ */
+export function credentialsReconnected(
+  cur: Binding,
+  event: { accountId: string; consumerSecret: string; storeBaseUrl: string; pair: TokenPair; profile: SigningProfileName; now: Date },
+): BindingPatch | null {
+  if (!canReconnectWithCredentials(cur, event)) return null;
+  if (cur.accessToken?.token === event.pair.token) return null;
+  return {
+    state: 'active',
+    accessToken: { ...event.pair, verifier: null },
+    activatedAt: event.now,
+    revokedAt: null,
+    signingProfile: event.profile,
+    profileDetectedAt: event.now,
+    lastError: null,
+    lastErrorAt: null,
+    fix: null,
+  };
+}
+
+/** A paste for a bound consumer key is refused unless it reconnects the same account's pasted store, same values. */
+export function canReconnectWithCredentials(cur: Binding, pasted: { accountId: string; consumerSecret: string; storeBaseUrl: string }): boolean {
+  return cur.origin === 'credentials' && cur.accountId === pasted.accountId && cur.consumerSecret === pasted.consumerSecret && cur.storeBaseUrl === pasted.storeBaseUrl;
+}
+
 // ---- afterwards --------------------------------------------------------------------------------------------------
 
 /**
@@ -264,7 +319,8 @@ export function revoked(cur: Binding, event: { accessToken: string; message: str
     revokedAt: event.now,
     lastError: `Magento refused our access token: ${event.message}`,
     lastErrorAt: event.now,
-    fix: reauthorizedSinceActivation(cur) ? 'activate_again' : 'reauthorize',
+    // A store connected with pasted credentials has no callback to wait for: its new token is pasted again.
+    fix: cur.origin === 'credentials' ? 'paste_new_credentials' : reauthorizedSinceActivation(cur) ? 'activate_again' : 'reauthorize',
   };
 }
 

@@ -30,3 +30,20 @@ export const HealthQuery = z.object({ refresh: z.enum(['true', 'false']).optiona
 
 /** POST /api/stores/:id/graphql: Magento's GraphQL request, passed through as sent. */
 export const GraphqlBody = z.object({ query: z.string(), variables: z.record(z.string(), z.unknown()).optional(), operationName: z.string().optional() });
+
+/**
+ * POST /api/accounts/:id/stores: connect a store with its integration's four credentials (Magento's Integration
+ * Details), for a store that cannot reach the Callback URL. Their shapes are checked by the domain
+ * (src/activation/credentials.ts: 32 lower-case letters and digits each; the store URL by the callback's rules), so a
+ * 400 names the field either way.
+ */
+const Pasted = (description: string) => z.string().max(300).describe(description);
+export const ConnectStoreBody = z
+  .object({
+    storeBaseUrl: Pasted("The store's base URL, e.g. https://shop.example.com/ (ending in index.php/ on stores without URL rewrites)"),
+    consumerKey: Pasted('Consumer Key (Integration Details)'),
+    consumerSecret: Pasted('Consumer Secret (Integration Details)'),
+    accessToken: Pasted('Access Token (Integration Details)'),
+    accessTokenSecret: Pasted('Access Token Secret (Integration Details)'),
+  })
+  .strict();

@@ -7,6 +7,7 @@ import { accessLog, requestId, securityHeaders } from './middleware.js';
 import { accountRoutes } from './routes/account.js';
 import { accountsApiRoutes } from './routes/accounts-api.js';
 import { apiRoutes } from './routes/api.js';
+import { connectCredentialsRoutes } from './routes/connect-credentials.js';
 import { assetRoutes } from './routes/assets.js';
 import { identityPopupRoutes } from './routes/identity-popup.js';
 import { magentoCallbackRoutes } from './routes/magento-callback.js';
@@ -32,6 +33,7 @@ export function createHttpApp(services: HttpServices): Koa {
   const routers = [
     // The operator routers before apiRoutes, whose catch-all answers every other /api path with 404.
     accountsApiRoutes(services),
+    ...connectCredentialsRoutes(services, { flash }), // issue 17: POST /api/accounts/:id/stores and the account page's form
     webhooksApiRoutes(services),
     apiRoutes(services),
     metricsRoutes(services),

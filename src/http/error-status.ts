@@ -3,6 +3,7 @@
 // omission. Page titles for the browser routes sit beside it.
 import type { AccountErrorCode } from '../accounts/accounts.js';
 import type { ActivationErrorCode } from '../activation/service.js';
+import type { CredentialsErrorCode } from '../activation/credentials.js';
 import type { CallErrorCode } from '../store-api/errors.js';
 import type { IdentityErrorCode } from '../identity/errors.js';
 import type { MailErrorCode } from '../mail/mailer.js';
@@ -19,6 +20,7 @@ export type ErrorCode =
   | HttpErrorCode
   | AccountErrorCode
   | ActivationErrorCode
+  | CredentialsErrorCode
   | CallErrorCode
   | IdentityErrorCode
   | MailErrorCode
@@ -57,6 +59,15 @@ export const ERROR_STATUS = {
   invalid_callback: 400,
   callback_conflict: 409,
   storage_error: 500,
+  // connecting a store with pasted credentials (activation/credentials.ts; store_unreachable: below)
+  invalid_pasted_credentials: 400,
+  consumer_key_rejected: 422,
+  token_rejected: 422,
+  signature_rejected: 422,
+  not_magento_store: 422,
+  store_clock_ahead: 422,
+  authorization_not_seen: 422,
+  consumer_key_bound: 409,
   // operators: keys, the accounts API, webhooks
   operator_only: 403,
   account_not_found: 404,
@@ -167,6 +178,14 @@ const PAGE_TITLE: Partial<Record<ErrorCode, string>> = {
   too_many_stores: 'Too many stores',
   not_a_member: 'This store belongs to another account',
   store_not_confirmed: 'Please confirm the store',
+  invalid_pasted_credentials: 'The store could not be connected',
+  consumer_key_rejected: 'The store could not be connected',
+  token_rejected: 'The store could not be connected',
+  signature_rejected: 'The store could not be connected',
+  not_magento_store: 'The store could not be connected',
+  store_clock_ahead: 'The store could not be connected',
+  authorization_not_seen: 'The store could not be connected',
+  consumer_key_bound: 'This store is connected already',
   store_not_found: 'No such store',
   api_key_not_found: 'No such key',
   oidc_not_configured: 'Sign-in failed',

@@ -4,9 +4,10 @@
 // routers have is described here and that the document is valid OpenAPI 3.1.
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { BINDING_STATES } from '../storage/types.js';
+import { BINDING_ORIGINS, BINDING_STATES } from '../storage/types.js';
 import { DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES } from '../storage/webhooks.js';
 import {
+  ConnectStoreBody,
   GraphqlBody,
   HealthQuery,
   CreateAccountBody,
@@ -39,6 +40,7 @@ const Store = z.object({
   revokedAt: z.string().nullable(),
   reauthorizing: z.boolean(),
   lastError: z.object({ message: z.string(), at: z.string().nullable(), fix: z.string().nullable() }).nullable(),
+  origin: z.enum(BINDING_ORIGINS).describe('callback: activated from the Magento admin; credentials: connected with pasted credentials'),
 });
 const Account = z.object({
   id: z.string(),
@@ -137,6 +139,16 @@ function routes(): RouteConfig[] {
       summary: 'An API key for the account (operator); the key is shown only here',
       request: { params: id, body: { content: { 'application/json': { schema: CreateApiKeyBody } } } },
       responses: { 201: json(z.object({ id: z.string(), name: z.string(), key: z.string() }), 'The key') },
+    }),
+    op('post', '/api/accounts/{id}/stores', {
+      summary:
+        "Connect a store with its integration's four credentials (operator): for a store that cannot reach the Callback URL. " +
+        'Checked with one signed call first; nothing is stored when they do not work (the error names the value at fault). Emits store.connected.',
+      request: { params: id, body: { content: { 'application/json': { schema: ConnectStoreBody } } } },
+      responses: {
+        201: json(Store, 'The store, active, as GET /api/stores/{id} shows it (Location: /api/stores/{id})'),
+        200: json(Store, "The account's store connected this way before took its new access token (Reauthorize in Magento): the same store"),
+      },
     }),
     op('post', '/api/webhooks', {
       summary: 'Subscribe to lifecycle events (operator); the signing secret is shown only here',

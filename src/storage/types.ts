@@ -13,10 +13,17 @@ export const BINDING_STATES = ['pending', 'request_token', 'active', 'failed', '
 export type BindingState = (typeof BINDING_STATES)[number];
 
 /** What a merchant should do about a binding's last error, in Magento's own words (src/activation/fixes.ts). */
-export const FIXES = ['activate_again', 'reauthorize', 'recreate_integration', 'check_store', 'contact_support'] as const;
+export const FIXES = ['activate_again', 'reauthorize', 'recreate_integration', 'check_store', 'contact_support', 'paste_new_credentials'] as const;
 export type Fix = (typeof FIXES)[number];
 
 export const BINDING_STEPS = ['request_token', 'access_token'] as const;
+
+/**
+ * How a binding came to be: Magento's callback and the token exchange, or the integration's four credentials pasted
+ * by the merchant or an operator (a store that cannot reach our Callback URL, src/activation/credentials.ts).
+ */
+export const BINDING_ORIGINS = ['callback', 'credentials'] as const;
+export type BindingOrigin = (typeof BINDING_ORIGINS)[number];
 export type BindingStep = (typeof BINDING_STEPS)[number];
 
 export interface TokenPair {
@@ -67,15 +74,17 @@ export interface Binding {
   signingProfile: SigningProfileName | null;
   /** When signingProfile was detected. */
   profileDetectedAt: Date | null;
+  /** How the binding came to be; never changes. */
+  origin: BindingOrigin;
   version: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
 export type NewBinding = Pick<Binding, 'id' | 'consumerKey' | 'storeBaseUrl' | 'state' | 'consumerSecret' | 'verifier' | 'callbackAt'> &
-  Partial<Pick<Binding, 'nextAttemptAt' | 'accountId'>>;
+  Partial<Pick<Binding, 'nextAttemptAt' | 'accountId' | 'origin'>>;
 
-export type BindingPatch = Partial<Omit<Binding, 'id' | 'consumerKey' | 'version' | 'createdAt' | 'updatedAt'>>;
+export type BindingPatch = Partial<Omit<Binding, 'id' | 'consumerKey' | 'origin' | 'version' | 'createdAt' | 'updatedAt'>>;
 
 /** Why a callback was refused (src/activation/callback.ts); decides the fix the popup offers. */
 export type CallbackRefusalReason = 'private_store_url' | 'invalid_store_url' | 'invalid_field' | 'unexpected_field';
@@ -99,6 +108,9 @@ export const BINDING_EVENT_KINDS = [
   'detection',
   'profile_changed',
   'revoked',
+  // pasted credentials (src/activation/credentials.ts): connected with them, or a paste for this key refused
+  'credentials_connected',
+  'credentials_refused',
 ] as const;
 export type BindingEventKind = (typeof BINDING_EVENT_KINDS)[number];
 
@@ -141,6 +153,13 @@ export interface Session {
 export interface BindingRepository {
   /** Inserts; null when a binding with this consumer key already exists (the caller then treats it as a repeat). */
   create(binding: NewBinding): Promise<Binding | null>;
+  /**
+   * Inserts a new binding already moved on by `patch` (a transition of the row `binding` describes, e.g. straight to
+   * `active` with pasted credentials), with the lifecycle events `events(<binding as inserted before the patch>,
+   * <binding after it>)` returns, in one database transaction: nothing is written when anything fails. Null when a
+   * binding with this consumer key already exists.
+   */
+  insert(binding: NewBinding, patch: BindingPatch, events?: TransitionEvents): Promise<Binding | null>;
   byId(id: string): Promise<Binding | null>;
   byConsumerKey(consumerKey: string): Promise<Binding | null>;
   listByAccount(accountId: string): Promise<Binding[]>;

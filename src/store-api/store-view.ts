@@ -2,7 +2,7 @@
 import { fixText } from '../activation/fixes.js';
 import { isReauthorizing } from '../activation/transitions.js';
 import type { SigningProfileName } from '../protocol/signing-profiles.js';
-import type { Binding, BindingEvent, BindingEventKind, BindingState } from '../storage/types.js';
+import type { Binding, BindingEvent, BindingEventKind, BindingOrigin, BindingState } from '../storage/types.js';
 
 export interface StoreView {
   id: string;
@@ -19,6 +19,8 @@ export interface StoreView {
   lastError: { message: string; at: string | null; fix: string | null } | null;
   /** The store's signature verifier (docs/magento-protocol.md §7a); profile null until detected. */
   signing: { profile: SigningProfileName | null; detectedAt: string | null };
+  /** `callback`: activated from the Magento admin (callback, popup); `credentials`: connected with pasted credentials. */
+  origin: BindingOrigin;
 }
 
 /** GET /api/stores/:id: the store and the newest entries of its activation timeline (newest first). */
@@ -40,6 +42,7 @@ export function describeStore(b: Binding): StoreView {
     reauthorizing: isReauthorizing(b),
     lastError: b.lastError ? { message: b.lastError, at: b.lastErrorAt?.toISOString() ?? null, fix: fixText(b.fix) } : null,
     signing: { profile: b.signingProfile, detectedAt: b.profileDetectedAt?.toISOString() ?? null },
+    origin: b.origin,
   };
 }
 

@@ -43,6 +43,7 @@ function binding(overrides: Partial<Binding> = {}): Binding {
     accessOutcomeUnknown: false,
     signingProfile: null,
     profileDetectedAt: null,
+    origin: 'callback',
     version: 0,
     createdAt: T0,
     updatedAt: T0,

@@ -14,6 +14,7 @@ interface StoreView {
   revokedAt: string | null;
   reauthorizing: boolean;
   lastError: unknown;
+  origin: string;
 }
 
 forEachBackend((backend, test) => {
@@ -59,8 +60,9 @@ forEachBackend((backend, test) => {
     const view = detail.json as StoreView;
     t.like(view, { id: a.storeId, state: 'active', storeBaseUrl: a.mock.baseUrl, consumerKey: a.consumerKey, revokedAt: null, reauthorizing: false, lastError: null });
     t.truthy(view.activatedAt);
-    // availability (this instance's circuit), storeViews (what the integration can see), signing and timeline too.
-    t.deepEqual(Object.keys(view).sort(), ['accountId', 'activatedAt', 'availability', 'consumerKey', 'createdAt', 'id', 'lastError', 'reauthorizing', 'revokedAt', 'signing', 'state', 'storeBaseUrl', 'storeViews', 'timeline', 'updatedAt']);
+    // availability (this instance's circuit), storeViews (what the integration can see), signing, timeline and origin too.
+    t.is(view.origin, 'callback');
+    t.deepEqual(Object.keys(view).sort(), ['accountId', 'activatedAt', 'availability', 'consumerKey', 'createdAt', 'id', 'lastError', 'origin', 'reauthorizing', 'revokedAt', 'signing', 'state', 'storeBaseUrl', 'storeViews', 'timeline', 'updatedAt']);
     const consumerSecret = a.mock.admin.get(a.integrationId).consumerSecret;
     t.false(detail.text.includes(consumerSecret));
     t.false(detail.text.includes(a.binding.accessToken!.token));

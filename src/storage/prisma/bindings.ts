@@ -5,9 +5,10 @@ import type { Clock } from '../../clock.js';
 import { SIGNING_PROFILE_NAMES } from '../../protocol/signing-profiles.js';
 import type { Sealer } from '../../secrets/sealer.js';
 import type { Binding as BindingRow } from '../generated/sqlite/client.js';
-import { isNotFound, StorageError } from '../errors.js';
+import { isNotFound, isUniqueViolation, StorageError } from '../errors.js';
 import { eventStatements } from '../webhooks.js';
 import {
+  BINDING_ORIGINS,
   BINDING_STATES,
   BINDING_STEPS,
   FIXES,
@@ -105,6 +106,7 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       accessOutcomeUnknown: row.accessOutcomeUnknown,
       signingProfile: row.signingProfile === null ? null : oneOf(SIGNING_PROFILE_NAMES, row.signingProfile, 'signingProfile', row.id),
       profileDetectedAt: row.profileDetectedAt,
+      origin: oneOf(BINDING_ORIGINS, row.origin, 'origin', row.id),
       version: row.version,
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
@@ -173,6 +175,8 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
         profileDetectedAt: null,
         nextProbeAt: null,
         lastCallOkAt: null,
+        // The column's default: the raw INSERT below leaves it out.
+        origin: 'callback',
         version: 0,
         createdAt: now,
         updatedAt: now,
@@ -184,6 +188,50 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
           ${row.verifierSealed}, ${row.callbackAt}, ${row.nextAttemptAt}, 0, false, 0, ${now}, ${now})
         ON CONFLICT ("consumerKey") DO NOTHING`;
       return inserted === 0 ? null : toBinding(row);
+    },
+    async insert(binding, patch, events) {
+      const now = clock.now();
+      const before: Binding = {
+        id: binding.id,
+        consumerKey: binding.consumerKey,
+        storeBaseUrl: binding.storeBaseUrl,
+        state: binding.state,
+        accountId: null,
+        consumerSecret: binding.consumerSecret,
+        verifier: binding.verifier,
+        callbackAt: binding.callbackAt,
+        requestToken: null,
+        accessToken: null,
+        activatedAt: null,
+        revokedAt: null,
+        step: null,
+        stepUntil: null,
+        stepAttempts: 0,
+        nextAttemptAt: binding.nextAttemptAt ?? null,
+        lastError: null,
+        lastErrorAt: null,
+        fix: null,
+        accessOutcomeUnknown: false,
+        signingProfile: null,
+        profileDetectedAt: null,
+        origin: binding.origin ?? 'callback',
+        version: 0,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const after = projected(before, patch, -1, now); // version 0: the row as inserted
+      const { id, consumerKey, origin } = after;
+      const data = { id, consumerKey, origin, ...toColumns({ ...after }), createdAt: now, updatedAt: now, version: 0 };
+      // toColumns copies only patchable fields: consumerSecret is one, so every column of the row is written here.
+      const write = db.binding.create({ data: data as Parameters<Db['binding']['create']>[0]['data'] });
+      const statements = events ? (await events(before, after)).flatMap((e) => eventStatements(db, e)) : [];
+      try {
+        const rows = await db.$transaction([write, ...statements]);
+        return toBinding(rows[0] as BindingRow);
+      } catch (error) {
+        if (isUniqueViolation(error, 'Binding', 'consumerKey')) return null;
+        throw error;
+      }
     },
     async byId(id) {
       const row = await db.binding.findUnique({ where: { id } });

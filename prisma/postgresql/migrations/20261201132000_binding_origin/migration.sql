@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Binding" ADD COLUMN     "origin" TEXT NOT NULL DEFAULT 'callback';
+
