@@ -200,6 +200,24 @@ forEachBackend((backend, test) => {
     t.like(binding, { id: activated.binding.id, origin: 'callback', accountId: activated.binding.accountId, state: 'active' });
   });
 
+  test('a deleted store\'s key stays reserved: another account\'s paste is refused, nothing stored; its own account may paste it again', async (t) => {
+    const s = await setup(backend, t);
+    const d = await mintedCredentials(s.mock);
+    const good = { storeBaseUrl: s.mock.baseUrl, ...withoutId(d) };
+    const first = await paste(s, good);
+    t.is(first.status, 201, first.text);
+    const removed = await s.operator('DELETE', `/stores/${(first.json as { id: string }).id}`);
+    t.is(removed.status, 204, removed.text);
+    const other = await s.operator('POST', '/accounts', json({ email: `other-${randomUUID()}@example.com` }));
+    const before = await databaseState(s);
+    const elsewhere = await paste(s, good, (other.json as { id: string }).id);
+    t.is(elsewhere.status, 409, elsewhere.text);
+    t.is(errorOf(elsewhere).code, 'consumer_key_reserved');
+    t.deepEqual(await databaseState(s), before, 'nothing stored');
+    const back = await paste(s, good);
+    t.is(back.status, 201, back.text);
+  });
+
   test('probes treat it like any binding: Reauthorize in Magento -> revoked (paste the new token); the new token pasted reconnects the same store', async (t) => {
     const mock = await startMockStore(t);
     const connector = await startConnector(backend, t, { probes: { intervalMs: 1_500, ratePerSecond: 50, tickMs: 100, claimMs: 10_000 } });
