@@ -7,8 +7,7 @@
 //     callbacks from the mock store (latency p50/p99), and proxy throughput for stores chosen at random: cold
 //     (every request a store not called before), warm (a small hot set, caches filled) and random over every store;
 //   - at the large size, after a sweep over SCALE_SWEEP distinct stores (11,000: every per-store cache at its bound;
-//     at most SCALE_SWEEP_SECONDS), 
-//     the idle resident memory again (target < 200 MB: the caches are bounded).
+//     at most SCALE_SWEEP_SECONDS), the idle resident memory again (target < 200 MB: the caches are bounded).
 // Each figure at the large size is compared with the same figure at the small size: target within 1.5x.
 //   npm run bench -- scale        SCALE_BACKENDS=sqlite,postgresql (PostgreSQL: BENCH_POSTGRES_URL or TEST_POSTGRES_URL)
 //   SCALE_BINDINGS=2000 SCALE_ACCOUNTS=200 SCALE_SECONDS=2 npm run bench -- scale      (a quick smoke run)
