@@ -141,7 +141,18 @@ export async function seedScale(db: Db, o: SeedOptions): Promise<Seeded> {
     await db.$executeRaw`INSERT INTO "ApiKey" ("id", "accountId", "name", "prefix", "hash", "createdAt") VALUES ${sql.join(
       slice.map((a, j) => sql.sql`(${randomUUID()}, ${a.id}, ${'scale bench'}, ${keys[j]!.prefix}, ${keys[j]!.hash}, ${now})`),
     )}`;
+    // A live browser session per account (housekeeping deletes only the expired ones).
+    await db.$executeRaw`INSERT INTO "Session" ("id", "accountId", "createdAt", "expiresAt") VALUES ${sql.join(
+      slice.map((a) => sql.sql`(${token() + token()}, ${a.id}, ${now}, ${at(7 * 86_400_000)})`),
+    )}`;
   }
+
+  // Webhook history: one subscription and a delivered store.connected event for every 10th store (the worker's poll
+  // must not read delivered rows).
+  const subscriptionId = randomUUID();
+  await db.$executeRaw`INSERT INTO "WebhookSubscription" ("id", "url", "events", "secretSealed", "createdAt")
+    VALUES (${subscriptionId}, ${'https://crm.example/hooks'}, ${''}, ${sealer.seal(token())}, ${now})`;
+  const history: { id: string; storeId: string; accountId: string }[] = [];
 
   for (let start = 0; start < o.bindings; start += batch) {
     const rows: ReturnType<typeof sql.sql>[] = [];
@@ -154,6 +165,7 @@ export async function seedScale(db: Db, o: SeedOptions): Promise<Seeded> {
       const state = dueWork ? 'pending' : stateOf(i);
       const active = state === 'active';
       if (active) account.bindingIds.push(id);
+      if (i % 10 === 0) history.push({ id: randomUUID(), storeId: id, accountId: account.id });
       const accessToken = active || state === 'revoked' ? { token: token(), secret: token(), verifier: token() } : null;
       const consumerKey = `s${tag}${String(i).padStart(8, '0')}${token()}`.slice(0, 32);
       const consumerSecret = token();
@@ -173,6 +185,16 @@ export async function seedScale(db: Db, o: SeedOptions): Promise<Seeded> {
         "activatedAt", "revokedAt", "nextAttemptAt", "stepUntil",
         "lastError", "nextProbeAt", "accessOutcomeUnknown", "stepAttempts", "version", "createdAt", "updatedAt")
       VALUES ${sql.join(rows)}`;
+  }
+  for (let start = 0; start < history.length; start += batch) {
+    const slice = history.slice(start, start + batch);
+    await db.$executeRaw`INSERT INTO "WebhookEvent" ("id", "type", "storeId", "accountId", "payload", "sequence", "createdAt") VALUES ${sql.join(
+      slice.map((e) => sql.sql`(${e.id}, ${'store.connected'}, ${e.storeId}, ${e.accountId}, ${'{}'}, 1, ${at(-86_000_000)})`),
+    )}`;
+    await db.$executeRaw`INSERT INTO "WebhookDelivery" ("eventId", "subscriptionId", "storeId", "sequence", "status", "attempts", "nextAttemptAt",
+        "firstAttemptAt", "lastAttemptAt", "lastStatus", "deliveredAt", "createdAt") VALUES ${sql.join(
+      slice.map((e) => sql.sql`(${e.id}, ${subscriptionId}, ${e.storeId}, 1, ${'delivered'}, 1, ${at(-86_000_000)}, ${at(-86_000_000)}, ${at(-86_000_000)}, 200, ${at(-86_000_000)}, ${at(-86_000_000)})`),
+    )}`;
   }
   // Fresh statistics, as a database that grew over months would have (the planners choose by them).
   await db.$executeRawUnsafe('ANALYZE');

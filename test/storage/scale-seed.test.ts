@@ -53,6 +53,8 @@ forEachBackend((backend, test) => {
     // The background queries: exactly the seeded due rows.
     t.deepEqual((await storage.bindings.due(now, 50)).map((b) => b.id).sort(), seeded.slice(0, 3).map((b) => b.id).sort());
     t.deepEqual((await storage.probes.due(now, 50)).map((p) => p.id).sort(), seeded.slice(3, 6).map((b) => b.id).sort());
+    t.deepEqual(await storage.webhooks.due(now, 50), [], 'the seeded webhook history is delivered');
+    t.is(await storage.sessions.deleteExpired(now), 0, 'the seeded sessions are live');
 
     // The mock store knows the seeded credentials (as Magento would after activation) and checks signatures.
     for (const s of seeded.filter((b) => b.state === 'active')) {
