@@ -34,6 +34,8 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   /** How long a stopping server lets requests in flight finish before closing their connections. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+  /** Server processes on one port (node's cluster; src/cluster.ts): 1 is a single process, as before. */
+  WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   /** http and private-address webhook receivers (development and tests only). */
   ALLOW_PRIVATE_WEBHOOK_URLS: bool.default(false),
   METRICS_TOKEN: z.string().optional(),
@@ -122,6 +124,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** OPEN_SIGNUP_ACTIVATION: the shared activation URLs answer (issue 13). */
   openSignupActivation: boolean;
+  /** WORKERS: server processes sharing the port, each a full instance (src/cluster.ts). */
+  workers: number;
   durations: Durations;
   limits: Limits;
   /** Sign-in with an OpenID provider, local accounts, password resets and mail (issue 14). */
@@ -232,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: e.DATA_DIR,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     openSignupActivation: e.OPEN_SIGNUP_ACTIVATION,
+    workers: e.WORKERS,
     durations: { ...DEFAULT_DURATIONS },
     limits: {
       ...DEFAULT_LIMITS,

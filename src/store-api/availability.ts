@@ -43,6 +43,12 @@ export interface StoreAvailabilityOptions {
    * it must not throw or block (queue the delivery).
    */
   emitAvailabilityEvent?: (event: AvailabilityEvent) => void;
+  /**
+   * Circuits kept at most (stores failing now; a success forgets a store's circuit). Beyond it the oldest circuit
+   * is forgotten: that store's calls go through again until it fails `failuresBeforeUnavailable` times more.
+   * Default 10,000 (issue 16: a deployment of 100,000 stores must not hold one entry per store).
+   */
+  maxStores?: number;
 }
 
 interface Circuit {
@@ -114,6 +120,7 @@ export class StoreAvailability {
     let c = this.circuits.get(store.consumerKey);
     if (!c) {
       c = { failures: 0, openedAt: null, retryAt: null, trialInFlight: false, lastFailure: null, storeBaseUrl: store.storeBaseUrl };
+      if (this.circuits.size >= (this.options.maxStores ?? 10_000)) this.circuits.delete(this.circuits.keys().next().value!);
       this.circuits.set(store.consumerKey, c);
     }
     c.failures++;
@@ -137,6 +144,11 @@ export class StoreAvailability {
     if (c.openedAt) {
       this.emit({ type: 'store.available', consumerKey: store.consumerKey, storeBaseUrl: store.storeBaseUrl, at: this.options.clock.now(), reason: null });
     }
+  }
+
+  /** How many stores this instance holds a circuit for (tests: the bound is `maxStores`). */
+  get size(): number {
+    return this.circuits.size;
   }
 
   private emit(event: AvailabilityEvent): void {
