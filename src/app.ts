@@ -14,7 +14,7 @@ import { createIdentityServices } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createRestClient } from './protocol/rest-client.js';
 import { createTokenEndpoints, type TokenEndpoints } from './protocol/token-endpoints.js';
-import { createTransport } from './protocol/transport.js';
+import { createResponseBudget, createTransport } from './protocol/transport.js';
 import { ProfileRedetector } from './protocol/verifier-detection.js';
 import { ConnectorError } from './errors.js';
 import { checkOpens, KEY_FILE_NAME, loadSealer } from './secrets/index.js';
@@ -59,6 +59,8 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     totalTimeoutMs: limits.totalTimeoutMs,
     maxResponseBytes: limits.maxResponseBytes,
     maxRequestBodyBytes: limits.maxRequestBodyBytes,
+    // Issue 13: every response this instance receives from stores at once, token calls and detections included.
+    responseBudget: createResponseBudget(limits.responseBufferBytes, 'instance'),
     logger,
   });
   const endpoints = overrides.tokens ?? createTokenEndpoints({ transport, timeoutMs: limits.tokenCallTimeoutMs, clock });

@@ -11,10 +11,11 @@ import { readRawBody } from './http.js';
 import type { StoreSettings } from './settings.js';
 import { VERIFIER_NAMES, type VerifierName } from './verifiers.js';
 
-export type FaultKind = 'slow' | 'fail' | 'rateLimit' | 'drop';
+export type FaultKind = 'slow' | 'fail' | 'rateLimit' | 'drop' | 'stall';
 
 export const FaultSchema = z.object({
-  kind: z.enum(['slow', 'fail', 'rateLimit', 'drop']),
+  /** stall: answers 200 with `stallBytes` of a body promised longer, then sends nothing more until the client leaves. */
+  kind: z.enum(['slow', 'fail', 'rateLimit', 'drop', 'stall']),
   /** Matched against the request path as received (no query), e.g. `/oauth/token/request` or `/rest/`. */
   pathPrefix: z.string().min(1),
   /** How many matching requests it applies to. */
@@ -26,6 +27,8 @@ export const FaultSchema = z.object({
   status: z.number().int().min(400).max(599).default(503),
   body: z.string().optional(),
   contentType: z.string().default('text/html; charset=UTF-8'),
+  /** stall: how much of the body is sent before the stall (19 MiB: what the issue-13 review sent). */
+  stallBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(19 * 1024 * 1024),
   /** rateLimit: the Retry-After header, seconds. */
   retryAfter: z.number().int().min(0).default(1),
   /**
@@ -122,6 +125,29 @@ const kindOf = (path: string): RequestLogEntry['kind'] =>
 
 const isStoreTraffic = (path: string): boolean => !/^\/(__mock|admin)(\/|$)/.test(path);
 
+const STALL_CHUNK = Buffer.alloc(64 * 1024, 0x20); // spaces: valid leading JSON whitespace, never an end
+
+/**
+ * A store (or something in front of it) that sends a large part of a body and then stalls: the headers promise one
+ * byte more than is sent, and the connection stays open until the client closes it (or the mock closes).
+ */
+async function stall(ctx: Context, bytes: number): Promise<void> {
+  ctx.respond = false;
+  const res = ctx.res;
+  // The client hanging up (a reset, mid-write) is how a stall ends: not an error of the mock.
+  ctx.req.socket.on('error', () => {});
+  res.on('error', () => {});
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(bytes + 1) });
+  const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
+  let sent = 0;
+  while (sent < bytes && !res.destroyed) {
+    const chunk = bytes - sent >= STALL_CHUNK.length ? STALL_CHUNK : STALL_CHUNK.subarray(0, bytes - sent);
+    sent += chunk.length;
+    if (!res.write(chunk)) await Promise.race([new Promise((resolve) => res.once('drain', resolve)), closed]);
+  }
+  await closed;
+}
+
 function drop(ctx: Context): void {
   ctx.respond = false;
   ctx.req.socket.destroy();
@@ -138,6 +164,10 @@ export function faultsAndLog(knobs: Knobs) {
     const fault = knobs.takeFault(ctx.method, path);
 
     if (fault?.kind === 'slow') await sleep(fault.delayMs);
+    if (fault?.kind === 'stall') {
+      knobs.record({ ...entry, status: 200, fault: 'stall' });
+      return stall(ctx, fault.stallBytes);
+    }
     if (fault?.kind === 'rateLimit') {
       ctx.status = 429;
       ctx.set('Retry-After', String(fault.retryAfter));
