@@ -2,7 +2,8 @@
 // (they are answered first: Magento waits 5 s for each, while the request token has its 300 s window), runs a bounded
 // number of fetches at once, and the periodic scan that resumes what is due (retries, claims of dead instances).
 import type { Logger } from '../log.js';
-import type { Binding } from '../storage/types.js';
+import { SealedValueError, SecretsKeyError } from '../secrets/sealer.js';
+import type { DueBinding } from '../storage/types.js';
 
 // How long the queue waits for a burst of callbacks to pause, and at most, before fetching.
 const QUIET_MS = 100;
@@ -13,7 +14,12 @@ export interface RequestTokenQueueOptions {
   logger: Logger;
   run(bindingId: string): Promise<unknown>;
   /** Bindings with work due now (storage.bindings.due). */
-  due(limit: number): Promise<Binding[]>;
+  due(limit: number): Promise<DueBinding[]>;
+  /**
+   * A binding whose sealed secrets cannot be opened (the step threw a sealer error): mark it so it is not due again
+   * (issue 13: one such row must not stop the retries of every other binding).
+   */
+  unreadable?(bindingId: string, err: Error): Promise<unknown>;
 }
 
 export class RequestTokenQueue {
@@ -40,8 +46,9 @@ export class RequestTokenQueue {
   /** Resumes request-token work that is due. Run periodically. */
   async resumeDue(limit = 50): Promise<number> {
     const due = await this.track(this.options.due(limit));
-    // Tracked like queued work, so drain() (shutdown, tests) also waits for what the periodic scan started.
-    await Promise.all(due.map((b) => this.track(this.options.run(b.id))));
+    // Tracked like queued work, so drain() (shutdown, tests) also waits for what the periodic scan started. Each
+    // binding's failure is its own (runOne never rejects): the others' retries go on.
+    await Promise.all(due.map((b) => this.track(this.runOne(b.id))));
     return due.length;
   }
 
@@ -62,15 +69,26 @@ export class RequestTokenQueue {
     while (this.running < this.options.concurrency && this.queue.length) {
       const bindingId = this.queue.shift()!;
       this.running++;
-      const run = this.options
-        .run(bindingId)
-        .catch((err: unknown) => this.options.logger.error({ err, bindingId }, 'request-token step crashed'))
-        .finally(() => {
-          this.running--;
-          this.inFlight.delete(run);
-          this.pump();
-        });
+      const run = this.runOne(bindingId).finally(() => {
+        this.running--;
+        this.inFlight.delete(run);
+        this.pump();
+      });
       this.inFlight.add(run);
+    }
+  }
+
+  /** One binding's step; a failure is logged (and a binding that cannot be opened marked), never rethrown. */
+  private async runOne(bindingId: string): Promise<void> {
+    try {
+      await this.options.run(bindingId);
+    } catch (err) {
+      if (!(err instanceof SealedValueError || err instanceof SecretsKeyError) || !this.options.unreadable) {
+        this.options.logger.error({ err, bindingId }, 'request-token step crashed');
+        return;
+      }
+      this.options.logger.warn({ bindingId, err: err.message }, 'request-token step skipped: the binding\'s secrets cannot be opened (marked failed)');
+      await this.options.unreadable(bindingId, err).catch((markErr: unknown) => this.options.logger.error({ err: markErr, bindingId }, 'could not mark an unreadable binding'));
     }
   }
 

@@ -11,6 +11,9 @@ import { detectAndStoreProfile } from './profile.js';
 import { checkCallback, receiveCallback, type RecordedCallback } from './intake.js';
 import { fetchRequestToken } from './request-token.js';
 import { RequestTokenQueue } from './request-token-queue.js';
+import { transitionEvents } from './deps.js';
+import { recordActivationStep } from './timeline.js';
+import { secretsUnreadable } from './transitions.js';
 
 export type { ActivationDeps } from './deps.js';
 export { ActivationError, type ActivationErrorCode } from './errors.js';
@@ -26,6 +29,7 @@ export class ActivationService {
       logger: deps.logger,
       run: (bindingId) => this.fetchRequestToken(bindingId),
       due: (limit) => deps.storage.bindings.due(deps.clock.now(), limit),
+      unreadable: (bindingId, err) => this.markUnreadable(bindingId, err),
     });
   }
 
@@ -37,6 +41,13 @@ export class ActivationService {
   /** Records a checked callback; returns at once (queue the request token with queueRequestTokenFetch). */
   receiveCallback(input: CallbackInput): Promise<RecordedCallback> {
     return receiveCallback(this.deps, input);
+  }
+
+  /** Issue 13: a binding whose secrets cannot be opened is failed with the reason (secretsUnreadable), and skipped. */
+  private async markUnreadable(bindingId: string, err: Error): Promise<void> {
+    const now = this.deps.clock.now();
+    const marked = await this.deps.storage.bindings.modifyUnreadable(bindingId, (cur) => secretsUnreadable(cur, { reason: err.message, now }), transitionEvents(this.deps));
+    if (marked) await recordActivationStep(this.deps, bindingId, 'request_token', `not fetched: the stored secrets cannot be opened (${err.message})`);
   }
 
   /** Fetches the request token in the background, after the callback has been answered. */
