@@ -11,6 +11,7 @@ import type { Clock } from '../clock.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import { ProtocolError } from '../protocol/errors.js';
+import { cutStoreText } from '../protocol/magento-errors.js';
 import type { RestCall, RestClient, RestResponse, StoreCredentials } from '../protocol/rest-client.js';
 import type { ProfileRedetector } from '../protocol/verifier-detection.js';
 import { EgressDeniedError, ResponseBudgetExceededError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
@@ -230,11 +231,11 @@ export class StoreGateway {
       }
       const type = response.headers['content-type'];
       const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
-      const said = error ? `: ${fillPlaceholders(error.message, error.parameters)}` : '';
+      const said = error ? `: ${cutStoreText(fillPlaceholders(error.message, error.parameters))}` : '';
       message = `${PROBE_CALL.method} ${PROBE_CALL.path} answered ${response.status}${said} (the store stays active)`;
     } catch (err) {
       if (err instanceof StoreNotActiveError) return { outcome: 'skipped' };
-      message = `${PROBE_CALL.method} ${PROBE_CALL.path} failed: ${err instanceof Error ? err.message : String(err)} (the store stays active)`;
+      message = `${PROBE_CALL.method} ${PROBE_CALL.path} failed: ${cutStoreText(err instanceof Error ? err.message : String(err))} (the store stays active)`;
     }
     await this.bindings.modify(id, (cur) => probeWarned(cur, { accessToken, message, now: this.clock.now() }));
     this.evictCached(id);
@@ -285,7 +286,8 @@ export class StoreGateway {
     const type = response.headers['content-type'];
     const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
     if (!error || !isDeadTokenMessage(error.message)) return null;
-    const message = fillPlaceholders(error.message, error.parameters);
+    // Stored and shown: cut (issue 13), like every store text.
+    const message = cutStoreText(fillPlaceholders(error.message, error.parameters));
     const started = this.clock.now();
     const current = await revokeAccessToken(this.bindings, this.clock, binding.id, binding.accessToken!.token, message, this.events);
     this.evictCached(binding.id);
