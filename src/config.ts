@@ -43,9 +43,9 @@ const EnvSchema = z.object({
   PROBE_RATE_PER_SECOND: z.coerce.number().min(0).max(10_000).default(10),
   // ---- issue 13: bounds on calls to stores (src/store-api/limits.ts), per instance ----
   /** Calls to its stores one account may have in flight at once (proxy, GraphQL, TypeScript client); then 429. */
-  MAX_CALLS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(32),
+  MAX_CALLS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(64),
   /** Calls to stores in flight at once in all; then 503. */
-  MAX_CALLS: z.coerce.number().int().min(1).max(1_000_000).default(512),
+  MAX_CALLS: z.coerce.number().int().min(1).max(1_000_000).default(1024),
   /** MiB the responses being received for one account may hold at once; a response that would exceed it fails. */
   MAX_RESPONSE_BUFFER_MB_PER_ACCOUNT: z.coerce.number().int().min(1).max(65_536).default(64),
   /** MiB all responses being received may hold at once. */
@@ -158,8 +158,8 @@ export const DEFAULT_LIMITS: Limits = {
   cacheTtlMs: 5_000,
   backgroundConcurrency: 16,
   storeFailuresBeforeUnavailable: 5,
-  callsPerAccount: 32,
-  callsInFlight: 512,
+  callsPerAccount: 64,
+  callsInFlight: 1024,
   responseBufferBytesPerAccount: 64 * 1024 * 1024,
   responseBufferBytes: 256 * 1024 * 1024,
 };
