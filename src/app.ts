@@ -53,14 +53,16 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   const sealer = loadSealer({ secretsKey: config.secretsKey, dataDir: config.dataDir, logger, sealedSample: sample });
   const storage = await openStorage({ databaseUrl: config.databaseUrl, sealer, clock, logger });
   const { limits, durations } = config;
+  // Issue 13: every response this instance receives from stores at once, token calls and detections included; the
+  // gateway holds the proxy's answers in it until they are written.
+  const responseBudget = createResponseBudget(limits.responseBufferBytes, 'instance');
   const transport = createTransport({
     allowPrivate: config.allowPrivateStoreUrls,
     connectTimeoutMs: limits.connectTimeoutMs,
     totalTimeoutMs: limits.totalTimeoutMs,
     maxResponseBytes: limits.maxResponseBytes,
     maxRequestBodyBytes: limits.maxRequestBodyBytes,
-    // Issue 13: every response this instance receives from stores at once, token calls and detections included.
-    responseBudget: createResponseBudget(limits.responseBufferBytes, 'instance'),
+    responseBudget,
     logger,
   });
   const endpoints = overrides.tokens ?? createTokenEndpoints({ transport, timeoutMs: limits.tokenCallTimeoutMs, clock });
@@ -120,6 +122,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     redetector,
     events: bindingEvents(storage.accounts, clock),
     probes: storage.probes,
+    responseBudget,
   });
   const storeViews = new StoreViews(stores, clock, durations.storeViewsTtlMs);
   const health = new StoreHealth({

@@ -11,11 +11,14 @@ import { readRawBody } from './http.js';
 import type { StoreSettings } from './settings.js';
 import { VERIFIER_NAMES, type VerifierName } from './verifiers.js';
 
-export type FaultKind = 'slow' | 'fail' | 'rateLimit' | 'drop' | 'stall';
+export type FaultKind = 'slow' | 'fail' | 'rateLimit' | 'drop' | 'stall' | 'large';
 
 export const FaultSchema = z.object({
-  /** stall: answers 200 with `stallBytes` of a body promised longer, then sends nothing more until the client leaves. */
-  kind: z.enum(['slow', 'fail', 'rateLimit', 'drop', 'stall']),
+  /**
+   * stall: answers 200 with `bodyBytes` of a body promised longer, then sends nothing more until the client leaves;
+   * large: answers 200 with a whole JSON body of `bodyBytes`.
+   */
+  kind: z.enum(['slow', 'fail', 'rateLimit', 'drop', 'stall', 'large']),
   /** Matched against the request path as received (no query), e.g. `/oauth/token/request` or `/rest/`. */
   pathPrefix: z.string().min(1),
   /** How many matching requests it applies to. */
@@ -27,8 +30,8 @@ export const FaultSchema = z.object({
   status: z.number().int().min(400).max(599).default(503),
   body: z.string().optional(),
   contentType: z.string().default('text/html; charset=UTF-8'),
-  /** stall: how much of the body is sent before the stall (19 MiB: what the issue-13 review sent). */
-  stallBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(19 * 1024 * 1024),
+  /** stall / large: how much of the body is sent (19 MiB: what the issue-13 review's store sent before stalling). */
+  bodyBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(19 * 1024 * 1024),
   /** rateLimit: the Retry-After header, seconds. */
   retryAfter: z.number().int().min(0).default(1),
   /**
@@ -166,7 +169,18 @@ export function faultsAndLog(knobs: Knobs) {
     if (fault?.kind === 'slow') await sleep(fault.delayMs);
     if (fault?.kind === 'stall') {
       knobs.record({ ...entry, status: 200, fault: 'stall' });
-      return stall(ctx, fault.stallBytes);
+      return stall(ctx, fault.bodyBytes);
+    }
+    if (fault?.kind === 'large') {
+      knobs.record({ ...entry, status: 200, fault: 'large' });
+      ctx.status = 200;
+      ctx.type = 'application/json';
+      // A JSON string of spaces: `"` + spaces + `"`.
+      const body = Buffer.alloc(Math.max(2, fault.bodyBytes), 0x20);
+      body[0] = 0x22;
+      body[body.length - 1] = 0x22;
+      ctx.body = body;
+      return;
     }
     if (fault?.kind === 'rateLimit') {
       ctx.status = 429;

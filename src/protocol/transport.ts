@@ -83,6 +83,8 @@ export interface TransportRequest {
 export interface ResponseBudget {
   /** Takes room for `bytes`; false (and nothing taken) when there is not that much left. */
   take(bytes: number): boolean;
+  /** Counts `bytes` already held (a received answer still being written to its caller), even past the limit. */
+  hold(bytes: number): void;
   release(bytes: number): void;
   /** Bytes held now. */
   readonly used: number;
@@ -100,6 +102,9 @@ export function createResponseBudget(limitBytes: number, scope: ResponseBudgetSc
       if (used + bytes > limitBytes) return false;
       used += bytes;
       return true;
+    },
+    hold(bytes) {
+      used += bytes;
     },
     release(bytes) {
       used = Math.max(0, used - bytes);

@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { cutStoreText } from '../protocol/magento-errors.js';
 import type { RestCall, RestClient, RestResponse, StoreCredentials } from '../protocol/rest-client.js';
+import type { ResponseBudget } from '../protocol/transport.js';
 import type { ProfileRedetector } from '../protocol/verifier-detection.js';
 import { EgressDeniedError, ResponseBudgetExceededError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
 import type { ProbeRepository } from '../storage/probes.js';
@@ -30,7 +31,7 @@ import {
   StoreUnreachableError,
 } from './errors.js';
 import { PerKeyLimiter } from './limiter.js';
-import { CallLimits } from './limits.js';
+import { CallLimits, type HoldUntil } from './limits.js';
 import { describeStore, describeStoreDetail, describeTimeline, type StoreDetailView, type StoreView } from './store-view.js';
 
 // Magento's 401 messages that mean the token itself is dead (integration deleted or reauthorized), as opposed to
@@ -63,6 +64,8 @@ export interface StoreGatewayOptions {
   events?: TransitionEvents;
   /** Where a successful call is recorded (at most once a minute per store), so the revocation probe can skip it. */
   probes?: Pick<ProbeRepository, 'recordOk'>;
+  /** The transport's budget of all response bytes (issue 13): answers held for slow callers count in it too. */
+  responseBudget?: ResponseBudget;
 }
 
 /** Timeline entries GET /api/stores/:id shows. */
@@ -106,6 +109,7 @@ export class StoreGateway {
       callsPerAccount: limits.callsPerAccount,
       calls: limits.callsInFlight,
       responseBytesPerAccount: limits.responseBufferBytesPerAccount,
+      instanceBudget: options.responseBudget,
     });
     this.cache = new LRUCache({ max: CACHED_BINDINGS, ttl: limits.cacheTtlMs, perf: { now: () => this.clock.now().getTime() } });
   }
@@ -175,10 +179,11 @@ export class StoreGateway {
   /**
    * Sends a call for the account's store; Magento's status and body are returned whatever they are. Counted against
    * the account's and the instance's bounds on calls in flight (refused at once past them), its response against
-   * the account's budget of response bytes (limits.ts).
+   * the account's budget of response bytes (limits.ts). With `holdUntil`, the call's slot and its answer's bytes
+   * stay counted until the caller has the answer (the proxy: until its response is written).
    */
-  send(accountId: string, id: string, call: RestCall): Promise<RestResponse> {
-    return this.callLimits.run(accountId, (responseBudget) => this.sendOwned(accountId, id, { ...call, responseBudget }));
+  send(accountId: string, id: string, call: RestCall, options?: { holdUntil?: HoldUntil }): Promise<RestResponse> {
+    return this.callLimits.run(accountId, (responseBudget) => this.sendOwned(accountId, id, { ...call, responseBudget }), options?.holdUntil);
   }
 
   private async sendOwned(accountId: string, id: string, call: RestCall): Promise<RestResponse> {

@@ -1,7 +1,8 @@
 // Bounds on the calls this instance makes to stores for accounts (issue 13: six bindings of one self-registered
 // account to a store that sends 19 MiB and stalls took the process from 307 to 1,080 MiB). Per account and in all:
 // how many calls are in flight (refused at once beyond that: 429 account_busy, 503 connector_busy), and how many
-// response bytes they hold while receiving (the account's ResponseBudget here, the instance's in the transport).
+// response bytes they hold while receiving (the account's ResponseBudget here, the instance's in the transport) and,
+// when the caller says so (`holdUntil`), while the answer is still being written to a caller that reads slowly.
 // Counters in a Map, no database: per instance, like the per-store cap (N instances allow N x these in total).
 import { createResponseBudget, type ResponseBudget } from '../protocol/transport.js';
 import { AccountBusyError, ConnectorBusyError } from './errors.js';
@@ -13,7 +14,15 @@ export interface CallBounds {
   calls: number;
   /** Response bytes the account's calls may hold while receiving. */
   responseBytesPerAccount: number;
+  /** The transport's budget of all response bytes, to hold an answer's bytes in while it is written to its caller. */
+  instanceBudget?: ResponseBudget | undefined;
 }
+
+/**
+ * Registers `release` to run once the caller has its answer (or has gone): until then the call keeps its slot and
+ * its answer's bytes stay counted. The proxy passes `(release) => res.once('close', release)`.
+ */
+export type HoldUntil = (release: () => void) => void;
 
 interface AccountCalls {
   calls: number;
@@ -27,7 +36,7 @@ export class CallLimits {
   constructor(private readonly bounds: CallBounds) {}
 
   /** Runs `task` as one of the account's calls, given the account's response budget; refused when over a bound. */
-  async run<T>(accountId: string, task: (budget: ResponseBudget) => Promise<T>): Promise<T> {
+  async run<T extends { body: Buffer }>(accountId: string, task: (budget: ResponseBudget) => Promise<T>, holdUntil?: HoldUntil): Promise<T> {
     const { callsPerAccount, calls, responseBytesPerAccount } = this.bounds;
     let entry = this.accounts.get(accountId);
     if (entry && entry.calls >= callsPerAccount) {
@@ -42,18 +51,40 @@ export class CallLimits {
       entry = { calls: 0, budget: createResponseBudget(responseBytesPerAccount, 'account') };
       this.accounts.set(accountId, entry);
     }
-    entry.calls++;
+    const mine = entry;
+    mine.calls++;
     this.total++;
+    let held = false;
     try {
-      return await task(entry.budget);
+      const result = await task(mine.budget);
+      if (holdUntil) {
+        // The transport gave the bytes back when it returned; they are held again until the caller has them.
+        const bytes = result.body.length;
+        mine.budget.hold(bytes);
+        this.bounds.instanceBudget?.hold(bytes);
+        held = true;
+        let released = false;
+        holdUntil(() => {
+          if (released) return;
+          released = true;
+          mine.budget.release(bytes);
+          this.bounds.instanceBudget?.release(bytes);
+          this.leave(accountId, mine);
+        });
+      }
+      return result;
     } finally {
-      this.total--;
-      // The transport gives a response's bytes back before it returns, so an account without calls holds none.
-      if (--entry.calls === 0) this.accounts.delete(accountId);
+      if (!held) this.leave(accountId, mine);
     }
   }
 
-  /** Response bytes the account's calls hold now, while receiving (tests, metrics). */
+  private leave(accountId: string, entry: AccountCalls): void {
+    this.total--;
+    // An account without calls holds no bytes: the transport gives them back before it returns, holds end above.
+    if (--entry.calls === 0) this.accounts.delete(accountId);
+  }
+
+  /** Response bytes the account's calls hold now (tests, metrics). */
   bufferedBytes(accountId: string): number {
     return this.accounts.get(accountId)?.budget.used ?? 0;
   }

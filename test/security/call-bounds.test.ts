@@ -2,6 +2,7 @@
 // from 307 to 1,080 MiB. Now the account's calls in flight are bounded (429 account_busy), the instance's too (503
 // connector_busy), and so are the response bytes they hold while receiving, per account and in all; /healthz is
 // answered meanwhile. The rss growth is measured and logged (t.log), never asserted: it depends on the machine.
+import http from 'node:http';
 import test, { type ExecutionContext } from 'ava';
 import { connectStore, startCapturingMockStore, type CapturingMockStore, type ConnectedStore } from '../helpers/activated.js';
 import { startConnector, waitFor, type Connector } from '../helpers/connector.js';
@@ -37,9 +38,9 @@ function call(store: ConnectedStore, path = 'V1/products/24-MB01'): Pending {
   return pending;
 }
 
-function stallAll(mock: CapturingMockStore, stallBytes = STALL): void {
+function stallAll(mock: CapturingMockStore, bodyBytes = STALL, kind: 'stall' | 'large' = 'stall'): void {
   mock.knobs.clearFaults();
-  mock.knobs.addFault({ kind: 'stall', pathPrefix: '/rest/', count: 1_000, stallBytes });
+  mock.knobs.addFault({ kind, pathPrefix: '/rest/', count: 1_000, bodyBytes });
 }
 
 const rssMiB = (): number => Math.round(process.memoryUsage().rss / MIB);
@@ -149,4 +150,55 @@ test('response bytes: past the account budget a stalled answer fails with 429; p
   otherMock.knobs.clearFaults();
   const served = await fetch(`${other.restUrl}V1/products/24-MB01`, { headers: { authorization: `Bearer ${other.apiKey}` } });
   t.is(served.status, 200, 'served again once the bytes are given back');
+});
+
+/** A proxied GET whose caller reads nothing of the answer until `resume()`: the connector is left writing it. */
+function slowReader(store: ConnectedStore): { status: Promise<number>; resume(): Promise<number> } {
+  let response: http.IncomingMessage | undefined;
+  const status = new Promise<number>((resolve, reject) => {
+    const req = http.get(`${store.restUrl}V1/products/24-MB01`, { headers: { authorization: `Bearer ${store.apiKey}` } }, (res) => {
+      res.pause();
+      response = res;
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+  return {
+    status,
+    async resume() {
+      await status;
+      let bytes = 0;
+      for await (const chunk of response! as AsyncIterable<Buffer>) bytes += chunk.length;
+      return bytes;
+    },
+  };
+}
+
+test('an answer being written to a caller that reads slowly keeps its slot and its bytes counted', async (t) => {
+  const mock = await startCapturingMockStore(t);
+  const connector = await startConnector('sqlite', t, {
+    limits: { callsPerAccount: 8, maxResponseBytes: 20 * MIB, responseBufferBytesPerAccount: 40 * MIB },
+  });
+  const a = await connectStore(connector, mock);
+  const { callLimits } = connector.running.services.stores;
+  stallAll(mock, STALL, 'large');
+
+  // Two answers of 19 MiB, received whole, sit in the connector while their callers do not read them.
+  const readers = [slowReader(a), slowReader(a)];
+  t.deepEqual(await Promise.all(readers.map((r) => r.status)), [200, 200]);
+  await waitFor('both answers held', () => callLimits.bufferedBytes(a.accountId) === 2 * (STALL));
+  t.is(callLimits.inFlight(a.accountId), 2, 'their calls keep their slots');
+
+  // A third would take the account past its 40 MiB while they are held.
+  const third = await fetch(`${a.restUrl}V1/products/24-MB01`, { headers: { authorization: `Bearer ${a.apiKey}` } });
+  t.is(third.status, 429);
+  t.is(third.headers.get('x-connector-error'), 'account_busy');
+  await healthz(t, connector);
+
+  // Once the callers read, everything is given back, and the account is served in full again.
+  t.deepEqual(await Promise.all(readers.map((r) => r.resume())), [STALL, STALL]);
+  await waitFor('slots and bytes given back', () => callLimits.inFlight() === 0 && callLimits.bufferedBytes(a.accountId) === 0);
+  const again = await fetch(`${a.restUrl}V1/products/24-MB01`, { headers: { authorization: `Bearer ${a.apiKey}` } });
+  t.is(again.status, 200);
+  t.is((await again.arrayBuffer()).byteLength, STALL);
 });
