@@ -202,3 +202,37 @@ test('an answer being written to a caller that reads slowly keeps its slot and i
   t.is(again.status, 200);
   t.is((await again.arrayBuffer()).byteLength, STALL);
 });
+
+test("the review's scenario with the default bounds: six bindings, 48 calls to a store that sends 19 MiB and stalls", async (t) => {
+  const mock = await startCapturingMockStore(t);
+  const connector = await startConnector('sqlite', t, { limits: { totalTimeoutMs: 120_000 } });
+  const first = await connectStore(connector, mock);
+  const bindings = [first];
+  for (let i = 1; i < 6; i++) bindings.push(await connectStore(connector, mock, { email: first.email, password: first.password, form: 'login', name: `CRM ${i}` }));
+  const { callLimits } = connector.running.services.stores;
+  const { limits } = connector.config;
+  stallAll(mock);
+
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  t.teardown(() => clearInterval(sampler));
+  // 8 per binding: each store's own cap.
+  const calls = bindings.flatMap((b) => Array.from({ length: limits.perStoreConcurrency }, () => call(b)));
+  // At most three whole answers of 19 MiB fit the account's 64 MiB; every other call fails as its bytes arrive.
+  const held = Math.floor(limits.responseBufferBytesPerAccount / STALL);
+  await waitFor('every call but the held ones answered', () => {
+    const settled = calls.filter((c) => c.settled !== undefined).length;
+    return settled >= calls.length - held && callLimits.bufferedBytes(first.accountId) === (calls.length - settled) * STALL;
+  }, 90_000);
+  await healthz(t, connector);
+  clearInterval(sampler);
+  const settled = calls.filter((c) => c.settled !== undefined);
+  for (const c of settled) t.is(c.settled?.headers.get('x-connector-error'), 'account_busy');
+  t.log(
+    `${calls.length} calls, ${settled.length} refused with 429, ${calls.length - settled.length} holding 19 MiB; ` +
+      `rss ${Math.round(before / MIB)} MiB -> peak ${Math.round(peak / MIB)} MiB (+${Math.round((peak - before) / MIB)} MiB, mock store and test included)`,
+  );
+  for (const c of calls) c.abort();
+  await waitFor('every slot given back', () => callLimits.inFlight() === 0);
+});
