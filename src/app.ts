@@ -14,7 +14,7 @@ import { createIdentityServices } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createRestClient } from './protocol/rest-client.js';
 import { createTokenEndpoints, type TokenEndpoints } from './protocol/token-endpoints.js';
-import { createTransport } from './protocol/transport.js';
+import { createResponseBudget, createTransport } from './protocol/transport.js';
 import { ProfileRedetector } from './protocol/verifier-detection.js';
 import { ConnectorError } from './errors.js';
 import { checkOpens, KEY_FILE_NAME, loadSealer } from './secrets/index.js';
@@ -54,12 +54,16 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   const sealer = loadSealer({ secretsKey: config.secretsKey, dataDir: config.dataDir, logger, sealedSample: sample });
   const storage = await openStorage({ databaseUrl: config.databaseUrl, sealer, clock, logger });
   const { limits, durations } = config;
+  // Issue 13: every response this instance receives from stores at once, token calls and detections included; the
+  // gateway holds the proxy's answers in it until they are written.
+  const responseBudget = createResponseBudget(limits.responseBufferBytes, 'instance');
   const transport = createTransport({
     allowPrivate: config.allowPrivateStoreUrls,
     connectTimeoutMs: limits.connectTimeoutMs,
     totalTimeoutMs: limits.totalTimeoutMs,
     maxResponseBytes: limits.maxResponseBytes,
     maxRequestBodyBytes: limits.maxRequestBodyBytes,
+    responseBudget,
     logger,
   });
   const endpoints = overrides.tokens ?? createTokenEndpoints({ transport, timeoutMs: limits.tokenCallTimeoutMs, clock });
@@ -119,6 +123,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     redetector,
     events: bindingEvents(storage.accounts, clock),
     probes: storage.probes,
+    responseBudget,
   });
   const storeViews = new StoreViews(stores, clock, durations.storeViewsTtlMs);
   const health = new StoreHealth({

@@ -50,6 +50,15 @@ const EnvSchema = z.object({
   CALLBACK_RATE_PER_ADDRESS: z.coerce.number().int().min(1).optional(),
   PENDING_BINDINGS_PER_ACCOUNT: z.coerce.number().int().min(1).optional(),
   MAX_STORES_PER_ACCOUNT: z.coerce.number().int().min(1).optional(),
+  // ---- issue 13: bounds on calls to stores (src/store-api/limits.ts), per instance ----
+  /** Calls to its stores one account may have in flight at once (proxy, GraphQL, TypeScript client); then 429. */
+  MAX_CALLS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(64),
+  /** Calls to stores in flight at once in all; then 503. */
+  MAX_CALLS: z.coerce.number().int().min(1).max(1_000_000).default(1024),
+  /** MiB the responses being received for one account may hold at once; a response that would exceed it fails. */
+  MAX_RESPONSE_BUFFER_MB_PER_ACCOUNT: z.coerce.number().int().min(1).max(65_536).default(64),
+  /** MiB all responses being received may hold at once. */
+  MAX_RESPONSE_BUFFER_MB: z.coerce.number().int().min(1).max(65_536).default(256),
 });
 
 
@@ -106,6 +115,12 @@ export interface Limits {
   maxStoresPerAccount: number;
   /** Request-token fetches at once to one store host, so a tarpit cannot hold every background slot. */
   requestTokenPerHost: number;
+  /** Issue 13 (src/store-api/limits.ts): calls in flight per account (MAX_CALLS_PER_ACCOUNT) and in all (MAX_CALLS). */
+  callsPerAccount: number;
+  callsInFlight: number;
+  /** Issue 13: bytes the responses being received may hold, per account and in all (MAX_RESPONSE_BUFFER_MB...). */
+  responseBufferBytesPerAccount: number;
+  responseBufferBytes: number;
 }
 
 export interface Config {
@@ -173,7 +188,14 @@ export const DEFAULT_LIMITS: Limits = {
   pendingBindingsPerAccount: 20,
   maxStoresPerAccount: 500,
   requestTokenPerHost: 2,
+  callsPerAccount: 64,
+  callsInFlight: 1024,
+  responseBufferBytesPerAccount: 64 * 1024 * 1024,
+  responseBufferBytes: 256 * 1024 * 1024,
 };
+
+const MIB = 1024 * 1024;
+const mib = (bytes: number): string => String(Math.round((bytes / MIB) * 100) / 100);
 
 /** A setting is missing, malformed or contradicts another: the process says so in one line and exits with 2. */
 export class ConfigError extends ConnectorError<'invalid_config'> {
@@ -193,6 +215,16 @@ export function checkConfig(config: Config): Config {
   }
   if (!(limits.backgroundConcurrency >= 1) || !(limits.perStoreConcurrency >= 1)) {
     throw new ConfigError('backgroundConcurrency and perStoreConcurrency must be at least 1');
+  }
+  // A budget smaller than one response could never receive the largest answer a store may send.
+  if (limits.responseBufferBytesPerAccount < limits.maxResponseBytes || limits.responseBufferBytes < limits.responseBufferBytesPerAccount) {
+    throw new ConfigError(
+      `MAX_RESPONSE_BUFFER_MB_PER_ACCOUNT (${mib(limits.responseBufferBytesPerAccount)} MiB) must be at least the response cap ` +
+        `(${mib(limits.maxResponseBytes)} MiB), and MAX_RESPONSE_BUFFER_MB (${mib(limits.responseBufferBytes)} MiB) at least MAX_RESPONSE_BUFFER_MB_PER_ACCOUNT`,
+    );
+  }
+  if (limits.callsInFlight < limits.callsPerAccount) {
+    throw new ConfigError(`MAX_CALLS (${limits.callsInFlight}) must be at least MAX_CALLS_PER_ACCOUNT (${limits.callsPerAccount})`);
   }
   checkIdentityConfig(config.identity);
   return config;
@@ -244,6 +276,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       ...(e.CALLBACK_RATE_PER_ADDRESS && { callbackRatePerAddress: e.CALLBACK_RATE_PER_ADDRESS }),
       ...(e.PENDING_BINDINGS_PER_ACCOUNT && { pendingBindingsPerAccount: e.PENDING_BINDINGS_PER_ACCOUNT }),
       ...(e.MAX_STORES_PER_ACCOUNT && { maxStoresPerAccount: e.MAX_STORES_PER_ACCOUNT }),
+      callsPerAccount: e.MAX_CALLS_PER_ACCOUNT,
+      callsInFlight: e.MAX_CALLS,
+      responseBufferBytesPerAccount: e.MAX_RESPONSE_BUFFER_MB_PER_ACCOUNT * MIB,
+      responseBufferBytes: e.MAX_RESPONSE_BUFFER_MB * MIB,
     },
     identity: loadIdentityConfig(env, publicUrl),
     webhooks: { ...DEFAULT_WEBHOOK_CONFIG, allowPrivateUrls: e.ALLOW_PRIVATE_WEBHOOK_URLS },

@@ -2,7 +2,8 @@
 // (they are answered first: Magento waits 5 s for each, while the request token has its 300 s window), runs a bounded
 // number of fetches at once, and the periodic scan that resumes what is due (retries, claims of dead instances).
 import type { Logger } from '../log.js';
-import type { Binding } from '../storage/types.js';
+import { SealedValueError, SecretsKeyError } from '../secrets/sealer.js';
+import type { DueBinding } from '../storage/types.js';
 
 // How long the queue waits for a burst of callbacks to pause, and at most, before fetching.
 const QUIET_MS = 100;
@@ -18,7 +19,12 @@ export interface RequestTokenQueueOptions {
   logger: Logger;
   run(bindingId: string): Promise<unknown>;
   /** Bindings with work due now (storage.bindings.due). */
-  due(limit: number): Promise<Binding[]>;
+  due(limit: number): Promise<DueBinding[]>;
+  /**
+   * A binding whose sealed secrets cannot be opened (the step threw a sealer error): mark it so it is not due again
+   * (issue 13: one such row must not stop the retries of every other binding).
+   */
+  unreadable?(bindingId: string, err: Error): Promise<unknown>;
 }
 
 export class RequestTokenQueue {
@@ -50,7 +56,8 @@ export class RequestTokenQueue {
   /** Resumes request-token work that is due. Run periodically. */
   async resumeDue(limit = 50): Promise<number> {
     const due = await this.track(this.options.due(limit));
-    // Through the queue, so the per-host bound holds for retries too; drain() waits for them.
+    // Through the queue, so the per-host bound holds for retries too; drain() waits for them. Each binding's
+    // failure is its own (runOne never rejects): the others' retries go on.
     for (const b of due) this.add(b.id, URL.canParse(b.storeBaseUrl) ? new URL(b.storeBaseUrl).host : b.storeBaseUrl);
     if (due.length) this.flush();
     return due.length;
@@ -78,19 +85,30 @@ export class RequestTokenQueue {
       const { bindingId, host } = this.queue.splice(index, 1)[0]!;
       this.running++;
       this.perHostRunning.set(host, (this.perHostRunning.get(host) ?? 0) + 1);
-      const run = this.options
-        .run(bindingId)
-        .catch((err: unknown) => this.options.logger.error({ err, bindingId }, 'request-token step crashed'))
-        .finally(() => {
-          this.running--;
-          const left = (this.perHostRunning.get(host) ?? 1) - 1;
-          if (left > 0) this.perHostRunning.set(host, left);
-          else this.perHostRunning.delete(host);
-          this.pending.delete(bindingId);
-          this.inFlight.delete(run);
-          this.pump();
-        });
+      const run = this.runOne(bindingId).finally(() => {
+        this.running--;
+        const left = (this.perHostRunning.get(host) ?? 1) - 1;
+        if (left > 0) this.perHostRunning.set(host, left);
+        else this.perHostRunning.delete(host);
+        this.pending.delete(bindingId);
+        this.inFlight.delete(run);
+        this.pump();
+      });
       this.inFlight.add(run);
+    }
+  }
+
+  /** One binding's step; a failure is logged (and a binding that cannot be opened marked), never rethrown. */
+  private async runOne(bindingId: string): Promise<void> {
+    try {
+      await this.options.run(bindingId);
+    } catch (err) {
+      if (!(err instanceof SealedValueError || err instanceof SecretsKeyError) || !this.options.unreadable) {
+        this.options.logger.error({ err, bindingId }, 'request-token step crashed');
+        return;
+      }
+      this.options.logger.warn({ bindingId, err: err.message }, 'request-token step skipped: the binding\'s secrets cannot be opened (marked failed)');
+      await this.options.unreadable(bindingId, err).catch((markErr: unknown) => this.options.logger.error({ err: markErr, bindingId }, 'could not mark an unreadable binding'));
     }
   }
 

@@ -13,6 +13,9 @@ import { detectAndStoreProfile } from './profile.js';
 import { connectWithCredentials, type CredentialsConnection, type PastedField } from './credentials.js';
 import { fetchRequestToken } from './request-token.js';
 import { RequestTokenQueue } from './request-token-queue.js';
+import { transitionEvents } from './deps.js';
+import { recordActivationStep } from './timeline.js';
+import { secretsUnreadable } from './transitions.js';
 
 export type { ActivationDeps } from './deps.js';
 export { ActivationError, type ActivationErrorCode } from './errors.js';
@@ -36,6 +39,7 @@ export class ActivationService {
       perHost: deps.limits.requestTokenPerHost,
       run: (bindingId) => this.fetchRequestToken(bindingId),
       due: (limit) => deps.storage.bindings.due(deps.clock.now(), limit),
+      unreadable: (bindingId, err) => this.markUnreadable(bindingId, err),
     });
   }
 
@@ -55,6 +59,13 @@ export class ActivationService {
   /** Counts a callback against the rate limits (429 `callback_rate_limited` beyond them). */
   countCallback(from: { address: string | null; accountId: string | null }): Promise<void> {
     return countCallback(this.deps, from);
+  }
+
+  /** Issue 13: a binding whose secrets cannot be opened is failed with the reason (secretsUnreadable), and skipped. */
+  private async markUnreadable(bindingId: string, err: Error): Promise<void> {
+    const now = this.deps.clock.now();
+    const marked = await this.deps.storage.bindings.modifyUnreadable(bindingId, (cur) => secretsUnreadable(cur, { reason: err.message, now }), transitionEvents(this.deps));
+    if (marked) await recordActivationStep(this.deps, bindingId, 'request_token', `not fetched: the stored secrets cannot be opened (${err.message})`);
   }
 
   /** Fetches the request token in the background, after the callback has been answered. */

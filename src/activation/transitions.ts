@@ -377,3 +377,24 @@ export function probeSucceeded(cur: Binding, event: { accessToken: string }): Bi
   if (cur.state !== 'active' || cur.accessToken?.token !== event.accessToken) return null;
   return cur.lastError?.startsWith(PROBE_WARNING) ? { lastError: null, lastErrorAt: null } : null;
 }
+
+// ---- a binding whose secrets cannot be opened (issue 13) ---------------------------------------------------------
+
+/**
+ * The binding's sealed values cannot be opened (sealed under a key id SECRETS_KEY no longer has, or altered): no
+ * token call can be signed for it. Its due work is dropped, so the resumer stops picking it up, and it is failed
+ * with the reason (`store.failed`). Null when it holds no work and has failed already. `cur` comes from
+ * bindings.modifyUnreadable: its sealed values read "" (only whether they are there is known).
+ */
+export function secretsUnreadable(cur: Binding, event: { reason: string; now: Date }): BindingPatch | null {
+  if (cur.state === 'failed' && cur.nextAttemptAt === null && cur.step === null) return null;
+  return {
+    state: 'failed',
+    step: null,
+    stepUntil: null,
+    nextAttemptAt: null,
+    lastError: `The connector cannot open this store's stored secrets (${event.reason}). Its activation cannot go on.`,
+    lastErrorAt: event.now,
+    fix: 'contact_support',
+  };
+}

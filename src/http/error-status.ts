@@ -94,6 +94,9 @@ export const ERROR_STATUS = {
   store_not_active: 409,
   store_revoked: 409,
   store_busy: 503,
+  // issue 13: too many calls (or response bytes) in flight for the account (429) or for this instance (503)
+  account_busy: 429,
+  connector_busy: 503,
   request_refused: 400,
   store_unreachable: 502,
   store_timeout: 504,
@@ -146,6 +149,7 @@ export const ERROR_STATUS = {
   upstream_timeout: 504,
   upstream_unreachable: 502,
   request_aborted: 499,
+  response_budget_exceeded: 503,
   magento_oauth_problem: 502,
   unexpected_store_response: 502,
 } as const satisfies Record<ErrorCode, number>;

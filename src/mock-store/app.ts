@@ -277,6 +277,12 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
   }
 
   const app = new Koa();
+  // A client that hangs up mid-answer (a connector giving up on a stalled or oversized body) is not a bug of the mock.
+  app.on('error', (e: unknown) => {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECANCELED' || code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    onError(e);
+  });
   app.use(dateHeader);
   app.use(errorsAsMagento);
   app.use(faultsAndLog(knobs));

@@ -11,10 +11,14 @@ import { readRawBody } from './http.js';
 import type { StoreSettings } from './settings.js';
 import { VERIFIER_NAMES, type VerifierName } from './verifiers.js';
 
-export type FaultKind = 'slow' | 'fail' | 'rateLimit' | 'drop';
+export type FaultKind = 'slow' | 'fail' | 'rateLimit' | 'drop' | 'stall' | 'large';
 
 export const FaultSchema = z.object({
-  kind: z.enum(['slow', 'fail', 'rateLimit', 'drop']),
+  /**
+   * stall: answers 200 with `bodyBytes` of a body promised longer, then sends nothing more until the client leaves;
+   * large: answers 200 with a whole JSON body of `bodyBytes`.
+   */
+  kind: z.enum(['slow', 'fail', 'rateLimit', 'drop', 'stall', 'large']),
   /** Matched against the request path as received (no query), e.g. `/oauth/token/request` or `/rest/`. */
   pathPrefix: z.string().min(1),
   /** How many matching requests it applies to. */
@@ -26,6 +30,8 @@ export const FaultSchema = z.object({
   status: z.number().int().min(400).max(599).default(503),
   body: z.string().optional(),
   contentType: z.string().default('text/html; charset=UTF-8'),
+  /** stall / large: how much of the body is sent (19 MiB: what the issue-13 review's store sent before stalling). */
+  bodyBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(19 * 1024 * 1024),
   /** rateLimit: the Retry-After header, seconds. */
   retryAfter: z.number().int().min(0).default(1),
   /**
@@ -122,6 +128,29 @@ const kindOf = (path: string): RequestLogEntry['kind'] =>
 
 const isStoreTraffic = (path: string): boolean => !/^\/(__mock|admin)(\/|$)/.test(path);
 
+const STALL_CHUNK = Buffer.alloc(64 * 1024, 0x20); // spaces: valid leading JSON whitespace, never an end
+
+/**
+ * A store (or something in front of it) that sends a large part of a body and then stalls: the headers promise one
+ * byte more than is sent, and the connection stays open until the client closes it (or the mock closes).
+ */
+async function stall(ctx: Context, bytes: number): Promise<void> {
+  ctx.respond = false;
+  const res = ctx.res;
+  // The client hanging up (a reset, mid-write) is how a stall ends: not an error of the mock.
+  ctx.req.socket.on('error', () => {});
+  res.on('error', () => {});
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(bytes + 1) });
+  const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
+  let sent = 0;
+  while (sent < bytes && !res.destroyed) {
+    const chunk = bytes - sent >= STALL_CHUNK.length ? STALL_CHUNK : STALL_CHUNK.subarray(0, bytes - sent);
+    sent += chunk.length;
+    if (!res.write(chunk)) await Promise.race([new Promise((resolve) => res.once('drain', resolve)), closed]);
+  }
+  await closed;
+}
+
 function drop(ctx: Context): void {
   ctx.respond = false;
   ctx.req.socket.destroy();
@@ -138,6 +167,21 @@ export function faultsAndLog(knobs: Knobs) {
     const fault = knobs.takeFault(ctx.method, path);
 
     if (fault?.kind === 'slow') await sleep(fault.delayMs);
+    if (fault?.kind === 'stall') {
+      knobs.record({ ...entry, status: 200, fault: 'stall' });
+      return stall(ctx, fault.bodyBytes);
+    }
+    if (fault?.kind === 'large') {
+      knobs.record({ ...entry, status: 200, fault: 'large' });
+      ctx.status = 200;
+      ctx.type = 'application/json';
+      // A JSON string of spaces: `"` + spaces + `"`.
+      const body = Buffer.alloc(Math.max(2, fault.bodyBytes), 0x20);
+      body[0] = 0x22;
+      body[body.length - 1] = 0x22;
+      ctx.body = body;
+      return;
+    }
     if (fault?.kind === 'rateLimit') {
       ctx.status = 429;
       ctx.set('Retry-After', String(fault.retryAfter));

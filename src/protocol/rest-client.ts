@@ -12,7 +12,7 @@ import type { QueryInput } from './query.js';
 import { createSigner, type MagentoSigner, type Token } from './signer.js';
 import type { SigningProfileName } from './signing-profiles.js';
 import { RequestAbortedError } from './transport-errors.js';
-import type { Transport, TransportResponse } from './transport.js';
+import type { ResponseBudget, Transport, TransportResponse } from './transport.js';
 
 export interface StoreCredentials {
   storeBaseUrl: string;
@@ -38,6 +38,8 @@ export interface RestCall {
   endpoint?: 'rest' | 'graphql';
   /** Extra headers, never signed: Magento's `Store` header (store view) for GraphQL. */
   headers?: Record<string, string>;
+  /** The caller's budget for the response's bytes besides the transport's (the account's: store-api/limits.ts). */
+  responseBudget?: ResponseBudget;
 }
 
 export interface RestResponse extends TransportResponse {
@@ -178,6 +180,7 @@ export function createRestClient(options: RestClientOptions): RestClient {
             headers: { ...headers, Authorization: signed.authorization },
             body: call.body,
             signal: call.signal,
+            budget: call.responseBudget,
           });
         } catch (err) {
           if (!canRetry || !isRetryable(err)) throw err;

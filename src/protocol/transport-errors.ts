@@ -8,6 +8,7 @@ export type TransportErrorCode =
   | 'upstream_timeout'
   | 'upstream_unreachable'
   | 'response_too_large'
+  | 'response_budget_exceeded'
   | 'request_too_large'
   | 'request_aborted'
   | 'invalid_request';
@@ -82,6 +83,27 @@ export class ResponseTooLargeError extends TransportError {
     super(
       'response_too_large',
       `the response from ${hostPort(host, port)} is larger than ${limitBytes} bytes (after decompression)`,
+    );
+  }
+}
+
+/**
+ * Receiving this response would take the bytes held by responses in flight past a budget (transport.ts
+ * ResponseBudget): the instance's, or the caller's own (an account's). Not the store's fault, and not its size
+ * alone: it clears as other responses finish.
+ */
+export class ResponseBudgetExceededError extends TransportError {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly scope: 'instance' | 'account',
+    readonly limitBytes: number,
+  ) {
+    super(
+      'response_budget_exceeded',
+      `the response from ${hostPort(host, port)} was not received in full: the responses being received ` +
+        `${scope === 'account' ? "for this account's calls" : 'by this instance'} at once would hold more than ` +
+        `${limitBytes} bytes`,
     );
   }
 }

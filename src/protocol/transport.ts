@@ -2,7 +2,13 @@
 // timeout and the caller's hang-up combined into one AbortSignal. Every HTTP status is a response (a 3xx is
 // returned, never followed); only transport failures reject, always with a TransportError (transport-errors.ts).
 // Bodies and headers are never logged.
+//
+// The body is read here, chunk by chunk (axios in stream mode, decompressed), so that every byte counts at once
+// against the per-response cap and against the response budgets (ResponseBudget: all calls of the instance, and
+// the caller's own, e.g. an account's): a store that sends 19 MiB and then stalls holds that memory only within
+// them (issue 13).
 import http from 'node:http';
+import type { Readable } from 'node:stream';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import axios, { AxiosError, AxiosHeaders, type AxiosResponse } from 'axios';
@@ -17,6 +23,7 @@ import {
   InvalidRequestError,
   RequestAbortedError,
   RequestTooLargeError,
+  ResponseBudgetExceededError,
   ResponseTooLargeError,
   TransportError,
   UpstreamTimeoutError,
@@ -40,6 +47,11 @@ export interface TransportOptions {
   totalTimeoutMs: number;
   /** Cap on the (decompressed) response body. */
   maxResponseBytes: number;
+  /**
+   * The bytes all responses being received at once may hold (decompressed), across every request of this
+   * transport; none: unbounded (tests of other things). A response that would exceed it fails.
+   */
+  responseBudget?: ResponseBudget;
   maxRequestBodyBytes?: number;
   logger?: TransportLogger;
   /** Name resolution used at connect time; dns.lookup (all addresses) by default. Tests inject their own. */
@@ -60,6 +72,49 @@ export interface TransportRequest {
   body?: Buffer | string;
   timeoutMs?: number;
   signal?: AbortSignal | undefined;
+  /** The caller's own budget for this response's bytes besides the transport's (e.g. the account's calls). */
+  budget?: ResponseBudget | undefined;
+}
+
+/**
+ * Room for response bytes while they are received: taken chunk by chunk, given back when the response has been
+ * handed over (or has failed). Counters only: no allocation per request.
+ */
+export interface ResponseBudget {
+  /** Takes room for `bytes`; false (and nothing taken) when there is not that much left. */
+  take(bytes: number): boolean;
+  /** Counts `bytes` already held (a received answer still being written to its caller), even past the limit. */
+  hold(bytes: number): void;
+  release(bytes: number): void;
+  /** Bytes held now. */
+  readonly used: number;
+  readonly limitBytes: number;
+  /** Whose budget it is, for the error: every call of this instance, or one account's calls. */
+  readonly scope: ResponseBudgetScope;
+}
+
+export type ResponseBudgetScope = 'instance' | 'account';
+
+export function createResponseBudget(limitBytes: number, scope: ResponseBudgetScope): ResponseBudget {
+  let used = 0;
+  return {
+    take(bytes) {
+      if (used + bytes > limitBytes) return false;
+      used += bytes;
+      return true;
+    },
+    hold(bytes) {
+      used += bytes;
+    },
+    release(bytes) {
+      used = Math.max(0, used - bytes);
+    },
+    get used() {
+      return used;
+    },
+    limitBytes,
+    scope,
+  };
 }
 
 export interface TransportResponse {
@@ -81,7 +136,7 @@ const defaultResolve = async (host: string): Promise<string[]> =>
   (await dnsLookup(host, { all: true })).map((a) => a.address);
 
 export function createTransport(options: TransportOptions): Transport {
-  const { allowPrivate, connectTimeoutMs, totalTimeoutMs, maxResponseBytes, logger } = options;
+  const { allowPrivate, connectTimeoutMs, totalTimeoutMs, maxResponseBytes, logger, responseBudget } = options;
   const debug = logger && (logger.isLevelEnabled?.('debug') ?? true) ? logger : undefined;
   const maxRequestBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_LIMITS.maxRequestBodyBytes;
   const timeoutSignal = options.timeoutSignal ?? ((ms: number) => AbortSignal.timeout(ms));
@@ -100,9 +155,11 @@ export function createTransport(options: TransportOptions): Transport {
     proxy: false, // never route through HTTP(S)_PROXY from the environment
     maxRedirects: 0, // a 3xx is returned to the caller; following it would bypass the caller's checks
     validateStatus: () => true,
-    responseType: 'arraybuffer',
-    decompress: true, // maxContentLength counts decompressed bytes, so a compression bomb hits the cap
-    maxContentLength: maxResponseBytes,
+    // The body is read by readBody, which counts decompressed bytes against the cap and the budgets as they come
+    // (so a compression bomb hits the cap); axios's own maxContentLength would wrap the stream once more.
+    responseType: 'stream',
+    decompress: true,
+    maxContentLength: -1,
     maxBodyLength: maxRequestBodyBytes,
     timeout: 0, // our own total timeout covers the body too; axios's stops at the headers
     transformRequest: [(data: unknown) => data],
@@ -129,20 +186,66 @@ export function createTransport(options: TransportOptions): Transport {
     const timeout = timeoutSignal(timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
     const started = debug ? performance.now() : 0;
+    let inBody = false;
     try {
-      const res = await client.request<Buffer>({ url: target.href, method: req.method, headers, data: req.body, signal });
+      const res = await client.request<Readable>({ url: target.href, method: req.method, headers, data: req.body, signal });
+      inBody = true;
+      const body = await readBody(res.data, { host, port, budgets: [responseBudget, req.budget] });
       debug?.debug(
         { method: req.method, host, port, status: res.status, ms: Math.round(performance.now() - started) },
         'upstream response',
       );
-      return toResponse(res, req.method);
+      return toResponse(res, body, req.method);
     } catch (err) {
       // The combined signal carries the reason of whichever fired first: the timeout's own, or the caller's.
       const timedOut = signal.aborted && timeout.aborted && signal.reason === timeout.reason;
-      const mapped = mapError(err, { host, port, timedOut, callerAborted: signal.aborted && !timedOut, timeoutMs });
+      const mapped = mapError(err, { host, port, timedOut, callerAborted: signal.aborted && !timedOut, timeoutMs, inBody });
       debug?.debug({ method: req.method, host, port, code: mapped.code }, 'upstream request failed');
       throw mapped;
     }
+  }
+
+  /**
+   * Reads a response body to its end, each chunk counted against the cap and taken from the budgets as it comes;
+   * what was taken is given back however it ends. Past the cap or a budget, the response is destroyed (its
+   * connection closed: the rest of the body is never read).
+   */
+  function readBody(
+    stream: Readable,
+    at: { host: string; port: number; budgets: Array<ResponseBudget | undefined> },
+  ): Promise<Buffer> {
+    const budgets = at.budgets.filter((b): b is ResponseBudget => b !== undefined);
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const finish = (err: unknown, body?: Buffer): void => {
+        if (settled) return;
+        settled = true;
+        for (const budget of budgets) budget.release(size);
+        if (err === undefined) resolve(body!);
+        else reject(err);
+      };
+      stream.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        if (size + chunk.length > maxResponseBytes) return fail(new ResponseTooLargeError(at.host, at.port, maxResponseBytes));
+        for (let i = 0; i < budgets.length; i++) {
+          if (budgets[i]!.take(chunk.length)) continue;
+          for (let j = 0; j < i; j++) budgets[j]!.release(chunk.length);
+          return fail(new ResponseBudgetExceededError(at.host, at.port, budgets[i]!.scope, budgets[i]!.limitBytes));
+        }
+        size += chunk.length;
+        chunks.push(chunk);
+      });
+      stream.once('end', () => finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+      stream.once('error', (err) => finish(err));
+      // Closed without an end or an error: the connection went away mid-body.
+      stream.once('close', () => finish(Object.assign(new Error('the connection closed before the response was complete'), { code: 'ECONNRESET' })));
+      function fail(err: TransportError): void {
+        finish(err);
+        stream.destroy();
+      }
+    });
   }
 
   interface FailureContext {
@@ -151,13 +254,15 @@ export function createTransport(options: TransportOptions): Transport {
     timedOut: boolean;
     callerAborted: boolean;
     timeoutMs: number;
+    /** The headers had come: a failure now is one of the response (its body). */
+    inBody: boolean;
   }
 
   function mapError(err: unknown, ctx: FailureContext): TransportError {
     const { host, port } = ctx;
     const clientRequest = axios.isAxiosError(err) ? (err.request as http.ClientRequest | undefined) : undefined;
     const socket = clientRequest?.socket;
-    const phase: TimeoutPhase = socket && agents.connected(socket) ? 'response' : 'connect';
+    const phase: TimeoutPhase = ctx.inBody || (socket && agents.connected(socket)) ? 'response' : 'connect';
     const cause: unknown = err instanceof AxiosError && err.cause ? err.cause : err;
 
     // Our own errors, raised inside the agent (lookup, createConnection, connect timer): rebuilt with the request's
@@ -167,11 +272,7 @@ export function createTransport(options: TransportOptions): Transport {
     if (ctx.timedOut) return new UpstreamTimeoutError(host, port, phase, ctx.timeoutMs);
     if (ctx.callerAborted) return new RequestAbortedError(host, port);
     if (err instanceof TransportError) return err;
-    // axios reports the cap only through this message (code ERR_BAD_RESPONSE, shared with other failures). The
-    // request-body cap is checked before sending, so axios's maxBodyLength is only a backstop.
-    if (axios.isAxiosError(err) && err.message.startsWith('maxContentLength size of')) {
-      return new ResponseTooLargeError(host, port, maxResponseBytes);
-    }
+    // The request-body cap is checked before sending, so axios's maxBodyLength is only a backstop.
     const code = errorCode(cause) ?? (axios.isAxiosError(err) ? err.code : undefined);
     if (code && /^ERR_(INVALID_|HTTP_INVALID_|UNESCAPED_CHARACTERS)/.test(code)) {
       return new InvalidRequestError(`invalid request to ${hostPort(host, port)}: ${messageOf(cause)}`);
@@ -222,8 +323,7 @@ function checkHeaders(given: Record<string, string> | undefined): AxiosHeaders {
   return headers;
 }
 
-function toResponse(res: AxiosResponse<Buffer>, method: string): TransportResponse {
-  const body = Buffer.isBuffer(res.data) ? res.data : Buffer.from(res.data ?? []);
+function toResponse(res: AxiosResponse<Readable>, body: Buffer, method: string): TransportResponse {
   const headers: Record<string, string | string[]> = {};
   const raw = res.headers instanceof AxiosHeaders ? res.headers.toJSON() : res.headers;
   for (const [name, value] of Object.entries(raw)) {

@@ -182,8 +182,19 @@ export interface BindingRepository {
    * (called with the row as it was and null), they are written in the same transaction as the deletion.
    */
   delete(id: string, accountId?: string, events?: TransitionEvents): Promise<boolean>;
-  /** Bindings with request-token work to resume: nextAttemptAt <= now and no live claim (stepUntil null or <= now). */
-  due(now: Date, limit: number): Promise<Binding[]>;
+  /**
+   * Bindings with request-token work to resume: nextAttemptAt <= now and no live claim (stepUntil null or <= now).
+   * Plain columns only: nothing sealed is opened, so one row that cannot be opened does not stop the scan (issue 13).
+   */
+  due(now: Date, limit: number): Promise<DueBinding[]>;
+  /**
+   * For a binding whose sealed values cannot be opened (sealed under a key id no longer configured, or altered):
+   * `change` is given the row with every sealed value it holds read as "" (none can be used; a transition only
+   * looks at whether they are there) and its patch (plain fields only) is applied conditionally on the version, with
+   * the events. False when there is no such row, it opens after all, `change` returns null or another writer moved
+   * the row on.
+   */
+  modifyUnreadable(id: string, change: (cur: Binding) => BindingPatch | null, events?: TransitionEvents): Promise<boolean>;
   /**
    * How many bindings the account has (`all`, every state: the cap on stores per account) and how many of them never
    * completed (`pending`: never activated, not active), in one query.
@@ -229,6 +240,9 @@ export interface TombstoneRepository {
   /** Records (or refreshes) the tombstone of a binding being deleted. */
   put(tombstone: ConsumerKeyTombstone): Promise<void>;
 }
+
+/** What the resumer needs of a binding with work due (bindings.due). */
+export type DueBinding = Pick<Binding, 'id' | 'consumerKey' | 'storeBaseUrl' | 'nextAttemptAt'>;
 
 export interface BindingEventRepository {
   /** Appends an event (detail cut to 500 characters) and keeps only the binding's newest `keep`. */

@@ -19,7 +19,10 @@ export type CallErrorCode =
   | 'store_unavailable'
   | 'graphql_error'
   | 'page_size_too_large'
-  | 'changes_stalled';
+  | 'changes_stalled'
+  // issue 13: bounds on calls in flight and on the response bytes they hold (limits.ts)
+  | 'account_busy'
+  | 'connector_busy';
 
 export class CallError extends ConnectorError<CallErrorCode> {
   constructor(code: CallErrorCode, message: string, options?: ConnectorErrorOptions) {
@@ -53,6 +56,27 @@ export class StoreNotActiveError extends CallError {
 export class StoreBusyError extends CallError {
   constructor(readonly limit: number) {
     super('store_busy', `Too many requests to this store are waiting (limit ${limit}); retry shortly.`, { retryAfterSeconds: 1 });
+  }
+}
+
+/**
+ * The account has as many calls to its stores in flight on this instance as it may (MAX_CALLS_PER_ACCOUNT), or its
+ * responses being received hold as many bytes as they may (MAX_RESPONSE_BUFFER_MB_PER_ACCOUNT). 429: the caller
+ * sends too much at once; it clears as its own calls finish.
+ */
+export class AccountBusyError extends CallError {
+  constructor(message: string, options?: ConnectorErrorOptions) {
+    super('account_busy', message, { retryAfterSeconds: 1, ...options });
+  }
+}
+
+/**
+ * This instance has as many calls to stores in flight as it may (MAX_CALLS), or its responses being received hold
+ * as many bytes as they may (MAX_RESPONSE_BUFFER_MB). 503: not the caller's doing; another instance may serve it.
+ */
+export class ConnectorBusyError extends CallError {
+  constructor(message: string, options?: ConnectorErrorOptions) {
+    super('connector_busy', message, { retryAfterSeconds: 2, ...options });
   }
 }
 

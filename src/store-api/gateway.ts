@@ -11,13 +11,17 @@ import type { Clock } from '../clock.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import { ProtocolError } from '../protocol/errors.js';
+import { cutStoreText } from '../protocol/magento-errors.js';
 import type { RestCall, RestClient, RestResponse, StoreCredentials } from '../protocol/rest-client.js';
+import type { ResponseBudget } from '../protocol/transport.js';
 import type { ProfileRedetector } from '../protocol/verifier-detection.js';
-import { EgressDeniedError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
+import { EgressDeniedError, ResponseBudgetExceededError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
 import type { ProbeRepository } from '../storage/probes.js';
 import type { Binding, BindingEventRepository, BindingRepository, TransitionEvents } from '../storage/types.js';
 import {
+  AccountBusyError,
   CallError,
+  ConnectorBusyError,
   fillPlaceholders,
   readMagentoError,
   RequestRefusedError,
@@ -27,6 +31,7 @@ import {
   StoreUnreachableError,
 } from './errors.js';
 import { PerKeyLimiter } from './limiter.js';
+import { CallLimits, type HoldUntil } from './limits.js';
 import { describeStore, describeStoreDetail, describeTimeline, type StoreDetailView, type StoreView } from './store-view.js';
 
 // Magento's 401 messages that mean the token itself is dead (integration deleted or reauthorized), as opposed to
@@ -49,7 +54,7 @@ export interface StoreGatewayOptions {
   bindings: BindingRepository;
   rest: RestClient;
   clock: Clock;
-  limits: Pick<Limits, 'perStoreConcurrency' | 'perStoreQueue' | 'cacheTtlMs'>;
+  limits: Pick<Limits, 'perStoreConcurrency' | 'perStoreQueue' | 'cacheTtlMs' | 'callsPerAccount' | 'callsInFlight' | 'responseBufferBytesPerAccount'>;
   logger: Logger;
   /** The bindings' timelines: revocations and profile changes are recorded, GET /api/stores/:id shows the last few. */
   timeline?: BindingEventRepository;
@@ -59,6 +64,8 @@ export interface StoreGatewayOptions {
   events?: TransitionEvents;
   /** Where a successful call is recorded (at most once a minute per store), so the revocation probe can skip it. */
   probes?: Pick<ProbeRepository, 'recordOk'>;
+  /** The transport's budget of all response bytes (issue 13): answers held for slow callers count in it too. */
+  responseBudget?: ResponseBudget;
 }
 
 /** Timeline entries GET /api/stores/:id shows. */
@@ -88,6 +95,8 @@ export class StoreGateway {
   private readonly callOkRecorded: LRUCache<string, true>;
   private readonly cache: LRUCache<string, Binding>;
   private readonly limiter: PerKeyLimiter;
+  /** Issue 13: calls in flight per account and in all, and the accounts' response budgets (limits.ts). */
+  readonly callLimits: CallLimits;
   private readonly timeline: BindingEventRepository | undefined;
   private readonly redetector: ProfileRedetector | undefined;
 
@@ -96,6 +105,12 @@ export class StoreGateway {
     this.callOkRecorded = new LRUCache({ max: CACHED_BINDINGS, ttl: CALL_OK_RECORD_MS, ttlAutopurge: false, perf: { now: () => this.clock.now().getTime() } });
     const { limits } = options;
     this.limiter = new PerKeyLimiter(limits.perStoreConcurrency, limits.perStoreQueue);
+    this.callLimits = new CallLimits({
+      callsPerAccount: limits.callsPerAccount,
+      calls: limits.callsInFlight,
+      responseBytesPerAccount: limits.responseBufferBytesPerAccount,
+      instanceBudget: options.responseBudget,
+    });
     this.cache = new LRUCache({ max: CACHED_BINDINGS, ttl: limits.cacheTtlMs, perf: { now: () => this.clock.now().getTime() } });
   }
 
@@ -161,8 +176,17 @@ export class StoreGateway {
 
   // ---- calls ---------------------------------------------------------------------------------------------------
 
-  /** Sends a call for the account's store; Magento's status and body are returned whatever they are. */
-  async send(accountId: string, id: string, call: RestCall): Promise<RestResponse> {
+  /**
+   * Sends a call for the account's store; Magento's status and body are returned whatever they are. Counted against
+   * the account's and the instance's bounds on calls in flight (refused at once past them), its response against
+   * the account's budget of response bytes (limits.ts). With `holdUntil`, the call's slot and its answer's bytes
+   * stay counted until the caller has the answer (the proxy: until its response is written).
+   */
+  send(accountId: string, id: string, call: RestCall, options?: { holdUntil?: HoldUntil }): Promise<RestResponse> {
+    return this.callLimits.run(accountId, (responseBudget) => this.sendOwned(accountId, id, { ...call, responseBudget }), options?.holdUntil);
+  }
+
+  private async sendOwned(accountId: string, id: string, call: RestCall): Promise<RestResponse> {
     const binding = await this.ownedBinding(accountId, id);
     const response = await this.sendWith(binding, call);
     if (response.status >= 200 && response.status < 300) this.noteCallOk(binding.id);
@@ -212,11 +236,11 @@ export class StoreGateway {
       }
       const type = response.headers['content-type'];
       const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
-      const said = error ? `: ${fillPlaceholders(error.message, error.parameters)}` : '';
+      const said = error ? `: ${cutStoreText(fillPlaceholders(error.message, error.parameters))}` : '';
       message = `${PROBE_CALL.method} ${PROBE_CALL.path} answered ${response.status}${said} (the store stays active)`;
     } catch (err) {
       if (err instanceof StoreNotActiveError) return { outcome: 'skipped' };
-      message = `${PROBE_CALL.method} ${PROBE_CALL.path} failed: ${err instanceof Error ? err.message : String(err)} (the store stays active)`;
+      message = `${PROBE_CALL.method} ${PROBE_CALL.path} failed: ${cutStoreText(err instanceof Error ? err.message : String(err))} (the store stays active)`;
     }
     await this.bindings.modify(id, (cur) => probeWarned(cur, { accessToken, message, now: this.clock.now() }));
     this.evictCached(id);
@@ -267,7 +291,8 @@ export class StoreGateway {
     const type = response.headers['content-type'];
     const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
     if (!error || !isDeadTokenMessage(error.message)) return null;
-    const message = fillPlaceholders(error.message, error.parameters);
+    // Stored and shown: cut (issue 13), like every store text.
+    const message = cutStoreText(fillPlaceholders(error.message, error.parameters));
     const started = this.clock.now();
     const current = await revokeAccessToken(this.bindings, this.clock, binding.id, binding.accessToken!.token, message, this.events);
     this.evictCached(binding.id);
@@ -287,6 +312,11 @@ export function toCallError(err: unknown, binding: Binding): unknown {
   const store = binding.storeBaseUrl;
   if (err instanceof UpstreamTimeoutError) return new StoreTimeoutError(`The store at ${store} did not answer in time: ${err.message}`, { cause: err });
   if (err instanceof ResponseTooLargeError) return new CallError('response_too_large', `The store's answer is too large: ${err.message}`, { cause: err });
+  if (err instanceof ResponseBudgetExceededError) {
+    return err.scope === 'account'
+      ? new AccountBusyError(`The store's answer was not received: ${err.message} (MAX_RESPONSE_BUFFER_MB_PER_ACCOUNT). Send fewer large reads at once.`, { cause: err })
+      : new ConnectorBusyError(`The store's answer was not received: ${err.message} (MAX_RESPONSE_BUFFER_MB); retry shortly.`, { cause: err });
+  }
   if (err instanceof EgressDeniedError) return new StoreUnreachableError(`The store at ${store} cannot be called: ${err.message}`, { cause: err });
   if (err instanceof TransportError) {
     if (err.code === 'request_too_large' || err.code === 'invalid_request') return new RequestRefusedError(err.message, { cause: err });

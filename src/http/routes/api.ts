@@ -50,6 +50,11 @@ function sendStoreAnswer(ctx: ParameterizedContext<ApiState>, response: RestResp
   ctx.body = response.body;
 }
 
+/** Issue 13: the call's slot and its answer's bytes stay counted until the answer has been written (or the caller left). */
+const holdUntilSent = (ctx: ParameterizedContext<ApiState>) => (release: () => void) => {
+  ctx.res.once('close', release);
+};
+
 export function apiRoutes(services: HttpServices): Router<ApiState> {
   const { config, stores, availability, storeViews, health } = services;
   const router = new Router<ApiState>({ prefix: '/api' });
@@ -148,7 +153,7 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
         contentType: ctx.state.rawBody ? ctx.get('Content-Type') : undefined,
         accept: ctx.get('Accept') || undefined,
         signal: hangUp.signal,
-      });
+      }, { holdUntil: holdUntilSent(ctx) });
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
       services.operators.metrics.proxyCall({ errorCode: typeof code === 'string' && code in ERROR_STATUS ? code : 'internal_error' }, seconds());
@@ -177,7 +182,7 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
     let response;
     try {
       const call = graphqlCall({ body, storeCode: ctx.get('Store') || undefined, signal: hangUp.signal });
-      response = await stores.send(ctx.state.accountId, ctx.params.id!, call);
+      response = await stores.send(ctx.state.accountId, ctx.params.id!, call, { holdUntil: holdUntilSent(ctx) });
     } finally {
       ctx.res.off('close', onClose);
     }

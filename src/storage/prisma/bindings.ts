@@ -59,9 +59,11 @@ const LAST_ERROR_MAX = 1_000;
 export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombstones: TombstoneRepository): BindingRepository {
   const seal = (v: string) => sealer.seal(v);
   const sealOrNull = (v: string | null) => (v === null ? null : sealer.seal(v));
-  const openOrNull = (v: string | null) => (v === null ? null : sealer.open(v));
 
-  function toBinding(row: BindingRow): Binding {
+  const toBinding = (row: BindingRow): Binding => readRow(row, sealer);
+
+  /** A row as a record, its sealed values opened by `sealer` (shadowing the repository's: see readable()). */
+  function readRow(row: BindingRow, sealer: Pick<Sealer, 'open'>): Binding {
     let requestToken: Binding['requestToken'] = null;
     if (row.requestTokenSealed !== null) {
       if (row.requestTokenSecretSealed === null || row.requestVerifierSealed === null || row.requestTokenAt === null) {
@@ -80,7 +82,7 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       accessToken = {
         token: sealer.open(row.accessTokenSealed),
         secret: sealer.open(row.accessTokenSecretSealed),
-        verifier: openOrNull(row.accessVerifierSealed),
+        verifier: row.accessVerifierSealed === null ? null : sealer.open(row.accessVerifierSealed),
       };
     }
     return {
@@ -90,7 +92,7 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       state: oneOf(BINDING_STATES, row.state, 'state', row.id),
       accountId: row.accountId,
       consumerSecret: sealer.open(row.consumerSecretSealed),
-      verifier: openOrNull(row.verifierSealed),
+      verifier: row.verifierSealed === null ? null : sealer.open(row.verifierSealed),
       callbackAt: row.callbackAt,
       requestToken,
       accessToken,
@@ -111,6 +113,22 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
     };
+  }
+
+  /** A row whose sealed values cannot be opened, as modifyUnreadable hands it on: each sealed value held reads "". */
+  function readable(row: BindingRow): Binding {
+    const held = (v: string | null) => (v === null ? null : '');
+    return readRow({
+      ...row,
+      consumerSecretSealed: '',
+      verifierSealed: held(row.verifierSealed),
+      requestTokenSealed: held(row.requestTokenSealed),
+      requestTokenSecretSealed: held(row.requestTokenSecretSealed),
+      requestVerifierSealed: held(row.requestVerifierSealed),
+      accessTokenSealed: held(row.accessTokenSealed),
+      accessTokenSecretSealed: held(row.accessTokenSecretSealed),
+      accessVerifierSealed: held(row.accessVerifierSealed),
+    }, { open: (v) => v });
   }
 
   /** The columns a patch writes; fields it leaves undefined stay as they are. */
@@ -298,13 +316,32 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       return deleteWithEvents(id, accountId, events);
     },
     async due(now, limit) {
-      const rows = await db.binding.findMany({
+      return db.binding.findMany({
         // No state filter: nextAttemptAt is set only while there is request-token work (index [nextAttemptAt, stepUntil]).
         where: { nextAttemptAt: { lte: now }, OR: [{ stepUntil: null }, { stepUntil: { lte: now } }] },
         orderBy: [{ nextAttemptAt: 'asc' }, { id: 'asc' }],
         take: limit,
+        // Nothing sealed: the step re-reads its binding, and a row that cannot be opened fails only its own step.
+        select: { id: true, consumerKey: true, storeBaseUrl: true, nextAttemptAt: true },
       });
-      return rows.map(toBinding);
+    },
+    async modifyUnreadable(id, change, events) {
+      const row = await db.binding.findUnique({ where: { id } });
+      if (!row) return false;
+      try {
+        toBinding(row);
+        return false; // it opens (the key is back): the ordinary steps handle it
+      } catch {
+        // cannot be opened: go on with what can be read
+      }
+      const before = readable(row);
+      const patch = change(before);
+      if (!patch) return false;
+      const now = clock.now();
+      const write = db.binding.update({ where: { id, version: row.version }, data: { ...toColumns(patch), updatedAt: now, version: { increment: 1 } }, select: { id: true } });
+      const emitted = events ? await events(before, projected(before, patch, row.version, now)) : [];
+      if (emitted.length === 0) return (await updated(write)) !== null;
+      return (await updated(db.$transaction([write, ...emitted.flatMap((e) => eventStatements(db, e))]))) !== null;
     },
     async countByAccount(accountId) {
       // One round trip on the callback path (index [accountId]); COUNT is a bigint on PostgreSQL.
