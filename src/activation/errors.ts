@@ -20,12 +20,9 @@ export type ActivationErrorCode =
   | 'not_a_member'
   | 'store_not_confirmed';
 
-/** A store's own text (oauth_problem, a transport error) is cut to this before it is stored or shown. */
-export const STORE_TEXT_MAX = 300;
-
-export function storeText(text: string, max = STORE_TEXT_MAX): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters cut)`;
-}
+/** A store's own text (oauth_problem, a transport error) is cut before it is stored or shown: one rule, the protocol's. */
+import { cutStoreText as storeText } from '../protocol/magento-errors.js';
+export { storeText };
 
 /** An activation that cannot go on; `fix` is the text of `fixCode` (or a refusal's own fix). */
 export class ActivationError extends ConnectorError<ActivationErrorCode> {
