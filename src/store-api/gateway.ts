@@ -45,6 +45,11 @@ export function isDeadTokenMessage(message: string): boolean {
   return DEAD_TOKEN.some((re) => re.test(message));
 }
 
+/** Magento's ACL refusal (AuthorizationException::NOT_AUTHORIZED): the token was accepted, the resource not granted. */
+export function isRefusedResourceMessage(message: string): boolean {
+  return /^The consumer isn't authorized to access /.test(message);
+}
+
 export interface StoreGatewayOptions {
   bindings: BindingRepository;
   rest: RestClient;
@@ -59,13 +64,23 @@ export interface StoreGatewayOptions {
   events?: TransitionEvents;
   /** Where a successful call is recorded (at most once a minute per store), so the revocation probe can skip it. */
   probes?: Pick<ProbeRepository, 'recordOk'>;
+  /**
+   * Told (with the successful calls' throttle) of a store marked unavailable that answered: store.available
+   * (src/webhooks/availability.ts), also when this instance's own circuit breaker never opened for it.
+   */
+  availability?: { storeAnswered(binding: Binding): void };
 }
 
 /** Timeline entries GET /api/stores/:id shows. */
 export const TIMELINE_SHOWN = 10;
 
-/** The revocation probe's call: cheap, harmless, and signed like any other (docs/magento-protocol.md §7). */
-export const PROBE_CALL: RestCall = { method: 'GET', path: 'V1/store/storeConfigs' };
+/**
+ * The revocation probe's call (docs/magento-protocol.md §7b): cheap, harmless, signed like any other, and bound to an
+ * ACL resource that no setting makes anonymous, so Magento checks the token before it answers. Granted or not, a
+ * live token gets the default customer group or "The consumer isn't authorized to access Magento_Customer::group."
+ * (both prove the token alive); a dead one gets a dead-token 401.
+ */
+export const PROBE_CALL: RestCall = { method: 'GET', path: 'V1/customerGroups/default' };
 // How often a store's successful calls are recorded, at most (per instance).
 const CALL_OK_RECORD_MS = 60_000;
 
@@ -85,6 +100,7 @@ export class StoreGateway {
   private readonly logger: Logger;
   private readonly events: TransitionEvents | undefined;
   private readonly probes: StoreGatewayOptions['probes'];
+  private readonly availability: StoreGatewayOptions['availability'];
   private readonly callOkRecorded: LRUCache<string, true>;
   private readonly cache: LRUCache<string, Binding>;
   private readonly limiter: PerKeyLimiter;
@@ -92,7 +108,7 @@ export class StoreGateway {
   private readonly redetector: ProfileRedetector | undefined;
 
   constructor(options: StoreGatewayOptions) {
-    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger, events: this.events, timeline: this.timeline, redetector: this.redetector, probes: this.probes } = options);
+    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger, events: this.events, timeline: this.timeline, redetector: this.redetector, probes: this.probes, availability: this.availability } = options);
     this.callOkRecorded = new LRUCache({ max: CACHED_BINDINGS, ttl: CALL_OK_RECORD_MS, ttlAutopurge: false, perf: { now: () => this.clock.now().getTime() } });
     const { limits } = options;
     this.limiter = new PerKeyLimiter(limits.perStoreConcurrency, limits.perStoreQueue);
@@ -165,7 +181,6 @@ export class StoreGateway {
   async send(accountId: string, id: string, call: RestCall): Promise<RestResponse> {
     const binding = await this.ownedBinding(accountId, id);
     const response = await this.sendWith(binding, call);
-    if (response.status >= 200 && response.status < 300) this.noteCallOk(binding.id);
     if (response.status !== 401) return response;
     const current = await this.checkRevocation(binding, response);
     // Our copy of the binding was older than the stored one (a Reauthorize finished since it was cached, here or on
@@ -179,12 +194,16 @@ export class StoreGateway {
     return response;
   }
 
-  /** A successful call: recorded for the revocation probe, at most once a minute per store (in the background). */
-  private noteCallOk(id: string): void {
-    if (!this.probes || this.callOkRecorded.has(id)) return;
-    this.callOkRecorded.set(id, true);
-    this.probes.recordOk(id, this.clock.now()).catch((err: unknown) => {
-      this.logger.warn({ bindingId: id, err: err instanceof Error ? err.message : String(err) }, 'could not record a successful call');
+  /**
+   * A successful signed call (any: proxy, client, GraphQL, bulk, reads, probes): recorded for the revocation probe at
+   * most once a minute per store and instance, in the background.
+   */
+  private noteCallOk(binding: Binding): void {
+    if (this.callOkRecorded.has(binding.id)) return;
+    this.callOkRecorded.set(binding.id, true);
+    if (binding.unavailableSince) this.availability?.storeAnswered(binding);
+    this.probes?.recordOk(binding.id, this.clock.now()).catch((err: unknown) => {
+      this.logger.warn({ bindingId: binding.id, err: err instanceof Error ? err.message : String(err) }, 'could not record a successful call');
     });
   }
 
@@ -200,7 +219,10 @@ export class StoreGateway {
     let message: string;
     try {
       const response = await this.sendWith(binding, PROBE_CALL);
-      if (response.status >= 200 && response.status < 300) {
+      const type = response.headers['content-type'];
+      const error = response.status >= 400 ? readMagentoError(response.body, Array.isArray(type) ? type[0] : type) : null;
+      // A refused resource is said only once the token was accepted (the ACL check comes after it, §7b): alive.
+      if ((response.status >= 200 && response.status < 300) || (response.status === 401 && error && isRefusedResourceMessage(error.message))) {
         await this.bindings.modify(id, (cur) => probeSucceeded(cur, { accessToken }));
         return { outcome: 'ok' };
       }
@@ -210,8 +232,6 @@ export class StoreGateway {
         // Replaced by a newer token meanwhile: the next probe tries that one.
         if (current && current.accessToken?.token !== accessToken) return { outcome: 'skipped' };
       }
-      const type = response.headers['content-type'];
-      const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
       const said = error ? `: ${fillPlaceholders(error.message, error.parameters)}` : '';
       message = `${PROBE_CALL.method} ${PROBE_CALL.path} answered ${response.status}${said} (the store stays active)`;
     } catch (err) {
@@ -235,7 +255,7 @@ export class StoreGateway {
       profile: binding.signingProfile,
     };
     try {
-      return await this.limiter.run(binding.id, async () => {
+      const response = await this.limiter.run(binding.id, async () => {
         const first = await this.rest.send(store, call);
         if (!this.redetector || first.status !== 401 || !store.profile) return first;
         // The store may have been upgraded: one re-detection (shared by this store's concurrent 401s) and, when the
@@ -245,6 +265,8 @@ export class StoreGateway {
         if (outcome.refusal) throw outcome.refusal;
         return outcome.response;
       });
+      if (response.status >= 200 && response.status < 300) this.noteCallOk(binding);
+      return response;
     } catch (err) {
       throw toCallError(err, binding);
     }

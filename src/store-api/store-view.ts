@@ -19,6 +19,13 @@ export interface StoreView {
   lastError: { message: string; at: string | null; fix: string | null } | null;
   /** The store's signature verifier (docs/magento-protocol.md §7a); profile null until detected. */
   signing: { profile: SigningProfileName | null; detectedAt: string | null };
+  /** The last revocation probe's warning (the store stays active), until a probe succeeds again. */
+  probeWarning: { message: string; at: string | null } | null;
+  /**
+   * The store as marked unavailable for every instance (the state store.unavailable / store.available report);
+   * null while available. `availability` in the API is this instance's circuit breaker.
+   */
+  unavailable: { since: string; reason: string | null } | null;
 }
 
 /** GET /api/stores/:id: the store and the newest entries of its activation timeline (newest first). */
@@ -40,6 +47,8 @@ export function describeStore(b: Binding): StoreView {
     reauthorizing: isReauthorizing(b),
     lastError: b.lastError ? { message: b.lastError, at: b.lastErrorAt?.toISOString() ?? null, fix: fixText(b.fix) } : null,
     signing: { profile: b.signingProfile, detectedAt: b.profileDetectedAt?.toISOString() ?? null },
+    probeWarning: b.probeWarning ? { message: b.probeWarning, at: b.probeWarningAt?.toISOString() ?? null } : null,
+    unavailable: b.unavailableSince ? { since: b.unavailableSince.toISOString(), reason: b.unavailableReason } : null,
   };
 }
 

@@ -304,7 +304,8 @@ test('lifecycleEvent carries the store as the API shows it and the account, neve
     consumerSecret: 'SECRET-consumer', verifier: null, callbackAt: now,
     requestToken: null, accessToken: { token: 'TOKEN-access', secret: 'SECRET-token', verifier: 'VERIFIER' },
     activatedAt: now, revokedAt: null, step: null, stepUntil: null, stepAttempts: 0, nextAttemptAt: null,
-    lastError: null, lastErrorAt: null, fix: null, accessOutcomeUnknown: false, signingProfile: null, profileDetectedAt: null, version: 3, createdAt: now, updatedAt: now,
+    lastError: null, lastErrorAt: null, fix: null, accessOutcomeUnknown: false, signingProfile: null, profileDetectedAt: null,
+    probeWarning: null, probeWarningAt: null, unavailableSince: null, unavailableReason: null, version: 3, createdAt: now, updatedAt: now,
   };
   const view = storeView(binding);
   const event = lifecycleEvent('store.connected', view, { id: 'a1', externalId: 'tenant-1' }, now);
