@@ -1,5 +1,5 @@
 // `npm run bench [-- name ...]`: runs the benchmarks one after another, each in its own process so none warms up or
-// slows down another. Names: sign, storm, proxy, changes (all by default). Benchmarks print figures and ratios against a
+// slows down another. Names: sign, storm, proxy, webhooks, changes, probes (all by default). Benchmarks print figures and ratios against a
 // baseline measured in the same run; they assert nothing.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ const benches: Record<string, { script: string; about: string }> = {
   proxy: { script: 'bench/proxy.ts', about: 'proxy throughput at concurrency 32: direct, bare pass-through, connector' },
   webhooks: { script: 'bench/webhooks.ts', about: '10,000 events to a receiver failing 20%: delivered/s, creation-to-delivery p99, exactly once in order' },
   changes: { script: 'bench/changes.ts', about: '100,000 mock orders: store.changes() vs a plain paginate(), entities/s' },
+  probes: { script: 'bench/probes.ts', about: '100,000 active bindings: the probe scheduler\'s database cost per minute, spread of due times, query plans' },
 };
 
 const [first, ...rest] = process.argv.slice(2);

@@ -104,14 +104,18 @@ export class RevocationProber {
 
   private async probeOne(id: string, claimedUntil: Date): Promise<void> {
     let outcome: ProbeOutcome['outcome'] | 'error';
+    let callOkAt: Date | undefined;
     try {
-      outcome = (await this.o.gateway.probe(id)).outcome;
+      const result = await this.o.gateway.probe(id);
+      outcome = result.outcome;
+      if (result.outcome === 'ok') callOkAt = result.callOkAt;
     } catch (err) {
       outcome = 'error';
       this.o.logger.warn({ bindingId: id, err: err instanceof Error ? err.message : String(err) }, 'revocation probe failed');
     }
     this.o.onOutcome?.(outcome);
-    // A revoked store is no longer due (only active ones are); the claim is replaced by the next due time.
-    await this.o.storage.probes.reschedule(id, claimedUntil, this.nextAfter(this.o.clock.now()));
+    // A revoked store is no longer due (only active ones are); the claim is replaced by the next due time, and a
+    // successful probe call is recorded with it (one write).
+    await this.o.storage.probes.reschedule(id, claimedUntil, this.nextAfter(this.o.clock.now()), callOkAt);
   }
 }

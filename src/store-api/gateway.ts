@@ -85,7 +85,8 @@ export const PROBE_CALL: RestCall = { method: 'GET', path: 'V1/customerGroups/de
 const CALL_OK_RECORD_MS = 60_000;
 
 export type ProbeOutcome =
-  | { outcome: 'ok' }
+  /** The token is alive; `callOkAt` when the call itself succeeded (2xx: the prober records it with the next due time). */
+  | { outcome: 'ok'; callOkAt?: Date }
   /** Magento said the token is dead: the binding is revoked (store.revoked emitted). */
   | { outcome: 'revoked' }
   /** Anything else: a warning on the store, which stays active. */
@@ -218,13 +219,15 @@ export class StoreGateway {
     const accessToken = binding.accessToken.token;
     let message: string;
     try {
-      const response = await this.sendWith(binding, PROBE_CALL);
+      const response = await this.sendWith(binding, PROBE_CALL, false);
       const type = response.headers['content-type'];
       const error = response.status >= 400 ? readMagentoError(response.body, Array.isArray(type) ? type[0] : type) : null;
       // A refused resource is said only once the token was accepted (the ACL check comes after it, §7b): alive.
-      if ((response.status >= 200 && response.status < 300) || (response.status === 401 && error && isRefusedResourceMessage(error.message))) {
-        await this.bindings.modify(id, (cur) => probeSucceeded(cur, { accessToken }));
-        return { outcome: 'ok' };
+      const succeeded = response.status >= 200 && response.status < 300;
+      if (succeeded || (response.status === 401 && error && isRefusedResourceMessage(error.message))) {
+        // Usually nothing to clear: the row was read just now, so no write and no second read.
+        if (probeSucceeded(binding, { accessToken })) await this.bindings.modify(id, (cur) => probeSucceeded(cur, { accessToken }));
+        return succeeded ? { outcome: 'ok', callOkAt: this.clock.now() } : { outcome: 'ok' };
       }
       if (response.status === 401) {
         const current = await this.checkRevocation(binding, response);
@@ -244,7 +247,8 @@ export class StoreGateway {
     return { outcome: 'warning', message };
   }
 
-  private async sendWith(binding: Binding, call: RestCall): Promise<RestResponse> {
+  /** `recordOk` false: the caller records a success itself (the prober, with the probe's next due time). */
+  private async sendWith(binding: Binding, call: RestCall, recordOk = true): Promise<RestResponse> {
     if (binding.state !== 'active' || !binding.accessToken) throw new StoreNotActiveError(binding);
     const accessToken = { key: binding.accessToken.token, secret: binding.accessToken.secret };
     const store: StoreCredentials = {
@@ -265,7 +269,7 @@ export class StoreGateway {
         if (outcome.refusal) throw outcome.refusal;
         return outcome.response;
       });
-      if (response.status >= 200 && response.status < 300) this.noteCallOk(binding);
+      if (recordOk && response.status >= 200 && response.status < 300) this.noteCallOk(binding);
       return response;
     } catch (err) {
       throw toCallError(err, binding);
