@@ -75,16 +75,21 @@ async function openDb(provider: Provider, url: string, log: QueryLog): Promise<D
   return db as unknown as Db;
 }
 
-/** N active bindings, sealed like real ones, no due time yet (as right after activation), in batched inserts. */
+/**
+ * N active bindings, sealed like real ones (secrets from a pool of 1,000 sealed values, so seeding does not measure
+ * AES), no due time yet (as right after activation), in batched inserts.
+ */
 async function seed(db: Db, sealer: Sealer, n: number, at: Date): Promise<number> {
   const started = Date.now();
+  const pool = Array.from({ length: 1_000 }, () => sealer.seal(randomBytes(16).toString('hex')));
+  const sealed = (i: number) => pool[i % pool.length]!;
   for (let from = 0; from < n; from += BATCH) {
     const rows: Prisma.Sql[] = [];
     for (let i = from; i < Math.min(n, from + BATCH); i++) {
       const id = randomUUID();
       rows.push(
-        Prisma.sql`(${id}, ${`ck${randomBytes(16).toString('hex')}`}, ${`https://shop-${i}.example/`}, 'active', ${sealer.seal(randomBytes(16).toString('hex'))},
-          ${at}, ${sealer.seal(randomBytes(16).toString('hex'))}, ${sealer.seal(randomBytes(16).toString('hex'))}, ${at}, 0, false, 0, ${at}, ${at})`,
+        Prisma.sql`(${id}, ${`ck${randomBytes(16).toString('hex')}`}, ${`https://shop-${i}.example/`}, 'active', ${sealed(i)},
+          ${at}, ${sealed(i + 1)}, ${sealed(i + 2)}, ${at}, 0, false, 0, ${at}, ${at})`,
       );
     }
     await db.$executeRaw`
@@ -99,7 +104,7 @@ async function seed(db: Db, sealer: Sealer, n: number, at: Date): Promise<number
 async function rowsRead(db: Db, provider: Provider): Promise<number | null> {
   if (provider !== 'postgresql') return null;
   // The statistics collector reports with a delay: ask for a fresh snapshot.
-  await db.$queryRawUnsafe('SELECT pg_stat_clear_snapshot()');
+  await db.$queryRawUnsafe('SELECT pg_stat_clear_snapshot()::text AS cleared');
   const [row] = await db.$queryRawUnsafe<{ n: bigint | number | null }[]>(
     `SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) AS n FROM pg_stat_user_tables WHERE relname = 'Binding'`,
   );
@@ -109,8 +114,13 @@ async function rowsRead(db: Db, provider: Provider): Promise<number | null> {
 async function plans(db: Db, provider: Provider, shapes: Map<string, string>): Promise<{ lines: string[]; unindexed: number }> {
   const lines: string[] = [];
   let unindexed = 0;
+  const shown = new Set<string>();
   for (const [sql, params] of shapes) {
     if (!/^\s*(SELECT|UPDATE|INSERT|DELETE)/i.test(sql)) continue;
+    // Prisma's by-id reads differ only past the column list: one plan each.
+    const head = `${sql.replace(/\s+/g, ' ').slice(0, 60)}|${sql.replace(/\s+/g, ' ').slice(-120)}`;
+    if (shown.has(head)) continue;
+    shown.add(head);
     const args = JSON.parse(params) as unknown[];
     const rows =
       provider === 'sqlite'
@@ -120,7 +130,8 @@ async function plans(db: Db, provider: Provider, shapes: Map<string, string>): P
     // A full scan of Binding: SQLite "SCAN Binding" (without an index search), PostgreSQL "Seq Scan on Binding".
     const full = plan.some((p) => /^SCAN "?Binding"?(?! USING (COVERING )?INDEX)/.test(p.trim()) || /Seq Scan on "?Binding"?/.test(p));
     if (full) unindexed++;
-    lines.push(`  ${full ? 'NO INDEX' : 'indexed '}  ${sql.replace(/\s+/g, ' ').slice(0, 150)}${sql.length > 150 ? '...' : ''}`);
+    const flat = sql.replace(/\s+/g, ' ').trim();
+    lines.push(`  ${full ? 'NO INDEX' : 'indexed '}  ${flat.length > 170 ? `${flat.slice(0, 60)} ... ${flat.slice(-105)}` : flat}`);
     for (const p of plan) lines.push(`              ${p}`);
   }
   return { lines, unindexed };
@@ -222,8 +233,9 @@ async function run(provider: Provider, url: string, n: number, steadyMinutes: nu
     console.log(`    largest slice ${burst.toFixed(2)} x the mean: ${verdict(burst <= 1.25)} (no burst: <= 1.25 x)`);
     console.log(`  steady state, ${steadyMinutes} simulated minutes (${wallMs / 1000} s wall): ${probes} probes (${[...outcomes].map(([o, c]) => `${o} ${c}`).join(', ')})`);
     console.log(`    probes per minute: ${byMinute.join(' ')} (${Math.round(needed * 60)} needed)`);
-    console.log(`    per minute: ${Math.round(perMinute(log.count)).toLocaleString('en')} queries, ${(perMinute(log.ms) / 1000).toFixed(2)} s of database time${rowsBefore !== null && rowsAfter !== null ? `, ${Math.round(perMinute(rowsAfter - rowsBefore)).toLocaleString('en')} rows read` : ''}; ${(log.count / Math.max(1, probes)).toFixed(1)} queries per probe`);
-    console.log(`    database time per minute ${(perMinute(log.ms) / 1000).toFixed(2)} s: ${verdict(perMinute(log.ms) <= 6_000)} (<= 6 s, a tenth of one connection)`);
+    const busy = perMinute(wallMs);
+    console.log(`    per minute: ${Math.round(perMinute(log.count)).toLocaleString('en')} queries (${(log.count / Math.max(1, probes)).toFixed(1)} per probe)${rowsBefore !== null && rowsAfter !== null ? `, ${Math.round(perMinute(rowsAfter - rowsBefore)).toLocaleString('en')} table rows read` : ''}, ${(perMinute(log.ms) / 1000).toFixed(2)} s of query time (summed over concurrent queries), mean ${(log.ms / Math.max(1, log.count)).toFixed(2)} ms per query`);
+    console.log(`    the scheduler busy ${(busy / 1000).toFixed(1)} s per minute (its ticks' wall time, database and CPU, the store answering at once): ${verdict(busy <= 6_000)} (<= 6 s: a tenth of the minute)`);
     console.log(`    stores overdue by more than a minute at the end: ${overdue}: ${verdict(overdue === 0)}`);
     console.log(`  query plans (${log.shapes.size} distinct statements; the scheduler's query is ${dueSql ? 'findDueProbes' : 'not seen'}):`);
     for (const line of explained.lines) console.log(line);

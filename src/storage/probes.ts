@@ -5,7 +5,6 @@
 // updatedAt: they are bookkeeping, not a state change, and must not make a transition lose its race.
 import { Prisma } from './generated/sqlite/client.js';
 import type { Db } from './prisma/shared.js';
-import { updated } from './prisma/shared.js';
 
 export interface DueProbe {
   id: string;
@@ -71,15 +70,22 @@ export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' 
             WHERE "Binding"."id" = v.column1 AND "Binding"."nextProbeAt" IS NULL`;
     },
     due: (now, limit) => findDueProbes(db, now, limit),
+    // Claim and reschedule run for every probe: raw statements (a fraction of Prisma's cost per query, and no
+    // @updatedAt bump: bookkeeping is no change of the store).
     async claim(id, seen, until) {
-      return (await updated(db.binding.update({ where: { id, state: 'active', nextProbeAt: seen }, data: { nextProbeAt: until }, select: { id: true } }))) !== null;
+      return (await db.$executeRaw`
+        UPDATE "Binding" SET "nextProbeAt" = ${until} WHERE "id" = ${id} AND "state" = 'active' AND "nextProbeAt" = ${seen}`) === 1;
     },
     async reschedule(id, claimedUntil, next, callOkAt) {
-      const data = callOkAt ? { nextProbeAt: next, lastCallOkAt: callOkAt } : { nextProbeAt: next };
-      return (await updated(db.binding.update({ where: { id, nextProbeAt: claimedUntil }, data, select: { id: true } }))) !== null;
+      return (
+        (callOkAt
+          ? await db.$executeRaw`
+              UPDATE "Binding" SET "nextProbeAt" = ${next}, "lastCallOkAt" = ${callOkAt} WHERE "id" = ${id} AND "nextProbeAt" = ${claimedUntil}`
+          : await db.$executeRaw`UPDATE "Binding" SET "nextProbeAt" = ${next} WHERE "id" = ${id} AND "nextProbeAt" = ${claimedUntil}`) === 1
+      );
     },
     async recordOk(id, at) {
-      await updated(db.binding.update({ where: { id }, data: { lastCallOkAt: at }, select: { id: true } }));
+      await db.$executeRaw`UPDATE "Binding" SET "lastCallOkAt" = ${at} WHERE "id" = ${id}`;
     },
     async stateCounts() {
       const groups = await db.binding.groupBy({ by: ['state'], _count: { _all: true } });
