@@ -18,6 +18,7 @@ import type { Storage } from '../storage/types.js';
 import type { ClaimedDelivery, DeliveryKey, DeliveryOutcome } from '../storage/webhooks.js';
 import { backoffDelayMs } from '../protocol/backoff.js';
 import { checkWebhookConfig, type WebhookConfig } from './config.js';
+import { ResponsiveDeadlines } from './deadline.js';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './signature.js';
 
 export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'lost_claim';
@@ -57,6 +58,8 @@ export class DeliveryWorker {
   private polling: Promise<void> | undefined;
   private running = false;
   private readonly random: () => number;
+  // The total timeout, counted in time this process could run (a synchronous SQLite lock wait is not the receiver's).
+  private readonly deadlines = new ResponsiveDeadlines();
 
   constructor(private readonly o: DeliveryWorkerOptions) {
     checkWebhookConfig(o.config);
@@ -178,10 +181,14 @@ export class DeliveryWorker {
     const started = clock.now();
     let status: number | null = null;
     let error: string | null = null;
+    const deadline = this.deadlines.start(config.totalTimeoutMs);
     try {
       const response = await this.transport.request({
         method: 'POST',
         url: subscription.url,
+        signal: deadline.signal,
+        // The transport's own timer is only the hard cap under an endless stall; the attempt must end within its claim.
+        timeoutMs: Math.max(config.totalTimeoutMs, config.claimMs - 1_000),
         headers: {
           'Content-Type': 'application/json',
           [EVENT_ID_HEADER]: event.id,
@@ -194,7 +201,11 @@ export class DeliveryWorker {
       if (status < 200 || status >= 300) error = `the receiver answered ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}`;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      error = `${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`.slice(0, LAST_ERROR_MAX);
+      error = deadline.expired
+        ? `upstream_timeout: the receiver did not answer within ${config.totalTimeoutMs} ms`
+        : `${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`.slice(0, LAST_ERROR_MAX);
+    } finally {
+      deadline.clear();
     }
     const ended = clock.now();
     const periodStart = delivery.firstAttemptAt ?? started;
