@@ -118,7 +118,8 @@ async function plans(db: Db, provider: Provider, shapes: Map<string, string>): P
   for (const [sql, params] of shapes) {
     if (!/^\s*(SELECT|UPDATE|INSERT|DELETE)/i.test(sql)) continue;
     // Prisma's by-id reads differ only past the column list: one plan each.
-    const head = `${sql.replace(/\s+/g, ' ').slice(0, 60)}|${sql.replace(/\s+/g, ' ').slice(-120)}`;
+    // (and Prisma batches concurrent reads by id into one IN (...) of any length)
+    const head = sql.replace(/\s+/g, ' ').replace(/IN \((?:\?|\$\d+)(?:,\s*(?:\?|\$\d+))*\)/g, 'IN (...)').replace(/^(.{60}).*(.{120})$/, '$1|$2');
     if (shown.has(head)) continue;
     shown.add(head);
     const args = JSON.parse(params) as unknown[];
