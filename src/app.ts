@@ -136,6 +136,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     logger,
     timeoutMs: limits.tokenCallTimeoutMs,
     concurrency: Math.min(3, limits.perStoreConcurrency),
+    probes: storage.probes,
   });
   const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') });
   // Operator keys, the accounts API, lifecycle webhooks.

@@ -2,6 +2,7 @@
 // checks it belongs to the account and is active, signs and sends through the REST client under the store's
 // concurrency cap, and notices when Magento says the access token is dead (the binding transition `revoked`).
 // Magento's answers come back as they are; only our own failures throw.
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { storeDetection } from '../activation/profile.js';
 import { revokeAccessToken } from '../activation/revocation.js';
@@ -264,7 +265,9 @@ export class StoreGateway {
         if (!this.redetector || first.status !== 401 || !store.profile) return first;
         // The store may have been upgraded: one re-detection (shared by this store's concurrent 401s) and, when the
         // profile changed, one re-send signed afresh for it (docs/magento-protocol.md §7a).
-        const outcome = await this.redetector.handle(binding.id, store, first, (profile) => this.rest.send({ ...store, profile }, call));
+        // Keyed by binding and token: a detection remembered for an old token (before a Reauthorize) is not reused.
+        const key = `${binding.id}:${createHash('sha256').update(store.accessToken.key).digest('base64url').slice(0, 12)}`;
+        const outcome = await this.redetector.handle(key, store, first, (profile) => this.rest.send({ ...store, profile }, call));
         if (outcome.changedTo && outcome.detection) await this.profileChanged(binding, outcome.detection);
         if (outcome.refusal) throw outcome.refusal;
         return outcome.response;
