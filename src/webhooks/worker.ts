@@ -38,6 +38,8 @@ export interface DeliveryWorkerOptions {
 }
 
 const LAST_ERROR_MAX = 300;
+// How long an attempt's outcome is retried while the database refuses the write (see finish()).
+const FINISH_RETRY_MS = 10 * 60_000;
 
 /** The delivery body, byte-identical on every attempt: the stored data is embedded as it was written. */
 export function deliveryBody(event: ClaimedDelivery['event']): string {
@@ -152,17 +154,20 @@ export class DeliveryWorker {
   }
 
   /**
-   * Records an attempt's outcome, retrying while the database is briefly unavailable (a busy SQLite, a PostgreSQL
-   * failover): an outcome lost after a 2xx would leave the delivery claimed, and it would be sent again once the
-   * claim runs out. Gives up (throws) only within the claim, so a late write cannot overwrite a takeover's.
+   * Records an attempt's outcome, retrying while the database is unavailable (a busy SQLite under another process's
+   * writes, a PostgreSQL failover): an outcome lost after a 2xx would leave the delivery claimed, and it would be sent
+   * again once the claim runs out. So it keeps trying past the claim (for FINISH_RETRY_MS while running; within the
+   * claim once stopping): the write is conditional on our claim, so a late one can never overwrite a takeover's, and
+   * until it lands this instance does not send the delivery again (it is still in flight here).
    */
   private async finish(key: DeliveryKey, owner: string, outcome: DeliveryOutcome): Promise<boolean> {
-    const deadline = Date.now() + this.o.config.claimMs / 2;
-    for (let wait = 100; ; wait *= 2) {
+    const started = Date.now();
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
       try {
         return await this.o.storage.webhooks.finish(key, owner, outcome);
       } catch (err) {
-        if (!(err instanceof StorageUnavailableError) || Date.now() + wait > deadline) throw err;
+        const giveUpAt = started + (this.running ? FINISH_RETRY_MS : this.o.config.claimMs / 2);
+        if (!(err instanceof StorageUnavailableError) || Date.now() + wait > giveUpAt) throw err;
         this.o.logger.warn({ eventId: key.eventId, err: err.message }, 'recording a webhook attempt failed; retrying');
         await sleep(wait);
       }
