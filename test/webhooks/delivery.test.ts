@@ -122,7 +122,7 @@ forEachBackend((backend, test) => {
     }
     await waitFor('a few refused attempts', () => receiver.requests.length >= 6);
     receiver.up();
-    await waitFor('every event delivered', () => receiver.delivered().length === 6, 20_000);
+    await waitFor('every event delivered', () => receiver.delivered().length === 6, 60_000);
     await sleep(200); // nothing more arrives after that
     const delivered = receiver.delivered();
     t.is(new Set(delivered.map((d) => d.eventId)).size, 6, 'each event delivered once');
