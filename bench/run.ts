@@ -1,5 +1,5 @@
 // `npm run bench [-- name ...]`: runs the benchmarks one after another, each in its own process so none warms up or
-// slows down another. Names: sign, storm, proxy, webhooks, changes (all by default), and scale (only when named). Benchmarks print figures and ratios against a
+// slows down another. Names: sign, storm, proxy, webhooks, changes, probes (all by default), and scale (only when named). Benchmarks print figures and ratios against a
 // baseline measured in the same run; they assert nothing.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ const benches: Record<string, { script: string; about: string; onlyNamed?: boole
   webhooks: { script: 'bench/webhooks.ts', about: '10,000 events to a receiver failing 20%: delivered/s, creation-to-delivery p99, exactly once in order' },
   scale: { script: 'bench/scale.ts', about: '100 vs 100,000 seeded bindings: background queries and their plans, callback latency, proxy cold/warm, idle memory (SCALE_* to resize)', onlyNamed: true },
   changes: { script: 'bench/changes.ts', about: '100,000 mock orders: store.changes() vs a plain paginate(), entities/s' },
+  probes: { script: 'bench/probes.ts', about: '100,000 active bindings: the probe scheduler\'s database cost per minute, spread of due times, query plans' },
 };
 
 const [first, ...rest] = process.argv.slice(2);

@@ -10,6 +10,7 @@ const config = loadConfig({ LOG_LEVEL: 'warn', PORT: '0', ...process.env });
 if (process.env.INSTANCE_DURATIONS) Object.assign(config.durations, JSON.parse(process.env.INSTANCE_DURATIONS));
 if (process.env.INSTANCE_LIMITS) Object.assign(config.limits, JSON.parse(process.env.INSTANCE_LIMITS));
 if (process.env.INSTANCE_WEBHOOKS) Object.assign(config.webhooks, JSON.parse(process.env.INSTANCE_WEBHOOKS)); // crm
+if (process.env.INSTANCE_PROBES) Object.assign(config.probes, JSON.parse(process.env.INSTANCE_PROBES)); // revocation probes
 // Tests hand over an already migrated database; running Prisma's CLI costs a second or two per instance.
 if (process.env.INSTANCE_SKIP_MIGRATE !== 'true') await migrate(config.databaseUrl);
 const running = await startServer(config);

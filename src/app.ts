@@ -27,6 +27,7 @@ import { createOperatorServices } from './operators/index.js';
 import { StoreViews } from './store-api/store-views.js';
 import { StoreHealth } from './store-api/health.js';
 import { bindingEvents } from './webhooks/events.js';
+import { AvailabilityRecorder } from './webhooks/availability.js';
 import { RevocationProber } from './probes/prober.js';
 import type { Metrics } from './metrics/metrics.js';
 import { consumerKeyHash } from './activation/callback.js';
@@ -103,14 +104,19 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       retryAfterCapMs: limits.retryAfterCapMs,
     },
   });
+  const events = bindingEvents(storage.accounts, clock);
+  // store.unavailable / store.available: a breaker's change recorded on the binding with its event, once per store
+  // whatever the number of instances (src/webhooks/availability.ts).
+  const availabilityEvents = new AvailabilityRecorder({ bindings: storage.bindings, events, clock, logger, onRecorded: (b) => stores.evictCached(b.id) });
   // The circuit breaker per store sits between the gateway and the REST client (proxy and client alike).
   const availability = new StoreAvailability({
     clock,
     failuresBeforeUnavailable: limits.storeFailuresBeforeUnavailable,
     cooldownMs: durations.storeCooldownMs,
-    // HOOK: the webhooks work emits store.unavailable / store.available here; until then, a log line.
-    emitAvailabilityEvent: (event) =>
-      logger.warn({ event: event.type, consumerKeyHash: consumerKeyHash(event.consumerKey).slice(0, 12), storeBaseUrl: event.storeBaseUrl, reason: event.reason }, `store availability: ${event.type}`),
+    emitAvailabilityEvent: (event) => {
+      logger.warn({ event: event.type, consumerKeyHash: consumerKeyHash(event.consumerKey).slice(0, 12), storeBaseUrl: event.storeBaseUrl, reason: event.reason }, `store availability: ${event.type}`);
+      availabilityEvents.breakerChanged(event);
+    },
   });
   const redetector = new ProfileRedetector({ transport, clock, timeoutMs: limits.tokenCallTimeoutMs });
   const stores = new StoreGateway({
@@ -121,9 +127,10 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     limits,
     logger,
     redetector,
-    events: bindingEvents(storage.accounts, clock),
+    events,
     probes: storage.probes,
     responseBudget,
+    availability: availabilityEvents,
   });
   const storeViews = new StoreViews(stores, clock, durations.storeViewsTtlMs);
   const health = new StoreHealth({
@@ -135,6 +142,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
     logger,
     timeoutMs: limits.tokenCallTimeoutMs,
     concurrency: Math.min(3, limits.perStoreConcurrency),
+    probes: storage.probes,
   });
   const identity = createIdentityServices({ config, storage, clock, logger, flowKey: sealer.deriveKey('oidc-flow') });
   // Operator keys, the accounts API, lifecycle webhooks.
@@ -173,6 +181,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       await identity.close();
       await operators.worker.stop(); // waits for deliveries in flight
       await prober.stop();
+      await availabilityEvents.drain();
       transport.close();
       await storage.close();
     },

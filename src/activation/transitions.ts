@@ -343,7 +343,8 @@ export function profileDetected(
  * The lifecycle webhook event a transition's patch emits, if any (src/webhooks/events.ts writes it in the same
  * transaction as the patch). A new access token is `store.connected` on a first activation and `store.reauthorized`
  * for a binding that was active before (Reauthorize, or Activate again after a revocation); entering `revoked` or
- * `failed` is `store.revoked` / `store.failed`. Everything else (claims, retries, callbacks) emits nothing.
+ * `failed` is `store.revoked` / `store.failed`; marking the store unavailable or available again (storeUnavailable,
+ * storeAvailable) is `store.unavailable` / `store.available`. Everything else (claims, retries, callbacks) emits nothing.
  */
 export function transitionEvent(cur: Binding, patch: BindingPatch): LifecycleEventType | null {
   if (patch.accessToken && patch.accessToken.token !== cur.accessToken?.token) {
@@ -353,29 +354,51 @@ export function transitionEvent(cur: Binding, patch: BindingPatch): LifecycleEve
     if (patch.state === 'revoked') return 'store.revoked';
     if (patch.state === 'failed') return 'store.failed';
   }
+  if (patch.unavailableSince !== undefined && (patch.unavailableSince === null) !== (cur.unavailableSince === null)) {
+    return patch.unavailableSince === null ? 'store.available' : 'store.unavailable';
+  }
   return null;
 }
 
 // ---- revocation probes (src/probes/prober.ts) --------------------------------------------------------------------
 
-/** The prefix of a probe's warning in lastError: a later successful probe clears only its own warning. */
+/** The prefix a probe's warning had when it lived in lastError (before probeWarning): cleared like a warning. */
 export const PROBE_WARNING = 'Revocation probe: ';
 
 /**
- * A probe's answer did not say the token is dead (a refused resource, a 5xx, a timeout, a TLS error): the store stays
- * active, with a warning. Only while the binding still holds the token that was probed, and never over an error
- * something else left.
+ * A probe's answer did not say the token is dead (a 5xx, a timeout, a TLS error, a refused signature): the store
+ * stays active, with the warning in probeWarning (lastError belongs to the activation). Only while the binding still
+ * holds the token that was probed.
  */
 export function probeWarned(cur: Binding, event: { accessToken: string; message: string; now: Date }): BindingPatch | null {
   if (cur.state !== 'active' || cur.accessToken?.token !== event.accessToken) return null;
-  if (cur.lastError && !cur.lastError.startsWith(PROBE_WARNING)) return null;
-  return { lastError: PROBE_WARNING + event.message, lastErrorAt: event.now };
+  return { probeWarning: event.message, probeWarningAt: event.now };
 }
 
-/** A probe succeeded: its own earlier warning, if any, is cleared. */
+/** A probe succeeded: its earlier warning, if any, is cleared (and one left in lastError by an older release). */
 export function probeSucceeded(cur: Binding, event: { accessToken: string }): BindingPatch | null {
   if (cur.state !== 'active' || cur.accessToken?.token !== event.accessToken) return null;
-  return cur.lastError?.startsWith(PROBE_WARNING) ? { lastError: null, lastErrorAt: null } : null;
+  const patch: BindingPatch = {};
+  if (cur.probeWarning !== null) Object.assign(patch, { probeWarning: null, probeWarningAt: null });
+  if (cur.lastError?.startsWith(PROBE_WARNING)) Object.assign(patch, { lastError: null, lastErrorAt: null });
+  return Object.keys(patch).length ? patch : null;
+}
+
+// ---- store availability (src/store-api/availability.ts, src/webhooks/availability.ts) ----------------------------
+
+/**
+ * A circuit breaker (on any instance) opened for the store: recorded once, on an active binding that is not marked
+ * unavailable yet, so of several instances noticing the same outage only the first update emits store.unavailable.
+ */
+export function storeUnavailable(cur: Binding, event: { at: Date; reason: string | null }): BindingPatch | null {
+  if (cur.state !== 'active' || cur.unavailableSince !== null) return null;
+  return { unavailableSince: event.at, unavailableReason: event.reason };
+}
+
+/** A call to the store succeeded (on any instance) while it was marked unavailable: store.available, once. */
+export function storeAvailable(cur: Binding): BindingPatch | null {
+  if (cur.unavailableSince === null) return null;
+  return { unavailableSince: null, unavailableReason: null };
 }
 
 // ---- a binding whose secrets cannot be opened (issue 13) ---------------------------------------------------------

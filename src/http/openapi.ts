@@ -41,6 +41,14 @@ const Store = z.object({
   reauthorizing: z.boolean(),
   lastError: z.object({ message: z.string(), at: z.string().nullable(), fix: z.string().nullable() }).nullable(),
   origin: z.enum(BINDING_ORIGINS).describe('callback: activated from the Magento admin; credentials: connected with pasted credentials'),
+  probeWarning: z
+    .object({ message: z.string(), at: z.string().nullable() })
+    .nullable()
+    .describe("The last revocation probe's warning (a 5xx, a timeout, a TLS error: the store stays active), until a probe succeeds"),
+  unavailable: z
+    .object({ since: z.string(), reason: z.string().nullable() })
+    .nullable()
+    .describe('Marked unavailable for every instance (store.unavailable); null while available'),
 });
 const Account = z.object({
   id: z.string(),

@@ -163,6 +163,7 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
     pastLastPage: options.pastLastPage ?? 'last',
     magentoVersion: options.magentoVersion === false ? null : (options.magentoVersion ?? DEFAULT_MAGENTO_VERSION),
     storeViews: storeViewsFromCodes(options.storeCodes ?? DEFAULT_STORE_CODES),
+    allowInsecure: false,
   };
   const storeCodes = (): string[] => settings.storeViews.map((v: StoreView) => v.code);
   const tables = new MagentoTables(now);

@@ -19,6 +19,7 @@ export const RESOURCES = {
   stores: 'Magento_Backend::store',
   storeConfig: 'Magento_Backend::store',
   storeViews: 'Magento_Backend::store',
+  customerGroups: 'Magento_Customer::group',
   bulk: 'Magento_Logging::system_magento_logging_bulk_operations',
 } as const;
 

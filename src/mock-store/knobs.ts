@@ -245,6 +245,7 @@ const SettingsSchema = z
     maxPageSize: z.number().int().min(1).nullable(),
     pastLastPage: z.enum(['last', 'empty']),
     magentoVersion: z.string().nullable(),
+    allowInsecure: z.boolean(),
     storeCodes: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/)).min(1),
   })
   .partial();

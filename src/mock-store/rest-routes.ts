@@ -18,7 +18,10 @@ export interface Call {
 export interface RouteDef {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
+  /** ACL ids; `anonymous` alone: anyone, the caller is never authenticated (Webapi GuestAuthorization). */
   resources: string[];
+  /** Listed in Magento_WebapiSecurity's di.xml: anonymous while webapi/webapisecurity/allow_insecure is on. */
+  anonymousWhenInsecure?: boolean;
   handle: (call: Call) => unknown;
   /** The service method, for async topic names (`async.<service>.<http method>`). */
   service?: string;
@@ -209,10 +212,11 @@ export function routes(o: RestOptions): RouteDef[] {
       method: 'GET',
       path: '/V1/products',
       resources: products,
+      anonymousWhenInsecure: true,
       handle: ({ query }) =>
         listRead('products', search(catalog.products, criteria(query), productSearch, (p) => p.id, pastLastPage())),
     },
-    { method: 'GET', path: '/V1/products/:sku', resources: products, handle: ({ params }) => requireProduct(params.sku!) },
+    { method: 'GET', path: '/V1/products/:sku', resources: products, anonymousWhenInsecure: true, handle: ({ params }) => requireProduct(params.sku!) },
     {
       method: 'POST',
       path: '/V1/products',
@@ -284,14 +288,30 @@ export function routes(o: RestOptions): RouteDef[] {
       },
     },
     // Granted to no integration by default: the mock's example of a resource outside the integration's ACL.
-    { method: 'GET', path: '/V1/store/storeConfigs', resources: [RESOURCES.stores], handle: () => [o.storeConfig()] },
+    { method: 'GET', path: '/V1/store/storeConfigs', resources: [RESOURCES.stores], anonymousWhenInsecure: true, handle: () => [o.storeConfig()] },
     {
       method: 'GET',
       path: '/V1/store/storeViews',
       resources: [RESOURCES.stores],
+      anonymousWhenInsecure: true,
       handle: () => [ADMIN_STORE_VIEW, ...(o.settings?.storeViews ?? [])],
     },
-    { method: 'GET', path: '/V1/categories', resources: [RESOURCES.categories], handle: () => catalog.categories },
+    { method: 'GET', path: '/V1/categories', resources: [RESOURCES.categories], anonymousWhenInsecure: true, handle: () => catalog.categories },
+    // GroupManagementInterface::getDefaultGroup (Magento_Customer::group, never anonymous): the connector's
+    // revocation probe. Not granted by default, as in a store whose merchant ticked only what the CRM reads.
+    {
+      method: 'GET',
+      path: '/V1/customerGroups/default',
+      resources: [RESOURCES.customerGroups],
+      handle: () => ({ id: 1, code: 'General', tax_class_id: 3, tax_class_name: 'Retail Customer' }),
+    },
+    // An anonymous route (Magento_Directory's webapi.xml): Magento never looks at the caller's token for it.
+    {
+      method: 'GET',
+      path: '/V1/directory/currency',
+      resources: ['anonymous'],
+      handle: () => ({ base_currency_code: 'USD', base_currency_symbol: '$', default_display_currency_code: 'USD', default_display_currency_symbol: '$' }),
+    },
     {
       method: 'GET',
       path: '/V1/stockItems/:productSku',

@@ -64,8 +64,11 @@ export function authenticate(o: Pick<RestOptions, 'oauth' | 'tables' | 'settings
   return { resources: integration.resources, integrationId: integration.id };
 }
 
+/** Webapi\Authorization::isAllowed: every resource must pass; `anonymous` passes for anyone (GuestAuthorization). */
 export const isAllowed = (resources: CallerResources, wanted: readonly string[]): boolean =>
-  resources === 'all' || (resources !== null && wanted.every((r) => resources.includes(r)));
+  wanted.every((r) => r === ANONYMOUS || resources === 'all' || (resources !== null && resources.includes(r)));
+
+export const ANONYMOUS = 'anonymous';
 
 export const notAuthorized = (wanted: readonly string[]): MagentoException =>
   new MagentoException('authorization', "The consumer isn't authorized to access %resources.", { resources: wanted.join(', ') });
@@ -130,14 +133,23 @@ export function restApi(o: RestOptions) {
   const table = routes(o);
   const storeCodes = (): string[] => (typeof o.storeCodes === 'function' ? o.storeCodes() : o.storeCodes);
 
-  /** OauthUserContext + WebapiRoleLocator + Webapi\Authorization::isAllowed for the route's resources. */
+  /**
+   * OauthUserContext + WebapiRoleLocator + Webapi\Authorization::isAllowed for the route's resources. The user
+   * context is resolved lazily, by the role locator: a route whose every resource is `anonymous` never asks for it,
+   * so its caller's OAuth header (a dead token, a bad signature) is never checked (docs/magento-protocol.md §7b).
+   */
   function authorize(p: Pipeline): void {
     if (!o.checkSignatures()) {
       p.caller = { resources: 'all', integrationId: null };
       return;
     }
+    const wanted = o.settings?.allowInsecure && p.route!.anonymousWhenInsecure ? [ANONYMOUS] : p.route!.resources;
+    if (wanted.every((r) => r === ANONYMOUS)) {
+      p.caller = { resources: null, integrationId: null };
+      return;
+    }
     p.caller = authenticate(o, p.req);
-    if (!isAllowed(p.caller.resources, p.route!.resources)) throw notAuthorized(p.route!.resources);
+    if (!isAllowed(p.caller.resources, wanted)) throw notAuthorized(wanted);
   }
 
   function findRoute(method: string, path: string, bulk: boolean): { route: RouteDef; params: Record<string, string> } | null {

@@ -24,6 +24,11 @@ export interface StoreSettings {
   magentoVersion: string | null;
   /** Store views besides the admin store (code `admin`, id 0), in id order. */
   storeViews: StoreView[];
+  /**
+   * webapi/webapisecurity/allow_insecure ("Allow Anonymous Guest Access"): Magento_WebapiSecurity's
+   * AnonymousResourceSecurity then makes the catalog and store reads anonymous (routes marked anonymousWhenInsecure).
+   */
+  allowInsecure: boolean;
 }
 
 export const DEFAULT_MAGENTO_VERSION = 'Magento/2.4 (Community)';

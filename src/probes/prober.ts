@@ -21,6 +21,9 @@ export interface ProbeConfig {
   tickMs: number;
 }
 
+// Each next due time comes up to this share of the interval early, so due times stay spread.
+const JITTER = 0.1;
+
 export const DEFAULT_PROBE_CONFIG: ProbeConfig = { intervalMs: 3600_000, ratePerSecond: 10, claimMs: 120_000, tickMs: 1_000 };
 
 export interface ProberOptions {
@@ -72,7 +75,7 @@ export class RevocationProber {
   /** The next due time after a probe (or a successful call) at `from`: within the interval, jittered by up to 10%. */
   private nextAfter(from: Date): Date {
     const { intervalMs } = this.o.config;
-    return new Date(from.getTime() + intervalMs - Math.floor(this.random() * intervalMs * 0.1));
+    return new Date(from.getTime() + intervalMs - Math.floor(this.random() * intervalMs * JITTER));
   }
 
   /** One round: due times for new active stores, then up to rate x tick probes. Resolves when they are done. */
@@ -86,8 +89,9 @@ export class RevocationProber {
     for (const d of due) {
       const until = new Date(now.getTime() + config.claimMs);
       if (!(await storage.probes.claim(d.id, d.nextProbeAt, until))) continue; // another instance has it
-      if (d.lastCallOkAt && d.lastCallOkAt.getTime() > now.getTime() - config.intervalMs) {
-        // In use: a successful call within the interval says as much as a probe would.
+      // In use: a successful call says as much as a probe would. Recent enough that the next due time after it is in
+      // the future (a probe's own successful call, recorded too, is never that recent when its next probe comes due).
+      if (d.lastCallOkAt && d.lastCallOkAt.getTime() > now.getTime() - config.intervalMs * (1 - JITTER)) {
         await storage.probes.reschedule(d.id, until, this.nextAfter(d.lastCallOkAt));
         this.o.onOutcome?.('skipped');
         continue;
@@ -100,14 +104,18 @@ export class RevocationProber {
 
   private async probeOne(id: string, claimedUntil: Date): Promise<void> {
     let outcome: ProbeOutcome['outcome'] | 'error';
+    let callOkAt: Date | undefined;
     try {
-      outcome = (await this.o.gateway.probe(id)).outcome;
+      const result = await this.o.gateway.probe(id);
+      outcome = result.outcome;
+      if (result.outcome === 'ok') callOkAt = result.callOkAt;
     } catch (err) {
       outcome = 'error';
       this.o.logger.warn({ bindingId: id, err: err instanceof Error ? err.message : String(err) }, 'revocation probe failed');
     }
     this.o.onOutcome?.(outcome);
-    // A revoked store is no longer due (only active ones are); the claim is replaced by the next due time.
-    await this.o.storage.probes.reschedule(id, claimedUntil, this.nextAfter(this.o.clock.now()));
+    // A revoked store is no longer due (only active ones are); the claim is replaced by the next due time, and a
+    // successful probe call is recorded with it (one write).
+    await this.o.storage.probes.reschedule(id, claimedUntil, this.nextAfter(this.o.clock.now()), callOkAt);
   }
 }

@@ -3,8 +3,8 @@
 // probe one store at once, and a dead instance's claim simply comes due again) and lastCallOkAt (a successful call
 // to the store, written at most once a minute: a store in use needs no probe). Neither touches the row's version or
 // updatedAt: they are bookkeeping, not a state change, and must not make a transition lose its race.
+import { Prisma } from './generated/sqlite/client.js';
 import type { Db } from './prisma/shared.js';
-import { updated } from './prisma/shared.js';
 
 export interface DueProbe {
   id: string;
@@ -20,8 +20,11 @@ export interface ProbeRepository {
   due(now: Date, limit: number): Promise<DueProbe[]>;
   /** Claims a due probe by moving its due time from `seen` to `until` (a lease); false when another instance did. */
   claim(id: string, seen: Date, until: Date): Promise<boolean>;
-  /** The next due time, written only while `owner` (the claim's `until`) still holds it. */
-  reschedule(id: string, claimedUntil: Date, next: Date): Promise<boolean>;
+  /**
+   * The next due time, written only while `owner` (the claim's `until`) still holds it; with `callOkAt`, the probe's
+   * own successful call is recorded in the same statement.
+   */
+  reschedule(id: string, claimedUntil: Date, next: Date, callOkAt?: Date): Promise<boolean>;
   /** A successful call to the store at `at`. */
   recordOk(id: string, at: Date): Promise<void>;
   /** Bindings per state (metrics). */
@@ -30,34 +33,59 @@ export interface ProbeRepository {
   state(id: string): Promise<{ nextProbeAt: Date | null; lastCallOkAt: Date | null } | null>;
 }
 
-export function createProbeRepository(db: Db): ProbeRepository {
+/**
+ * The scheduler's query, run every tick by every instance: active bindings due for a probe, earliest first. It reads
+ * only the index [state, nextProbeAt] and the rows it returns (bench/probes.ts prints its plan on both providers).
+ */
+export async function findDueProbes(db: Db, now: Date, limit: number): Promise<DueProbe[]> {
+  const rows = await db.binding.findMany({
+    where: { state: 'active', nextProbeAt: { lte: now } },
+    select: { id: true, nextProbeAt: true, lastCallOkAt: true },
+    orderBy: [{ nextProbeAt: 'asc' }, { id: 'asc' }],
+    take: limit,
+  });
+  return rows.map((r) => ({ id: r.id, nextProbeAt: r.nextProbeAt!, lastCallOkAt: r.lastCallOkAt }));
+}
+
+export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' = 'sqlite'): ProbeRepository {
   return {
     async scheduleNew(now, intervalMs, limit, random) {
-      const rows = await db.binding.findMany({ where: { state: 'active', nextProbeAt: null }, select: { id: true }, take: limit });
-      let scheduled = 0;
-      for (const { id } of rows) {
+      // Raw: Prisma adds an ORDER BY to a findMany with take, which sorts every unscheduled row (100,000 of them
+      // when a deployment first starts probing); without it the index [state, nextProbeAt] hands over `limit` rows.
+      const rows = await db.$queryRaw<{ id: string }[]>`
+        SELECT "id" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" IS NULL LIMIT ${limit}`;
+      if (rows.length === 0) return 0;
+      // One statement for the batch, each row its own random time; only rows still unscheduled (another instance
+      // may have given them a time meanwhile). Raw, so updatedAt stays as it is.
+      const values = rows.map(({ id }) => {
         const at = new Date(now.getTime() + Math.floor(random() * intervalMs));
-        if (await updated(db.binding.update({ where: { id, nextProbeAt: null }, data: { nextProbeAt: at }, select: { id: true } }))) scheduled++;
-      }
-      return scheduled;
-    },
-    async due(now, limit) {
-      const rows = await db.binding.findMany({
-        where: { state: 'active', nextProbeAt: { lte: now } },
-        select: { id: true, nextProbeAt: true, lastCallOkAt: true },
-        orderBy: [{ nextProbeAt: 'asc' }, { id: 'asc' }],
-        take: limit,
+        return provider === 'postgresql' ? Prisma.sql`(${id}, CAST(${at} AS TIMESTAMP(3)))` : Prisma.sql`(${id}, ${at})`;
       });
-      return rows.map((r) => ({ id: r.id, nextProbeAt: r.nextProbeAt!, lastCallOkAt: r.lastCallOkAt }));
+      return provider === 'postgresql'
+        ? db.$executeRaw`
+            UPDATE "Binding" AS b SET "nextProbeAt" = v.at FROM (VALUES ${Prisma.join(values)}) AS v(id, at)
+            WHERE b."id" = v.id AND b."nextProbeAt" IS NULL`
+        : db.$executeRaw`
+            UPDATE "Binding" SET "nextProbeAt" = v.column2 FROM (VALUES ${Prisma.join(values)}) AS v
+            WHERE "Binding"."id" = v.column1 AND "Binding"."nextProbeAt" IS NULL`;
     },
+    due: (now, limit) => findDueProbes(db, now, limit),
+    // Claim and reschedule run for every probe: raw statements (a fraction of Prisma's cost per query, and no
+    // @updatedAt bump: bookkeeping is no change of the store).
     async claim(id, seen, until) {
-      return (await updated(db.binding.update({ where: { id, state: 'active', nextProbeAt: seen }, data: { nextProbeAt: until }, select: { id: true } }))) !== null;
+      return (await db.$executeRaw`
+        UPDATE "Binding" SET "nextProbeAt" = ${until} WHERE "id" = ${id} AND "state" = 'active' AND "nextProbeAt" = ${seen}`) === 1;
     },
-    async reschedule(id, claimedUntil, next) {
-      return (await updated(db.binding.update({ where: { id, nextProbeAt: claimedUntil }, data: { nextProbeAt: next }, select: { id: true } }))) !== null;
+    async reschedule(id, claimedUntil, next, callOkAt) {
+      return (
+        (callOkAt
+          ? await db.$executeRaw`
+              UPDATE "Binding" SET "nextProbeAt" = ${next}, "lastCallOkAt" = ${callOkAt} WHERE "id" = ${id} AND "nextProbeAt" = ${claimedUntil}`
+          : await db.$executeRaw`UPDATE "Binding" SET "nextProbeAt" = ${next} WHERE "id" = ${id} AND "nextProbeAt" = ${claimedUntil}`) === 1
+      );
     },
     async recordOk(id, at) {
-      await updated(db.binding.update({ where: { id }, data: { lastCallOkAt: at }, select: { id: true } }));
+      await db.$executeRaw`UPDATE "Binding" SET "lastCallOkAt" = ${at} WHERE "id" = ${id}`;
     },
     async stateCounts() {
       const groups = await db.binding.groupBy({ by: ['state'], _count: { _all: true } });

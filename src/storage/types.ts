@@ -76,6 +76,19 @@ export interface Binding {
   profileDetectedAt: Date | null;
   /** How the binding came to be; never changes. */
   origin: BindingOrigin;
+  /**
+   * The last revocation probe's warning (an answer that is no revocation: a 5xx, a timeout, a TLS error, a refused
+   * signature), cleared by the next successful probe. Apart from lastError, which belongs to the activation.
+   */
+  probeWarning: string | null;
+  probeWarningAt: Date | null;
+  /**
+   * Store availability as the instances' circuit breakers recorded it (src/webhooks/availability.ts): null while
+   * available; when the store was marked unavailable, and the failure that did it. Changed together with its
+   * lifecycle event (store.unavailable / store.available), by a conditional update.
+   */
+  unavailableSince: Date | null;
+  unavailableReason: string | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;

@@ -18,7 +18,15 @@ import type {
   WebhookSubscription as SubscriptionRow,
 } from './generated/sqlite/client.js';
 
-export const WEBHOOK_EVENT_TYPES = ['store.connected', 'store.reauthorized', 'store.revoked', 'store.failed', 'store.deleted'] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  'store.connected',
+  'store.reauthorized',
+  'store.revoked',
+  'store.failed',
+  'store.deleted',
+  'store.unavailable',
+  'store.available',
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;

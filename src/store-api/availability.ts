@@ -3,7 +3,7 @@
 // `failuresBeforeUnavailable` calls in a row (each call after the REST client's own retries) is marked unavailable:
 // calls fail fast with StoreUnavailableError (503 `store_unavailable`, Retry-After) for a cool-down, then one trial
 // call is let through (half-open); its success makes the store available again, its failure restarts the cool-down.
-// This is not a revocation: the binding's state in the database is untouched.
+// This is not a revocation: the binding's state is untouched (its unavailableSince is recorded through the hook).
 //
 // Keyed by the consumer key: one per binding, and the one thing of the binding a RestClient call carries.
 import type { Clock } from '../clock.js';
@@ -25,7 +25,7 @@ export interface AvailabilityView {
   lastFailure: string | null;
 }
 
-/** The events the webhooks work will deliver; until then the hook only logs. */
+/** A breaker's change; src/webhooks/availability.ts records it on the binding with its lifecycle event. */
 export interface AvailabilityEvent {
   type: 'store.unavailable' | 'store.available';
   consumerKey: string;
@@ -39,8 +39,8 @@ export interface StoreAvailabilityOptions {
   failuresBeforeUnavailable: number;
   cooldownMs: number;
   /**
-   * HOOK for `store.unavailable` / `store.available` (webhooks issue): called once per transition, synchronously;
-   * it must not throw or block (queue the delivery).
+   * Called once per transition of this instance's breaker, synchronously; it must not throw or block (the app
+   * queues the write: AvailabilityRecorder.breakerChanged, which emits the event once per store, not per instance).
    */
   emitAvailabilityEvent?: (event: AvailabilityEvent) => void;
   /**

@@ -2,6 +2,7 @@
 // checks it belongs to the account and is active, signs and sends through the REST client under the store's
 // concurrency cap, and notices when Magento says the access token is dead (the binding transition `revoked`).
 // Magento's answers come back as they are; only our own failures throw.
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { storeDetection } from '../activation/profile.js';
 import { revokeAccessToken } from '../activation/revocation.js';
@@ -50,6 +51,11 @@ export function isDeadTokenMessage(message: string): boolean {
   return DEAD_TOKEN.some((re) => re.test(message));
 }
 
+/** Magento's ACL refusal (AuthorizationException::NOT_AUTHORIZED): the token was accepted, the resource not granted. */
+export function isRefusedResourceMessage(message: string): boolean {
+  return /^The consumer isn't authorized to access /.test(message);
+}
+
 export interface StoreGatewayOptions {
   bindings: BindingRepository;
   rest: RestClient;
@@ -66,18 +72,29 @@ export interface StoreGatewayOptions {
   probes?: Pick<ProbeRepository, 'recordOk'>;
   /** The transport's budget of all response bytes (issue 13): answers held for slow callers count in it too. */
   responseBudget?: ResponseBudget;
+  /**
+   * Told (with the successful calls' throttle) of a store marked unavailable that answered: store.available
+   * (src/webhooks/availability.ts), also when this instance's own circuit breaker never opened for it.
+   */
+  availability?: { storeAnswered(binding: Binding): void };
 }
 
 /** Timeline entries GET /api/stores/:id shows. */
 export const TIMELINE_SHOWN = 10;
 
-/** The revocation probe's call: cheap, harmless, and signed like any other (docs/magento-protocol.md §7). */
-export const PROBE_CALL: RestCall = { method: 'GET', path: 'V1/store/storeConfigs' };
+/**
+ * The revocation probe's call (docs/magento-protocol.md §7b): cheap, harmless, signed like any other, and bound to an
+ * ACL resource that no setting makes anonymous, so Magento checks the token before it answers. Granted or not, a
+ * live token gets the default customer group or "The consumer isn't authorized to access Magento_Customer::group."
+ * (both prove the token alive); a dead one gets a dead-token 401.
+ */
+export const PROBE_CALL: RestCall = { method: 'GET', path: 'V1/customerGroups/default' };
 // How often a store's successful calls are recorded, at most (per instance).
 const CALL_OK_RECORD_MS = 60_000;
 
 export type ProbeOutcome =
-  | { outcome: 'ok' }
+  /** The token is alive; `callOkAt` when the call itself succeeded (2xx: the prober records it with the next due time). */
+  | { outcome: 'ok'; callOkAt?: Date }
   /** Magento said the token is dead: the binding is revoked (store.revoked emitted). */
   | { outcome: 'revoked' }
   /** Anything else: a warning on the store, which stays active. */
@@ -92,6 +109,7 @@ export class StoreGateway {
   private readonly logger: Logger;
   private readonly events: TransitionEvents | undefined;
   private readonly probes: StoreGatewayOptions['probes'];
+  private readonly availability: StoreGatewayOptions['availability'];
   private readonly callOkRecorded: LRUCache<string, true>;
   private readonly cache: LRUCache<string, Binding>;
   private readonly limiter: PerKeyLimiter;
@@ -101,7 +119,7 @@ export class StoreGateway {
   private readonly redetector: ProfileRedetector | undefined;
 
   constructor(options: StoreGatewayOptions) {
-    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger, events: this.events, timeline: this.timeline, redetector: this.redetector, probes: this.probes } = options);
+    ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger, events: this.events, timeline: this.timeline, redetector: this.redetector, probes: this.probes, availability: this.availability } = options);
     this.callOkRecorded = new LRUCache({ max: CACHED_BINDINGS, ttl: CALL_OK_RECORD_MS, ttlAutopurge: false, perf: { now: () => this.clock.now().getTime() } });
     const { limits } = options;
     this.limiter = new PerKeyLimiter(limits.perStoreConcurrency, limits.perStoreQueue);
@@ -189,7 +207,6 @@ export class StoreGateway {
   private async sendOwned(accountId: string, id: string, call: RestCall): Promise<RestResponse> {
     const binding = await this.ownedBinding(accountId, id);
     const response = await this.sendWith(binding, call);
-    if (response.status >= 200 && response.status < 300) this.noteCallOk(binding.id);
     if (response.status !== 401) return response;
     const current = await this.checkRevocation(binding, response);
     // Our copy of the binding was older than the stored one (a Reauthorize finished since it was cached, here or on
@@ -203,12 +220,16 @@ export class StoreGateway {
     return response;
   }
 
-  /** A successful call: recorded for the revocation probe, at most once a minute per store (in the background). */
-  private noteCallOk(id: string): void {
-    if (!this.probes || this.callOkRecorded.has(id)) return;
-    this.callOkRecorded.set(id, true);
-    this.probes.recordOk(id, this.clock.now()).catch((err: unknown) => {
-      this.logger.warn({ bindingId: id, err: err instanceof Error ? err.message : String(err) }, 'could not record a successful call');
+  /**
+   * A successful signed call (any: proxy, client, GraphQL, bulk, reads, probes): recorded for the revocation probe at
+   * most once a minute per store and instance, in the background.
+   */
+  private noteCallOk(binding: Binding): void {
+    if (this.callOkRecorded.has(binding.id)) return;
+    this.callOkRecorded.set(binding.id, true);
+    if (binding.unavailableSince) this.availability?.storeAnswered(binding);
+    this.probes?.recordOk(binding.id, this.clock.now()).catch((err: unknown) => {
+      this.logger.warn({ bindingId: binding.id, err: err instanceof Error ? err.message : String(err) }, 'could not record a successful call');
     });
   }
 
@@ -223,10 +244,15 @@ export class StoreGateway {
     const accessToken = binding.accessToken.token;
     let message: string;
     try {
-      const response = await this.sendWith(binding, PROBE_CALL);
-      if (response.status >= 200 && response.status < 300) {
-        await this.bindings.modify(id, (cur) => probeSucceeded(cur, { accessToken }));
-        return { outcome: 'ok' };
+      const response = await this.sendWith(binding, PROBE_CALL, false);
+      const type = response.headers['content-type'];
+      const error = response.status >= 400 ? readMagentoError(response.body, Array.isArray(type) ? type[0] : type) : null;
+      // A refused resource is said only once the token was accepted (the ACL check comes after it, §7b): alive.
+      const succeeded = response.status >= 200 && response.status < 300;
+      if (succeeded || (response.status === 401 && error && isRefusedResourceMessage(error.message))) {
+        // Usually nothing to clear: the row was read just now, so no write and no second read.
+        if (probeSucceeded(binding, { accessToken })) await this.bindings.modify(id, (cur) => probeSucceeded(cur, { accessToken }));
+        return succeeded ? { outcome: 'ok', callOkAt: this.clock.now() } : { outcome: 'ok' };
       }
       if (response.status === 401) {
         const current = await this.checkRevocation(binding, response);
@@ -234,8 +260,6 @@ export class StoreGateway {
         // Replaced by a newer token meanwhile: the next probe tries that one.
         if (current && current.accessToken?.token !== accessToken) return { outcome: 'skipped' };
       }
-      const type = response.headers['content-type'];
-      const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
       const said = error ? `: ${cutStoreText(fillPlaceholders(error.message, error.parameters))}` : '';
       message = `${PROBE_CALL.method} ${PROBE_CALL.path} answered ${response.status}${said} (the store stays active)`;
     } catch (err) {
@@ -248,7 +272,8 @@ export class StoreGateway {
     return { outcome: 'warning', message };
   }
 
-  private async sendWith(binding: Binding, call: RestCall): Promise<RestResponse> {
+  /** `recordOk` false: the caller records a success itself (the prober, with the probe's next due time). */
+  private async sendWith(binding: Binding, call: RestCall, recordOk = true): Promise<RestResponse> {
     if (binding.state !== 'active' || !binding.accessToken) throw new StoreNotActiveError(binding);
     const accessToken = { key: binding.accessToken.token, secret: binding.accessToken.secret };
     const store: StoreCredentials = {
@@ -259,16 +284,20 @@ export class StoreGateway {
       profile: binding.signingProfile,
     };
     try {
-      return await this.limiter.run(binding.id, async () => {
+      const response = await this.limiter.run(binding.id, async () => {
         const first = await this.rest.send(store, call);
         if (!this.redetector || first.status !== 401 || !store.profile) return first;
         // The store may have been upgraded: one re-detection (shared by this store's concurrent 401s) and, when the
         // profile changed, one re-send signed afresh for it (docs/magento-protocol.md §7a).
-        const outcome = await this.redetector.handle(binding.id, store, first, (profile) => this.rest.send({ ...store, profile }, call));
+        // Keyed by binding and token: a detection remembered for an old token (before a Reauthorize) is not reused.
+        const key = `${binding.id}:${createHash('sha256').update(store.accessToken.key).digest('base64url').slice(0, 12)}`;
+        const outcome = await this.redetector.handle(key, store, first, (profile) => this.rest.send({ ...store, profile }, call));
         if (outcome.changedTo && outcome.detection) await this.profileChanged(binding, outcome.detection);
         if (outcome.refusal) throw outcome.refusal;
         return outcome.response;
       });
+      if (recordOk && response.status >= 200 && response.status < 300) this.noteCallOk(binding);
+      return response;
     } catch (err) {
       throw toCallError(err, binding);
     }

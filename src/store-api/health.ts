@@ -8,6 +8,7 @@ import { DOCTOR_CACHE_TTL_MS, StoreDoctor } from '../doctor/store-doctor.js';
 import type { DoctorInput, DoctorResult, HealthReport } from '../doctor/types.js';
 import type { Logger } from '../log.js';
 import type { Transport } from '../protocol/transport.js';
+import type { ProbeRepository } from '../storage/probes.js';
 import type { Binding, BindingEventRepository, BindingRepository } from '../storage/types.js';
 import { StoreNotActiveError, StoreNotFoundError } from './errors.js';
 import type { StoreGateway } from './gateway.js';
@@ -29,6 +30,8 @@ export interface StoreHealthOptions {
   /** Requests one run keeps in flight (also bounded by the store's cap). */
   concurrency: number;
   ttlMs?: number;
+  /** Where the last successful signed call is recorded (lastCallOkAt): the signing check mentions it. */
+  probes?: Pick<ProbeRepository, 'state'>;
 }
 
 export { DOCTOR_CACHE_TTL_MS };
@@ -56,7 +59,8 @@ export class StoreHealth {
    */
   async check(accountId: string | null, id: string, { refresh = false }: { refresh?: boolean } = {}): Promise<StoreHealthReport> {
     const binding = await this.binding(accountId, id);
-    const answer = await this.doctor.check(id, doctorInput(binding), { refresh });
+    const lastOk = (await this.options.probes?.state(id))?.lastCallOkAt ?? null;
+    const answer = await this.doctor.check(id, doctorInput(binding, lastOk), { refresh });
     if (!answer.cached) await this.storeProfile(binding, answer);
     return { storeId: id, ...answer.report };
   }
@@ -88,8 +92,10 @@ export class StoreHealth {
   }
 }
 
-function doctorInput(b: Binding): DoctorInput {
+function doctorInput(b: Binding, lastCallOkAt: Date | null): DoctorInput {
   return {
+    // A successful call (2xx) is a verified signature; failures are not recorded per store.
+    lastSignedCall: lastCallOkAt ? { at: lastCallOkAt, verified: true } : null,
     storeBaseUrl: b.storeBaseUrl,
     consumerKey: b.consumerKey,
     consumerSecret: b.consumerSecret,

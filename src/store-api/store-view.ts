@@ -21,6 +21,13 @@ export interface StoreView {
   signing: { profile: SigningProfileName | null; detectedAt: string | null };
   /** `callback`: activated from the Magento admin (callback, popup); `credentials`: connected with pasted credentials. */
   origin: BindingOrigin;
+  /** The last revocation probe's warning (the store stays active), until a probe succeeds again. */
+  probeWarning: { message: string; at: string | null } | null;
+  /**
+   * The store as marked unavailable for every instance (the state store.unavailable / store.available report);
+   * null while available. `availability` in the API is this instance's circuit breaker.
+   */
+  unavailable: { since: string; reason: string | null } | null;
 }
 
 /** GET /api/stores/:id: the store and the newest entries of its activation timeline (newest first). */
@@ -43,6 +50,8 @@ export function describeStore(b: Binding): StoreView {
     lastError: b.lastError ? { message: b.lastError, at: b.lastErrorAt?.toISOString() ?? null, fix: fixText(b.fix) } : null,
     signing: { profile: b.signingProfile, detectedAt: b.profileDetectedAt?.toISOString() ?? null },
     origin: b.origin,
+    probeWarning: b.probeWarning ? { message: b.probeWarning, at: b.probeWarningAt?.toISOString() ?? null } : null,
+    unavailable: b.unavailableSince ? { since: b.unavailableSince.toISOString(), reason: b.unavailableReason } : null,
   };
 }
 

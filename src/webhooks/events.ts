@@ -44,5 +44,6 @@ function patchOf(before: Binding, after: Binding): BindingPatch {
   const patch: BindingPatch = {};
   if (after.state !== before.state) patch.state = after.state;
   if (after.accessToken !== before.accessToken) patch.accessToken = after.accessToken;
+  if (after.unavailableSince !== before.unavailableSince) patch.unavailableSince = after.unavailableSince;
   return patch;
 }

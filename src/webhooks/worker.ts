@@ -18,6 +18,7 @@ import type { Storage } from '../storage/types.js';
 import type { ClaimedDelivery, DeliveryKey, DeliveryOutcome } from '../storage/webhooks.js';
 import { backoffDelayMs } from '../protocol/backoff.js';
 import { checkWebhookConfig, type WebhookConfig } from './config.js';
+import { ResponsiveDeadlines } from './deadline.js';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './signature.js';
 
 export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'lost_claim';
@@ -37,6 +38,8 @@ export interface DeliveryWorkerOptions {
 }
 
 const LAST_ERROR_MAX = 300;
+// How long an attempt's outcome is retried while the database refuses the write (see finish()).
+const FINISH_RETRY_MS = 10 * 60_000;
 
 /** The delivery body, byte-identical on every attempt: the stored data is embedded as it was written. */
 export function deliveryBody(event: ClaimedDelivery['event']): string {
@@ -57,6 +60,8 @@ export class DeliveryWorker {
   private polling: Promise<void> | undefined;
   private running = false;
   private readonly random: () => number;
+  // The total timeout, counted in time this process could run (a synchronous SQLite lock wait is not the receiver's).
+  private readonly deadlines = new ResponsiveDeadlines();
 
   constructor(private readonly o: DeliveryWorkerOptions) {
     checkWebhookConfig(o.config);
@@ -149,17 +154,20 @@ export class DeliveryWorker {
   }
 
   /**
-   * Records an attempt's outcome, retrying while the database is briefly unavailable (a busy SQLite, a PostgreSQL
-   * failover): an outcome lost after a 2xx would leave the delivery claimed, and it would be sent again once the
-   * claim runs out. Gives up (throws) only within the claim, so a late write cannot overwrite a takeover's.
+   * Records an attempt's outcome, retrying while the database is unavailable (a busy SQLite under another process's
+   * writes, a PostgreSQL failover): an outcome lost after a 2xx would leave the delivery claimed, and it would be sent
+   * again once the claim runs out. So it keeps trying past the claim (for FINISH_RETRY_MS while running; within the
+   * claim once stopping): the write is conditional on our claim, so a late one can never overwrite a takeover's, and
+   * until it lands this instance does not send the delivery again (it is still in flight here).
    */
   private async finish(key: DeliveryKey, owner: string, outcome: DeliveryOutcome): Promise<boolean> {
-    const deadline = Date.now() + this.o.config.claimMs / 2;
-    for (let wait = 100; ; wait *= 2) {
+    const started = Date.now();
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
       try {
         return await this.o.storage.webhooks.finish(key, owner, outcome);
       } catch (err) {
-        if (!(err instanceof StorageUnavailableError) || Date.now() + wait > deadline) throw err;
+        const giveUpAt = started + (this.running ? FINISH_RETRY_MS : this.o.config.claimMs / 2);
+        if (!(err instanceof StorageUnavailableError) || Date.now() + wait > giveUpAt) throw err;
         this.o.logger.warn({ eventId: key.eventId, err: err.message }, 'recording a webhook attempt failed; retrying');
         await sleep(wait);
       }
@@ -178,10 +186,14 @@ export class DeliveryWorker {
     const started = clock.now();
     let status: number | null = null;
     let error: string | null = null;
+    const deadline = this.deadlines.start(config.totalTimeoutMs);
     try {
       const response = await this.transport.request({
         method: 'POST',
         url: subscription.url,
+        signal: deadline.signal,
+        // The transport's own timer is only the hard cap under an endless stall; the attempt must end within its claim.
+        timeoutMs: Math.max(config.totalTimeoutMs, config.claimMs - 1_000),
         headers: {
           'Content-Type': 'application/json',
           [EVENT_ID_HEADER]: event.id,
@@ -194,7 +206,11 @@ export class DeliveryWorker {
       if (status < 200 || status >= 300) error = `the receiver answered ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}`;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      error = `${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`.slice(0, LAST_ERROR_MAX);
+      error = deadline.expired
+        ? `upstream_timeout: the receiver did not answer within ${config.totalTimeoutMs} ms`
+        : `${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`.slice(0, LAST_ERROR_MAX);
+    } finally {
+      deadline.clear();
     }
     const ended = clock.now();
     const periodStart = delivery.firstAttemptAt ?? started;

@@ -11,7 +11,12 @@ import {
   requestTokenClaimed,
   requestTokenFailed,
   requestTokenIssued,
+  probeSucceeded,
+  probeWarned,
   revoked,
+  storeAvailable,
+  storeUnavailable,
+  transitionEvent,
   windowClosed,
 } from '../../src/activation/transitions.js';
 import type { Binding, BindingPatch } from '../../src/storage/types.js';
@@ -44,6 +49,10 @@ function binding(overrides: Partial<Binding> = {}): Binding {
     signingProfile: null,
     profileDetectedAt: null,
     origin: 'callback',
+    probeWarning: null,
+    probeWarningAt: null,
+    unavailableSince: null,
+    unavailableReason: null,
     version: 0,
     createdAt: T0,
     updatedAt: T0,
@@ -183,4 +192,28 @@ test('fallbackFix: Reauthorize only for an active binding', (t) => {
   t.is(fallbackFix(active()), 'reauthorize');
   t.is(fallbackFix(binding({ state: 'revoked' })), 'activate_again');
   t.is(fallbackFix(binding({ state: 'failed' })), 'activate_again');
+});
+
+test('probe warnings: their own field, only for the probed token; a success clears it (and an old one in lastError)', (t) => {
+  const active = binding({ state: 'active', accessToken: { token: 'at', secret: 's', verifier: null }, lastError: 'activation trouble' });
+  t.is(probeWarned(active, { accessToken: 'older', message: 'm', now: T0 }), null, 'another token');
+  const warned = apply(active, probeWarned(active, { accessToken: 'at', message: 'GET x answered 503', now: at(1) }));
+  t.like(warned, { probeWarning: 'GET x answered 503', probeWarningAt: at(1), lastError: 'activation trouble' });
+  t.like(apply(warned, probeSucceeded(warned, { accessToken: 'at' })), { probeWarning: null, probeWarningAt: null, lastError: 'activation trouble' });
+  t.is(probeSucceeded(active, { accessToken: 'at' }), null, 'nothing to clear');
+  const legacy = binding({ state: 'active', accessToken: { token: 'at', secret: 's', verifier: null }, lastError: 'Revocation probe: GET x answered 503' });
+  t.like(apply(legacy, probeSucceeded(legacy, { accessToken: 'at' })), { lastError: null });
+});
+
+test('availability: unavailable once, only while active; available once; each change is its lifecycle event', (t) => {
+  const active = binding({ state: 'active', accessToken: { token: 'at', secret: 's', verifier: null }, activatedAt: T0 });
+  const patch = storeUnavailable(active, { at: at(5), reason: 'HTTP 503' });
+  t.deepEqual(patch, { unavailableSince: at(5), unavailableReason: 'HTTP 503' });
+  t.is(transitionEvent(active, patch!), 'store.unavailable');
+  const down = apply(active, patch);
+  t.is(storeUnavailable(down, { at: at(6), reason: 'HTTP 502' }), null, 'a second instance noticing it changes nothing');
+  t.is(storeUnavailable(binding({ state: 'revoked' }), { at: at(6), reason: null }), null);
+  const up = storeAvailable(down);
+  t.is(transitionEvent(down, up!), 'store.available');
+  t.is(storeAvailable(apply(down, up)), null, 'once');
 });

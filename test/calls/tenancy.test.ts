@@ -60,9 +60,10 @@ forEachBackend((backend, test) => {
     const view = detail.json as StoreView;
     t.like(view, { id: a.storeId, state: 'active', storeBaseUrl: a.mock.baseUrl, consumerKey: a.consumerKey, revokedAt: null, reauthorizing: false, lastError: null });
     t.truthy(view.activatedAt);
-    // availability (this instance's circuit), storeViews (what the integration can see), signing, timeline and origin too.
+    // availability (this instance's circuit), unavailable (recorded for every instance), the probe's warning,
+    // storeViews (what the integration can see), signing, timeline and origin too.
     t.is(view.origin, 'callback');
-    t.deepEqual(Object.keys(view).sort(), ['accountId', 'activatedAt', 'availability', 'consumerKey', 'createdAt', 'id', 'lastError', 'origin', 'reauthorizing', 'revokedAt', 'signing', 'state', 'storeBaseUrl', 'storeViews', 'timeline', 'updatedAt']);
+    t.deepEqual(Object.keys(view).sort(), ['accountId', 'activatedAt', 'availability', 'consumerKey', 'createdAt', 'id', 'lastError', 'origin', 'probeWarning', 'reauthorizing', 'revokedAt', 'signing', 'state', 'storeBaseUrl', 'storeViews', 'timeline', 'unavailable', 'updatedAt']);
     const consumerSecret = a.mock.admin.get(a.integrationId).consumerSecret;
     t.false(detail.text.includes(consumerSecret));
     t.false(detail.text.includes(a.binding.accessToken!.token));

@@ -10,6 +10,7 @@ import type { Storage } from '../../src/storage/types.js';
 import { spawnServer, type Child } from '../../scripts/spawn-instance.js';
 import { TEST_DURATIONS, TEST_LIMITS, TEST_WEBHOOKS } from './connector.js';
 import type { WebhookConfig } from '../../src/webhooks/config.js'; // crm
+import type { ProbeConfig } from '../../src/probes/prober.js';
 
 
 export interface InstanceOptions {
@@ -21,6 +22,8 @@ export interface InstanceOptions {
   webhooks?: Partial<WebhookConfig>;
   /** OPEN_SIGNUP_ACTIVATION: the shared URLs answer too (default false, as in the product; issue 13). */
   openSignup?: boolean;
+  /** Revocation probe settings (interval, rate, tick, claim), over the configuration's. */
+  probes?: Partial<ProbeConfig>;
 }
 
 export async function spawnInstance(t: ExecutionContext, o: InstanceOptions): Promise<Child> {
@@ -34,6 +37,7 @@ export async function spawnInstance(t: ExecutionContext, o: InstanceOptions): Pr
     INSTANCE_DURATIONS: JSON.stringify({ ...TEST_DURATIONS, ...o.durations }),
     INSTANCE_LIMITS: JSON.stringify({ ...TEST_LIMITS, ...o.limits }),
     INSTANCE_WEBHOOKS: JSON.stringify({ ...TEST_WEBHOOKS, ...o.webhooks }), // crm
+    ...(o.probes ? { INSTANCE_PROBES: JSON.stringify(o.probes) } : {}),
   });
   t.teardown(() => child.stop());
   return child;

@@ -355,3 +355,25 @@ test('benchmark mode answers REST without checking signatures', async (t) => {
   store.knobs.setCheckSignatures(true);
   t.is((await raw({ method: 'GET', url: `${store.baseUrl}rest/V1/customers/1` })).status, 401);
 });
+
+test('the revocation probe facts (§7b): an anonymous route never checks the token; V1/customerGroups/default does, before its ACL', async (t) => {
+  const { store, creds, integrationId } = await activeStore(t);
+  const groups = `${store.baseUrl}rest/V1/customerGroups/default`;
+  const refused = await signed('GET', groups, creds);
+  t.is(refused.status, 401, 'not granted by default');
+  t.deepEqual(json(refused), { message: "The consumer isn't authorized to access %resources.", parameters: { resources: 'Magento_Customer::group' } });
+  store.admin.update(integrationId, { resources: ['customerGroups'] });
+  const granted = await signed('GET', groups, creds);
+  t.is(granted.status, 200);
+  t.like(json(granted), { id: 1, code: 'General' });
+
+  // Allow Anonymous Guest Access makes the store reads anonymous: the token is no longer looked at.
+  store.knobs.setSettings({ allowInsecure: true });
+  store.admin.delete(integrationId); // the token is dead now
+  const anonymous = await signed('GET', `${store.baseUrl}rest/V1/store/storeConfigs`, creds);
+  t.is(anonymous.status, 200, 'a dead token on an anonymous route: 200');
+  t.is((await signed('GET', `${store.baseUrl}rest/V1/directory/currency`, creds)).status, 200);
+  const dead = await signed('GET', groups, creds);
+  t.is(dead.status, 401);
+  t.regex((json(dead) as { message: string }).message, /^A consumer having the specified key does not exist|^Specified token does not exist/);
+});

@@ -122,7 +122,7 @@ forEachBackend((backend, test) => {
     }
     await waitFor('a few refused attempts', () => receiver.requests.length >= 6);
     receiver.up();
-    await waitFor('every event delivered', () => receiver.delivered().length === 6, 20_000);
+    await waitFor('every event delivered', () => receiver.delivered().length === 6, 60_000);
     await sleep(200); // nothing more arrives after that
     const delivered = receiver.delivered();
     t.is(new Set(delivered.map((d) => d.eventId)).size, 6, 'each event delivered once');
@@ -304,7 +304,8 @@ test('lifecycleEvent carries the store as the API shows it and the account, neve
     consumerSecret: 'SECRET-consumer', verifier: null, callbackAt: now,
     requestToken: null, accessToken: { token: 'TOKEN-access', secret: 'SECRET-token', verifier: 'VERIFIER' },
     activatedAt: now, revokedAt: null, step: null, stepUntil: null, stepAttempts: 0, nextAttemptAt: null,
-    lastError: null, lastErrorAt: null, fix: null, accessOutcomeUnknown: false, signingProfile: null, profileDetectedAt: null, origin: 'callback' as const, version: 3, createdAt: now, updatedAt: now,
+    lastError: null, lastErrorAt: null, fix: null, accessOutcomeUnknown: false, signingProfile: null, profileDetectedAt: null, origin: 'callback' as const,
+    probeWarning: null, probeWarningAt: null, unavailableSince: null, unavailableReason: null, version: 3, createdAt: now, updatedAt: now,
   };
   const view = storeView(binding);
   const event = lifecycleEvent('store.connected', view, { id: 'a1', externalId: 'tenant-1' }, now);

@@ -40,7 +40,7 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     operatorKeys: guarded(createOperatorKeyRepository(db)),
     operatorAccounts: guarded(createOperatorAccountRepository(db)),
     webhooks: guarded(createWebhookRepository(db, sealer)),
-    probes: guarded(createProbeRepository(db)),
+    probes: guarded(createProbeRepository(db, provider)),
     async ping() {
       try {
         await db.$queryRawUnsafe('SELECT 1');
