@@ -72,7 +72,8 @@ export async function receiveCallback(deps: ActivationDeps, input: CallbackInput
         nextAttemptAt: now,
       });
       if (created) {
-        await recordActivationStep(deps, created.id, 'callback_received', `callback received from ${input.storeBaseUrl}: new binding`);
+        // first: the binding was just created, so its timeline holds nothing to trim (one statement less).
+        await recordActivationStep(deps, created.id, 'callback_received', `callback received from ${input.storeBaseUrl}: new binding`, { first: true });
         return { binding: created, isNew: true, needsRequestToken: true };
       }
       continue; // a binding with this key exists (or another callback won the insert): handle ours as a repeat
