@@ -2,7 +2,8 @@
 // and throughput do, on a shared 2-core VM). The pass-through and the connector each run under callgrind with
 // instrumentation off while they start; then, per server: warm-up requests, counters zeroed, a fixed number of
 // requests at a fixed concurrency, counters dumped. The load generator and the upstream run natively.
-//   npm run bench -- instructions [requests] [concurrency]      (needs valgrind; takes a few minutes)
+//   node --import tsx bench/proxy-instructions.ts [requests] [concurrency]   (needs valgrind; takes minutes; not in
+//   `npm run bench`)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
