@@ -8,6 +8,7 @@ const upstream = process.env.UPSTREAM!.replace(/\/$/, '');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const client = axios.create({ httpAgent: agent, proxy: false, maxRedirects: 0, validateStatus: () => true, responseType: 'arraybuffer' });
 const app = new Koa();
+app.on('error', (err: Error & { code?: string }) => console.error(`passthrough: ${err.code ?? ''} ${err.message}`));
 app.use(async (ctx) => {
   const response = await client.request<Buffer>({ method: ctx.method, url: upstream + ctx.url, headers: { accept: ctx.get('accept') || '*/*' } });
   ctx.status = response.status;

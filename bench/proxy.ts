@@ -45,6 +45,34 @@ async function json<T>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
 
+/**
+ * A real activation of one mock store (signatures checked) through the connector at `connectorUrl`, then an API key
+ * for its account; afterwards the mock stops checking signatures, so the figures measure the proxies.
+ */
+export async function activateBenchStore(upstreamUrl: string, connectorUrl: string, databaseUrl: string, secretsKey: string, name = 'bench'): Promise<{ bindingId: string; key: string }> {
+  // A real activation (signatures checked), then an API key for its account.
+  const admin = new URL('/admin/api/integrations', upstreamUrl).href;
+  const integration = await json<{ id: number; consumerKey: string }>(
+    await fetch(admin, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, callbackUrl: `${connectorUrl}/magento/callback`, identityLinkUrl: `${connectorUrl}/magento/identity` }) }),
+  );
+  const { popupUrl } = await json<{ popupUrl: string }>(await fetch(`${admin}/${integration.id}/activate`, { method: 'POST' }));
+  const popup = await fetch(popupUrl);
+  const cookie = popup.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const signup = await fetch(`${connectorUrl}/magento/identity/signup`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({ ...hidden(await popup.text()), confirm_store: 'yes', email: `${name}@example.com`, password: 'benchmark password' }).toString(),
+  });
+  if (signup.status !== 302) throw new Error(`activation failed: ${signup.status} ${await signup.text()}`);
+  const storage = await openStorage({ databaseUrl, sealer: new Sealer(parseSecretsKey(secretsKey)) });
+  const binding = (await storage.bindings.byConsumerKey(integration.consumerKey))!;
+  const { key } = await new Accounts({ storage, clock: systemClock, durations: DEFAULT_DURATIONS, limits: DEFAULT_LIMITS }).createApiKey(binding.accountId!);
+  await storage.close();
+  await fetch(new URL('/__mock/signatures', upstreamUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ check: false }) });
+  return { bindingId: binding.id, key };
+}
+
 export async function proxyBench(concurrency = 32, seconds = 5): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? `file:${join(dir, 'connector.db')}`;
@@ -59,33 +87,14 @@ export async function proxyBench(concurrency = 32, seconds = 5): Promise<void> {
     ]);
     children.push(passthrough, connector);
 
-    // A real activation (signatures checked), then an API key for its account.
-    const admin = new URL('/admin/api/integrations', upstream.url).href;
-    const integration = await json<{ id: number; consumerKey: string }>(
-      await fetch(admin, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', callbackUrl: `${connector.url}/magento/callback`, identityLinkUrl: `${connector.url}/magento/identity` }) }),
-    );
-    const { popupUrl } = await json<{ popupUrl: string }>(await fetch(`${admin}/${integration.id}/activate`, { method: 'POST' }));
-    const popup = await fetch(popupUrl);
-    const cookie = popup.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-    const signup = await fetch(`${connector.url}/magento/identity/signup`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-      body: new URLSearchParams({ ...hidden(await popup.text()), confirm_store: 'yes', email: 'bench@example.com', password: 'benchmark password' }).toString(),
-    });
-    if (signup.status !== 302) throw new Error(`activation failed: ${signup.status} ${await signup.text()}`);
-    const storage = await openStorage({ databaseUrl, sealer: new Sealer(parseSecretsKey(secretsKey)) });
-    const binding = (await storage.bindings.byConsumerKey(integration.consumerKey))!;
-    const { key } = await new Accounts({ storage, clock: systemClock, durations: DEFAULT_DURATIONS, limits: DEFAULT_LIMITS }).createApiKey(binding.accountId!);
-    await storage.close();
-    await fetch(new URL('/__mock/signatures', upstream.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ check: false }) });
+    const { bindingId, key } = await activateBenchStore(upstream.url, connector.url, databaseUrl, secretsKey);
 
     const path = 'V1/products/24-MB01';
     const o = { concurrency, seconds, warmupSeconds: 1 };
     const results = [
       await measured('direct', `${upstream.url}rest/${path}`, upstream.process.pid, o),
       await measured('passthrough', `${passthrough.url}/rest/${path}`, passthrough.process.pid, o),
-      await measured('connector', `${connector.url}/api/stores/${binding.id}/rest/${path}`, connector.process.pid, { ...o, headers: { authorization: `Bearer ${key}` } }),
+      await measured('connector', `${connector.url}/api/stores/${bindingId}/rest/${path}`, connector.process.pid, { ...o, headers: { authorization: `Bearer ${key}` } }),
     ];
 
     console.log(`proxy: GET ${path}, concurrency ${concurrency}, ${seconds} s each (upstream: mock store, signatures not checked;`);

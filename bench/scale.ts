@@ -441,7 +441,7 @@ async function runBackend(backend: 'sqlite' | 'postgresql', upstreamUrl: string)
       runs[workers] = [];
       for (const [index, database] of databases.entries()) {
         const connector = await startConnector(
-          { DATABASE_URL: database.url, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', DATA_DIR: dir, PUBLIC_URL: 'http://127.0.0.1' },
+          { DATABASE_URL: database.url, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', CALLBACK_RATE_PER_ADDRESS: '1000000', DATA_DIR: dir, PUBLIC_URL: 'http://127.0.0.1' },
           workers,
           dir,
         );

@@ -1,11 +1,12 @@
 // The callback: checked, then recorded as a new binding or as a transition of the known one. A refused callback is
 // logged and, when its consumer key was well-formed, remembered briefly so the popup can say what was refused.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Binding } from '../storage/types.js';
 import { CallbackInputError, consumerKeyHash, normaliseConsumerKey, parseCallback, type CallbackInput } from './callback.js';
 import { errorMessage, type ActivationDeps } from './deps.js';
 import { ActivationError } from './errors.js';
 import { recordActivationStep } from './timeline.js';
+import { reservedAgainst } from './tombstone.js';
 import { callbackReceived, isHandledReplay } from './transitions.js';
 
 /** How long, and how many, refused callbacks are remembered (per consumer key, newest only). */
@@ -37,10 +38,6 @@ export async function countCallback(deps: ActivationDeps, from: { address: strin
   };
   if (from.address !== null && (await over(`callback-ip:${from.address}`, limits.callbackRatePerAddress))) throw refuse('from this address');
   if (from.accountId && (await over(`callback-account:${from.accountId}`, limits.callbackRatePerAccount))) throw refuse("through this account's Callback URL");
-}
-
-function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
 }
 
 export interface RecordedCallback {
@@ -97,7 +94,7 @@ export async function receiveCallback(deps: ActivationDeps, input: CallbackInput
         storage.tombstones.byKeyHash(consumerKeyHash(input.consumerKey)),
         via.accountId ? storage.bindings.countByAccount(via.accountId) : null,
       ]);
-      if (tomb && (tomb.consumerSecretHash !== sha256(input.consumerSecret) || (via.accountId && tomb.accountId && tomb.accountId !== via.accountId))) {
+      if (reservedAgainst(tomb, input.consumerSecret, via.accountId)) {
         logger.warn({ reason: 'consumer_key_reserved', consumerKeyHash: consumerKeyHash(input.consumerKey).slice(0, 12) }, 'callback refused');
         throw new ActivationError(
           'consumer_key_reserved',
@@ -128,7 +125,8 @@ export async function receiveCallback(deps: ActivationDeps, input: CallbackInput
         nextAttemptAt: now,
       });
       if (created) {
-        await recordActivationStep(deps, created.id, 'callback_received', `callback received from ${input.storeBaseUrl}: new binding`);
+        // first: the binding was just created, so its timeline holds nothing to trim (one statement less).
+        await recordActivationStep(deps, created.id, 'callback_received', `callback received from ${input.storeBaseUrl}: new binding`, { first: true });
         // Bindings of the account that never completed, beyond the newest few, go (with their secrets).
         if (accountId && counts && counts.pending + 1 > limits.pendingBindingsPerAccount) await storage.bindings.trimPending(accountId, limits.pendingBindingsPerAccount);
         return { binding: created, isNew: true, needsRequestToken: true };

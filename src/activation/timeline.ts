@@ -14,9 +14,9 @@ export interface TimelineDeps {
 }
 
 /** Appends `detail` (for a person; never a secret) to the binding's timeline. */
-export async function recordStep(deps: TimelineDeps, bindingId: string, kind: BindingEventKind, detail: string): Promise<void> {
+export async function recordStep(deps: TimelineDeps, bindingId: string, kind: BindingEventKind, detail: string, options: { first?: boolean } = {}): Promise<void> {
   try {
-    await deps.events.record({ bindingId, at: deps.clock.now(), kind, detail }, { keep: TIMELINE_KEPT });
+    await deps.events.record({ bindingId, at: deps.clock.now(), kind, detail }, { keep: TIMELINE_KEPT, ...options });
   } catch (err) {
     // The binding may have been deleted meanwhile (foreign key), or the database is briefly away.
     deps.logger.warn({ bindingId, kind, err: err instanceof Error ? err.message : String(err) }, 'could not record a timeline step');
@@ -29,6 +29,7 @@ export function recordActivationStep(
   bindingId: string,
   kind: BindingEventKind,
   detail: string,
+  options: { first?: boolean } = {},
 ): Promise<void> {
-  return recordStep({ events: deps.storage.bindingEvents, clock: deps.clock, logger: deps.logger }, bindingId, kind, detail);
+  return recordStep({ events: deps.storage.bindingEvents, clock: deps.clock, logger: deps.logger }, bindingId, kind, detail, options);
 }

@@ -1,5 +1,5 @@
 // The one way the service talks to a store: axios over the egress-guarded agents (egress-agent.ts), with a total
-// timeout and the caller's hang-up combined into one AbortSignal. Every HTTP status is a response (a 3xx is
+// timeout and the caller's hang-up aborting one AbortController. Every HTTP status is a response (a 3xx is
 // returned, never followed); only transport failures reject, always with a TransportError (transport-errors.ts).
 // Bodies and headers are never logged.
 //
@@ -57,8 +57,8 @@ export interface TransportOptions {
   /** Name resolution used at connect time; dns.lookup (all addresses) by default. Tests inject their own. */
   resolve?: (host: string) => Promise<string[]>;
   /**
-   * The total timeout's signal, AbortSignal.timeout by default. Tests inject one they fire themselves, so that no
-   * test depends on how fast a loaded machine connects.
+   * The total timeout's signal, a timer by default. Tests inject one they fire themselves, so that no test depends
+   * on how fast a loaded machine connects.
    */
   timeoutSignal?: (ms: number) => AbortSignal;
   /** Certificate authorities to trust instead of node's roots (PEM): tests and private CAs only (egress-agent.ts). */
@@ -139,7 +139,6 @@ export function createTransport(options: TransportOptions): Transport {
   const { allowPrivate, connectTimeoutMs, totalTimeoutMs, maxResponseBytes, logger, responseBudget } = options;
   const debug = logger && (logger.isLevelEnabled?.('debug') ?? true) ? logger : undefined;
   const maxRequestBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_LIMITS.maxRequestBodyBytes;
-  const timeoutSignal = options.timeoutSignal ?? ((ms: number) => AbortSignal.timeout(ms));
   const agents = createEgressAgents({
     allowPrivate,
     connectTimeoutMs,
@@ -182,13 +181,27 @@ export function createTransport(options: TransportOptions): Transport {
     if (!headers.has('user-agent')) headers.set('User-Agent', USER_AGENT);
     if (req.signal?.aborted) throw new RequestAbortedError(host, port);
 
+    // One controller per call, aborted by whichever comes first: the total timeout or the caller's hang-up
+    // (cheaper than AbortSignal.timeout + AbortSignal.any, which allocate two more signals and weak references).
     const timeoutMs = req.timeoutMs ?? totalTimeoutMs;
-    const timeout = timeoutSignal(timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    const controller = new AbortController();
+    let firedBy: 'timeout' | 'caller' | undefined;
+    const onTimeout = () => {
+      firedBy ??= 'timeout';
+      controller.abort();
+    };
+    const onCallerAbort = () => {
+      firedBy ??= 'caller';
+      controller.abort();
+    };
+    const injected = options.timeoutSignal?.(timeoutMs);
+    const timer = injected ? undefined : setTimeout(onTimeout, timeoutMs).unref();
+    injected?.addEventListener('abort', onTimeout, { once: true });
+    req.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const started = debug ? performance.now() : 0;
     let inBody = false;
     try {
-      const res = await client.request<Readable>({ url: target.href, method: req.method, headers, data: req.body, signal });
+      const res = await client.request<Readable>({ url: target.href, method: req.method, headers, data: req.body, signal: controller.signal });
       inBody = true;
       const body = await readBody(res.data, { host, port, budgets: [responseBudget, req.budget] });
       debug?.debug(
@@ -197,11 +210,14 @@ export function createTransport(options: TransportOptions): Transport {
       );
       return toResponse(res, body, req.method);
     } catch (err) {
-      // The combined signal carries the reason of whichever fired first: the timeout's own, or the caller's.
-      const timedOut = signal.aborted && timeout.aborted && signal.reason === timeout.reason;
-      const mapped = mapError(err, { host, port, timedOut, callerAborted: signal.aborted && !timedOut, timeoutMs, inBody });
+      const timedOut = firedBy === 'timeout';
+      const mapped = mapError(err, { host, port, timedOut, callerAborted: firedBy === 'caller', timeoutMs, inBody });
       debug?.debug({ method: req.method, host, port, code: mapped.code }, 'upstream request failed');
       throw mapped;
+    } finally {
+      clearTimeout(timer);
+      injected?.removeEventListener('abort', onTimeout);
+      req.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
 

@@ -258,8 +258,12 @@ export interface TombstoneRepository {
 export type DueBinding = Pick<Binding, 'id' | 'consumerKey' | 'storeBaseUrl' | 'nextAttemptAt'>;
 
 export interface BindingEventRepository {
-  /** Appends an event (detail cut to 500 characters) and keeps only the binding's newest `keep`. */
-  record(event: Omit<BindingEvent, 'id'>, bounds: { keep: number }): Promise<void>;
+  /**
+   * Appends an event (detail cut to 500 characters) and keeps only the binding's newest `keep`. `first`: the
+   * binding was created by the same step just before (the callback's new binding), so there is nothing to trim and
+   * the trim's statement is skipped.
+   */
+  record(event: Omit<BindingEvent, 'id'>, bounds: { keep: number; first?: boolean }): Promise<void>;
   /** The binding's newest events, newest first. */
   recent(bindingId: string, limit: number): Promise<BindingEvent[]>;
 }
