@@ -25,7 +25,8 @@ const probeTimes = (mock: MockStore): number[] =>
 forEachBackend((backend, test) => {
   test.serial('two instances: each store probed once per interval, not twice; a deleted integration -> exactly one store.revoked', async (t) => {
     const { url: databaseUrl } = await freshDatabase(backend);
-    const options = { databaseUrl, secretsKey: testSecretsKey(), probes: PROBES };
+    // The shared URLs (open sign-up): this test is about probes, not about which account a callback lands in.
+    const options = { databaseUrl, secretsKey: testSecretsKey(), probes: PROBES, openSignup: true };
     const [a, b] = await Promise.all([spawnInstance(t, options), spawnInstance(t, options)]);
     const { storage } = await sharedStorage(t, options);
     const receiver = await startReceiver(t);
@@ -40,7 +41,7 @@ forEachBackend((backend, test) => {
       const { popupUrl } = await mock.admin.activate(integration.id);
       const browser = new Browser();
       const page = await browser.get(popupUrl!);
-      const done = await browser.post(`${b.url}/magento/identity/signup`, { ...hiddenFields(page.text), email: `${name}-${backend}@example.com`, password: 'long enough password' });
+      const done = await browser.post(`${b.url}/magento/identity/signup`, { ...hiddenFields(page.text), confirm_store: 'yes', email: `${name}-${backend}@example.com`, password: 'long enough password' });
       t.is(done.status, 302, done.text.slice(0, 300));
       stores.push({ mock, integrationId: integration.id, consumerKey: integration.consumerKey });
     }
