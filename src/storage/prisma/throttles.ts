@@ -1,22 +1,20 @@
 import type { ThrottleRepository } from '../types.js';
-import { updated, type Db } from './shared.js';
+import type { Db } from './shared.js';
 
 export function throttleRepository(db: Db): ThrottleRepository {
   return {
     async hit(key, now, windowMs) {
-      // Fixed windows, race-safe across instances without a transaction:
-      // 1. restart an expired window; conditional, so of two instances seeing the same expired window only the
-      //    first restarts it (for the second it is no longer expired) and no hit is lost to a late reset;
-      // 2. count the hit with a native upsert (INSERT ... ON CONFLICT DO UPDATE SET failures = failures + 1).
-      await updated(
-        db.loginThrottle.update({ where: { key, windowStart: { lte: windowCutoff(now, windowMs) } }, data: { windowStart: now, failures: 0 } }),
-      );
-      const row = await db.loginThrottle.upsert({
-        where: { key },
-        create: { key, windowStart: now, failures: 1 },
-        update: { failures: { increment: 1 } },
-      });
-      return row.failures;
+      // Fixed windows, one atomic statement (race-safe across instances without a transaction): a new key starts a
+      // window with 1; an ended window restarts at `now` with 1; otherwise the hit is counted. One raw upsert
+      // instead of a conditional reset and an upsert through Prisma: every callback and sign-in pays for it.
+      const cutoff = windowCutoff(now, windowMs);
+      const [row] = await db.$queryRaw<{ failures: bigint | number }[]>`
+        INSERT INTO "LoginThrottle" ("key", "windowStart", "failures") VALUES (${key}, ${now}, 1)
+        ON CONFLICT ("key") DO UPDATE SET
+          "failures" = CASE WHEN "LoginThrottle"."windowStart" <= ${cutoff} THEN 1 ELSE "LoginThrottle"."failures" + 1 END,
+          "windowStart" = CASE WHEN "LoginThrottle"."windowStart" <= ${cutoff} THEN ${now} ELSE "LoginThrottle"."windowStart" END
+        RETURNING "failures"`;
+      return Number(row!.failures);
     },
     async count(key, now, windowMs) {
       const row = await db.loginThrottle.findUnique({ where: { key } });
