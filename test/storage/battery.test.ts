@@ -393,6 +393,19 @@ forEachBackend((backend, test) => {
     t.is(await storage.throttles.count('ip:b', at(60_000), window), 1);
   });
 
+  test('tombstones: put and byKeyHash round-trip every field (the date as a Date); put refreshes', async (t) => {
+    const { storage } = await freshStorage(backend, t);
+    t.is(await storage.tombstones.byKeyHash('k'.repeat(64)), null);
+    const tomb = { consumerKeyHash: 'k'.repeat(64), consumerSecretHash: 's'.repeat(64), accountId: null, deletedAt: at(5_000) };
+    await storage.tombstones.put(tomb);
+    t.deepEqual(await storage.tombstones.byKeyHash(tomb.consumerKeyHash), tomb);
+    const again = { ...tomb, consumerSecretHash: 't'.repeat(64), deletedAt: at(9_000) };
+    await storage.tombstones.put(again);
+    const read = await storage.tombstones.byKeyHash(tomb.consumerKeyHash);
+    t.deepEqual(read, again);
+    t.true(read!.deletedAt instanceof Date);
+  });
+
   // ---- throttles --------------------------------------------------------------------------------------------------
 
   test('throttles: counts within a fixed window, restarts after it, clears', async (t) => {

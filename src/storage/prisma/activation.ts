@@ -47,7 +47,10 @@ export function activationTokenRepository(db: Db, sealer: Sealer): ActivationTok
 export function tombstoneRepository(db: Db): TombstoneRepository {
   return {
     async byKeyHash(consumerKeyHash) {
-      return db.consumerKeyTombstone.findUnique({ where: { consumerKeyHash } });
+      // Raw: every new callback asks (a Prisma findUnique costs ~1.2 ms of CPU on the callback's hot path).
+      const [row] = await db.$queryRaw<{ consumerKeyHash: string; consumerSecretHash: string; accountId: string | null; deletedAt: Date | string | number }[]>`
+        SELECT "consumerKeyHash", "consumerSecretHash", "accountId", "deletedAt" FROM "ConsumerKeyTombstone" WHERE "consumerKeyHash" = ${consumerKeyHash}`;
+      return row ? { ...row, deletedAt: row.deletedAt instanceof Date ? row.deletedAt : new Date(row.deletedAt) } : null;
     },
     async put(tombstone) {
       const { consumerKeyHash, ...rest } = tombstone;
