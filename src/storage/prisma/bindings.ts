@@ -171,88 +171,21 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       // SQLite against 0.5 ms for the statement itself (bench/activation-storm.ts). ON CONFLICT DO NOTHING works on
       // both providers and answers a repeated consumer key with 0 rows instead of an error.
       const now = clock.now();
-      const row: BindingRow = {
-        id: binding.id,
-        consumerKey: binding.consumerKey,
-        storeBaseUrl: binding.storeBaseUrl,
-        state: binding.state,
-        accountId: binding.accountId ?? null,
-        consumerSecretSealed: seal(binding.consumerSecret),
-        verifierSealed: sealOrNull(binding.verifier),
-        callbackAt: binding.callbackAt,
-        requestTokenSealed: null,
-        requestTokenSecretSealed: null,
-        requestVerifierSealed: null,
-        requestTokenAt: null,
-        accessTokenSealed: null,
-        accessTokenSecretSealed: null,
-        accessVerifierSealed: null,
-        activatedAt: null,
-        revokedAt: null,
-        step: null,
-        stepUntil: null,
-        stepAttempts: 0,
-        nextAttemptAt: binding.nextAttemptAt ?? null,
-        lastError: null,
-        lastErrorAt: null,
-        fix: null,
-        accessOutcomeUnknown: false,
-        signingProfile: null,
-        profileDetectedAt: null,
-        nextProbeAt: null,
-        lastCallOkAt: null,
-        // The column's default: the raw INSERT below leaves it out.
-        origin: 'callback',
-        probeWarning: null,
-        probeWarningAt: null,
-        unavailableSince: null,
-        unavailableReason: null,
-        version: 0,
-        createdAt: now,
-        updatedAt: now,
-      };
+      // create() is the callback's way in: its bindings are always of origin `callback` (insert() takes others).
+      const fresh = freshBinding({ ...binding, origin: 'callback' }, now);
       const inserted = await db.$executeRaw`
         INSERT INTO "Binding" ("id", "consumerKey", "storeBaseUrl", "state", "accountId", "consumerSecretSealed", "verifierSealed",
-          "callbackAt", "nextAttemptAt", "stepAttempts", "accessOutcomeUnknown", "version", "createdAt", "updatedAt")
-        VALUES (${row.id}, ${row.consumerKey}, ${row.storeBaseUrl}, ${row.state}, ${row.accountId}, ${row.consumerSecretSealed},
-          ${row.verifierSealed}, ${row.callbackAt}, ${row.nextAttemptAt}, 0, false, 0, ${now}, ${now})
+          "callbackAt", "nextAttemptAt", "stepAttempts", "accessOutcomeUnknown", "origin", "version", "createdAt", "updatedAt")
+        VALUES (${fresh.id}, ${fresh.consumerKey}, ${fresh.storeBaseUrl}, ${fresh.state}, ${fresh.accountId}, ${seal(fresh.consumerSecret)},
+          ${sealOrNull(fresh.verifier)}, ${fresh.callbackAt}, ${fresh.nextAttemptAt}, 0, false, ${fresh.origin}, 0, ${now}, ${now})
         ON CONFLICT ("consumerKey") DO NOTHING`;
-      return inserted === 0 ? null : toBinding(row);
+      // The row as written (nothing to open again: the values were in hand before sealing).
+      return inserted === 0 ? null : fresh;
     },
     async insert(binding, patch, events) {
       const now = clock.now();
-      const before: Binding = {
-        id: binding.id,
-        consumerKey: binding.consumerKey,
-        storeBaseUrl: binding.storeBaseUrl,
-        state: binding.state,
-        accountId: null,
-        consumerSecret: binding.consumerSecret,
-        verifier: binding.verifier,
-        callbackAt: binding.callbackAt,
-        requestToken: null,
-        accessToken: null,
-        activatedAt: null,
-        revokedAt: null,
-        step: null,
-        stepUntil: null,
-        stepAttempts: 0,
-        nextAttemptAt: binding.nextAttemptAt ?? null,
-        lastError: null,
-        lastErrorAt: null,
-        fix: null,
-        accessOutcomeUnknown: false,
-        signingProfile: null,
-        profileDetectedAt: null,
-        origin: binding.origin ?? 'callback',
-        probeWarning: null,
-        probeWarningAt: null,
-        unavailableSince: null,
-        unavailableReason: null,
-        version: 0,
-        createdAt: now,
-        updatedAt: now,
-      };
+      // accountId comes with the patch (the transition), so the event sees it change.
+      const before: Binding = { ...freshBinding(binding, now), accountId: null };
       const after = projected(before, patch, -1, now); // version 0: the row as inserted
       const { id, consumerKey, origin } = after;
       const data = { id, consumerKey, origin, ...toColumns({ ...after }), createdAt: now, updatedAt: now, version: 0 };
@@ -426,4 +359,40 @@ function tombstoneOf(consumerKey: string, consumerSecret: string, accountId: str
 
 function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex');
+}
+
+/** A binding as a new row holds it: the given fields, every other one at its column's default. */
+function freshBinding(b: NewBinding, now: Date): Binding {
+  return {
+    id: b.id,
+    consumerKey: b.consumerKey,
+    storeBaseUrl: b.storeBaseUrl,
+    state: b.state,
+    accountId: b.accountId ?? null,
+    consumerSecret: b.consumerSecret,
+    verifier: b.verifier,
+    callbackAt: b.callbackAt,
+    requestToken: null,
+    accessToken: null,
+    activatedAt: null,
+    revokedAt: null,
+    step: null,
+    stepUntil: null,
+    stepAttempts: 0,
+    nextAttemptAt: b.nextAttemptAt ?? null,
+    lastError: null,
+    lastErrorAt: null,
+    fix: null,
+    accessOutcomeUnknown: false,
+    signingProfile: null,
+    profileDetectedAt: null,
+    origin: b.origin ?? 'callback',
+    probeWarning: null,
+    probeWarningAt: null,
+    unavailableSince: null,
+    unavailableReason: null,
+    version: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
