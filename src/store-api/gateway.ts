@@ -15,7 +15,7 @@ import { ProtocolError } from '../protocol/errors.js';
 import { cutStoreText } from '../protocol/magento-errors.js';
 import type { RestCall, RestClient, RestResponse, StoreCredentials } from '../protocol/rest-client.js';
 import type { ResponseBudget } from '../protocol/transport.js';
-import type { ProfileRedetector } from '../protocol/verifier-detection.js';
+import { isRevokedTokenMessage, type ProfileRedetector } from '../protocol/verifier-detection.js';
 import { EgressDeniedError, ResponseBudgetExceededError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
 import type { ProbeRepository } from '../storage/probes.js';
 import type { Binding, BindingEventRepository, BindingRepository, TransitionEvents } from '../storage/types.js';
@@ -35,21 +35,8 @@ import { PerKeyLimiter } from './limiter.js';
 import { CallLimits, type HoldUntil } from './limits.js';
 import { describeStore, describeStoreDetail, describeTimeline, type StoreDetailView, type StoreView } from './store-view.js';
 
-// Magento's 401 messages that mean the token itself is dead (integration deleted or reauthorized), as opposed to
-// "The consumer isn't authorized to access %resources." (a resource not granted) or a bad signature.
-const DEAD_TOKEN = [
-  /^Specified token does not exist/i,
-  /^A consumer having the specified key does not exist/i,
-  /^A consumer with the ID .* does not exist/i,
-  /^Access token has been revoked/i,
-  /^Token is not an access token/i,
-];
 // Bindings cached per instance: bounded, least recently used goes first.
 const CACHED_BINDINGS = 10_000;
-
-export function isDeadTokenMessage(message: string): boolean {
-  return DEAD_TOKEN.some((re) => re.test(message));
-}
 
 /** Magento's ACL refusal (AuthorizationException::NOT_AUTHORIZED): the token was accepted, the resource not granted. */
 export function isRefusedResourceMessage(message: string): boolean {
@@ -319,7 +306,7 @@ export class StoreGateway {
   private async checkRevocation(binding: Binding, response: RestResponse): Promise<Binding | null> {
     const type = response.headers['content-type'];
     const error = readMagentoError(response.body, Array.isArray(type) ? type[0] : type);
-    if (!error || !isDeadTokenMessage(error.message)) return null;
+    if (!error || !isRevokedTokenMessage(error.message)) return null;
     // Stored and shown: cut (issue 13), like every store text.
     const message = cutStoreText(fillPlaceholders(error.message, error.parameters));
     const started = this.clock.now();
