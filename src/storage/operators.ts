@@ -1,7 +1,7 @@
 // Persistence for the CRM's own systems (operators): their keys, and the account operations only they perform
 // (accounts with the CRM's externalId). Same rules as the repositories in prisma/: single statements, conditional updates.
-import type { Db } from './prisma/shared.js';
-import { isNotFound, isUniqueViolation } from './errors.js';
+import { updated, type Db } from './prisma/shared.js';
+import { isUniqueViolation } from './errors.js';
 import type { Account } from './types.js';
 
 export interface OperatorKey {
@@ -31,15 +31,6 @@ export interface OperatorAccountRepository {
   create(account: NewOperatorAccount): Promise<Account | 'email_taken' | 'external_id_taken'>;
   byExternalId(externalId: string): Promise<Account | null>;
   list(limit: number): Promise<Account[]>;
-}
-
-async function updated<T>(update: Promise<T>): Promise<T | null> {
-  try {
-    return await update;
-  } catch (error) {
-    if (isNotFound(error)) return null;
-    throw error;
-  }
 }
 
 export function toOperatorKey(row: OperatorKey): OperatorKey {

@@ -10,8 +10,8 @@
 // A batch whose update matches no row fails with P2025 and writes nothing at all.
 import { randomUUID } from 'node:crypto';
 import type { Sealer } from '../secrets/sealer.js';
-import type { Db } from './prisma/shared.js';
-import { isNotFound, StorageError } from './errors.js';
+import { updated, type Db } from './prisma/shared.js';
+import { StorageError } from './errors.js';
 import type {
   WebhookDelivery as DeliveryRow,
   WebhookEvent as EventRow,
@@ -313,15 +313,6 @@ function toDelivery(row: DeliveryRow): WebhookDelivery {
     claimUntil: row.claimUntil,
     createdAt: row.createdAt,
   };
-}
-
-async function updated<T>(update: Promise<T>): Promise<T | null> {
-  try {
-    return await update;
-  } catch (error) {
-    if (isNotFound(error)) return null;
-    throw error;
-  }
 }
 
 function oneOf<T extends string>(allowed: readonly T[], value: string, what: string): T {
