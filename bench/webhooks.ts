@@ -9,7 +9,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
@@ -21,6 +20,7 @@ import { DEFAULT_WEBHOOK_CONFIG } from '../src/webhooks/config.js';
 import { Webhooks } from '../src/webhooks/webhooks.js';
 import { systemClock } from '../src/clock.js';
 import { ms, summary } from './stats.js';
+import { createReceiver, type ReceiverReport } from './webhook-receiver.js';
 
 const STORES = 100;
 const FAILURE_RATE = 0.2;
@@ -34,37 +34,10 @@ export async function webhookBench(n = 10_000): Promise<void> {
   // 10 s-1 h (the benchmark would otherwise measure the backoff), polling every 50 ms.
   const webhooks = { ...DEFAULT_WEBHOOK_CONFIG, allowPrivateUrls: true, retryBaseDelayMs: 100, retryMaxDelayMs: 1_000, pollIntervalMs: 50 };
 
-  const delivered = new Map<string, number>(); // event id -> 2xx answers
-  const order = new Map<string, string[]>(); // store id -> event ids, first 2xx order
-  const latencies: number[] = [];
-  let requests = 0;
-  let failed = 0;
-  let lastAt = 0;
-  const receiver = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      requests++;
-      if (Math.random() < FAILURE_RATE) {
-        failed++;
-        res.writeHead(500).end();
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string; createdAt: string; data: { store: { id: string } } };
-      const seen = delivered.get(body.id) ?? 0;
-      delivered.set(body.id, seen + 1);
-      if (seen === 0) {
-        const now = Date.now();
-        latencies.push(now - Date.parse(body.createdAt));
-        lastAt = now;
-        const list = order.get(body.data.store.id) ?? [];
-        list.push(body.id);
-        order.set(body.data.store.id, list);
-      }
-      res.writeHead(204).end();
-    });
-  });
   const inProcess = process.env.BENCH_WEBHOOK_RECEIVER === 'inprocess';
+  // In this process, the receiver's own record; from its process, filled from its report at the end.
+  const { server: receiver, report: r } = createReceiver(FAILURE_RATE);
+  const { delivered, order, latencies } = r;
   let url: string;
   let child: ReturnType<typeof spawn> | undefined;
   let ask: (command: string, prefix: string) => Promise<string> = async () => '';
@@ -126,22 +99,16 @@ export async function webhookBench(n = 10_000): Promise<void> {
     const deadline = Date.now() + 600_000;
     const count = async () => (inProcess ? delivered.size : Number((await ask('count', 'count ')).slice(6)));
     while ((await count()) < n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, inProcess ? 100 : 1_000));
-    let senderGone = 0;
     if (!inProcess) {
       // Let late retries arrive too (a duplicate is sent after its first copy was counted), then read the report.
       await new Promise((resolve) => setTimeout(resolve, 15_000));
-      const report = JSON.parse(await ask('report', '{')) as {
-        delivered: [string, number][]; order: [string, string[]][]; latencies: number[]; requests: number; failed: number; lastAt: number; senderGone: number;
-      };
+      const report = JSON.parse(await ask('report', '{')) as Omit<ReceiverReport, 'delivered' | 'order'> & { delivered: [string, number][]; order: [string, string[]][] };
       for (const [id, c] of report.delivered) delivered.set(id, c);
       for (const [store, ids] of report.order) order.set(store, ids);
       latencies.push(...report.latencies);
-      requests = report.requests;
-      failed = report.failed;
-      lastAt = report.lastAt;
-      senderGone = report.senderGone;
+      Object.assign(r, { requests: report.requests, failed: report.failed, lastAt: report.lastAt, senderGone: report.senderGone });
     }
-    const elapsed = (lastAt || Date.now()) - started;
+    const elapsed = (r.lastAt || Date.now()) - started;
 
     const duplicates = [...delivered.values()].filter((c) => c > 1).length;
     let outOfOrder = 0;
@@ -152,9 +119,9 @@ export async function webhookBench(n = 10_000): Promise<void> {
     const s = summary(latencies);
     console.log(`webhooks: ${n} events over ${STORES} stores, receiver failing ${FAILURE_RATE * 100}% at random (connector on ${databaseUrl.startsWith('file:') ? 'SQLite' : 'PostgreSQL'}, receiver ${inProcess ? "in the writers' process" : 'in its own process'})`);
     console.log(`  written in ${(writtenAfter / 1000).toFixed(1)} s (${Math.round(n / (writtenAfter / 1000))} events/s, ${WRITERS} writers)`);
-    console.log(`  delivered ${delivered.size}/${n} in ${(elapsed / 1000).toFixed(1)} s: ${Math.round(delivered.size / (elapsed / 1000))} delivered/s; ${requests} requests, ${failed} failed on purpose`);
+    console.log(`  delivered ${delivered.size}/${n} in ${(elapsed / 1000).toFixed(1)} s: ${Math.round(delivered.size / (elapsed / 1000))} delivered/s; ${r.requests} requests, ${r.failed} failed on purpose`);
     console.log(`  creation -> delivery   p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}`);
-    console.log(`  exactly once: ${duplicates === 0 && delivered.size === n ? 'yes' : 'NO'} (${duplicates} delivered more than once, ${n - delivered.size} missing${inProcess ? '' : `; ${senderGone} answers written after the connector had hung up`})`);
+    console.log(`  exactly once: ${duplicates === 0 && delivered.size === n ? 'yes' : 'NO'} (${duplicates} delivered more than once, ${n - delivered.size} missing${inProcess ? '' : `; ${r.senderGone} answers written after the connector had hung up`})`);
     console.log(`  per-store order: ${outOfOrder === 0 ? 'yes' : `NO (${outOfOrder} stores out of order)`}`);
   } finally {
     await storage.close();
