@@ -48,6 +48,11 @@ export interface MockStoreOptions {
   callbackTimeoutMs?: number;
   /** oauth/consumer/post_maxredirects (0). */
   callbackMaxRedirects?: number;
+  /**
+   * How long an idle keep-alive connection stays open (node's 5 s by default). The instruction-count bench raises it:
+   * a proxy slowed down by valgrind would otherwise reuse sockets the store is just closing.
+   */
+  keepAliveTimeoutMs?: number;
   /** oauth/cleanup/expiration_period, minutes (120): age at which runTokenCleanup() removes request rows. */
   cleanupExpirationMinutes?: number;
   /** Interface to listen on (127.0.0.1). */
@@ -359,6 +364,7 @@ export function createMockStore(options: MockStoreOptions = {}): MockStore {
       const s = options.tls
         ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, app.callback())
         : http.createServer(app.callback());
+      if (options.keepAliveTimeoutMs !== undefined) s.keepAliveTimeout = options.keepAliveTimeoutMs;
       server = s;
       await new Promise<void>((resolve, reject) => {
         s.once('error', (e) => {
