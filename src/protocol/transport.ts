@@ -178,46 +178,37 @@ export function createTransport(options: TransportOptions): Transport {
       if (size > maxRequestBodyBytes) throw new RequestTooLargeError(size, maxRequestBodyBytes);
     }
     const headers = checkHeaders(req.headers);
-    if (!headers.has('user-agent')) headers.set('User-Agent', USER_AGENT);
     if (req.signal?.aborted) throw new RequestAbortedError(host, port);
 
-    // One controller per call, aborted by whichever comes first: the total timeout or the caller's hang-up
-    // (cheaper than AbortSignal.timeout + AbortSignal.any, which allocate two more signals and weak references).
+    // One abort per call, fired by whichever comes first: the total timeout or the caller's hang-up. A plain object
+    // axios accepts as its signal (GenericAbortSignal) rather than an AbortController: no EventTarget, no closures.
     const timeoutMs = req.timeoutMs ?? totalTimeoutMs;
-    const controller = new AbortController();
-    let firedBy: 'timeout' | 'caller' | undefined;
-    const onTimeout = () => {
-      firedBy ??= 'timeout';
-      controller.abort();
-    };
-    const onCallerAbort = () => {
-      firedBy ??= 'caller';
-      controller.abort();
-    };
+    const abort = new CallAbort();
     const injected = options.timeoutSignal?.(timeoutMs);
-    const timer = injected ? undefined : setTimeout(onTimeout, timeoutMs).unref();
-    injected?.addEventListener('abort', onTimeout, { once: true });
-    req.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const onInjected = injected && new TimeoutListener(abort);
+    const timer = injected ? undefined : setTimeout(fireTimeout, timeoutMs, abort).unref();
+    if (onInjected) injected!.addEventListener('abort', onInjected, { once: true });
+    req.signal?.addEventListener('abort', abort, { once: true });
     const started = debug ? performance.now() : 0;
     let inBody = false;
     try {
-      const res = await client.request<Readable>({ url: target.href, method: req.method, headers, data: req.body, signal: controller.signal });
+      const res = await client.request<Readable>({ url: target.href, method: req.method, headers, data: req.body, signal: abort });
       inBody = true;
-      const body = await readBody(res.data, { host, port, budgets: [responseBudget, req.budget] });
+      const body = await readBody(res.data, host, port, responseBudget, req.budget);
       debug?.debug(
         { method: req.method, host, port, status: res.status, ms: Math.round(performance.now() - started) },
         'upstream response',
       );
       return toResponse(res, body, req.method);
     } catch (err) {
-      const timedOut = firedBy === 'timeout';
-      const mapped = mapError(err, { host, port, timedOut, callerAborted: firedBy === 'caller', timeoutMs, inBody });
+      const timedOut = abort.firedBy === 'timeout';
+      const mapped = mapError(err, { host, port, timedOut, callerAborted: abort.firedBy === 'caller', timeoutMs, inBody });
       debug?.debug({ method: req.method, host, port, code: mapped.code }, 'upstream request failed');
       throw mapped;
     } finally {
       clearTimeout(timer);
-      injected?.removeEventListener('abort', onTimeout);
-      req.signal?.removeEventListener('abort', onCallerAbort);
+      if (onInjected) injected!.removeEventListener('abort', onInjected);
+      req.signal?.removeEventListener('abort', abort);
     }
   }
 
@@ -226,42 +217,8 @@ export function createTransport(options: TransportOptions): Transport {
    * what was taken is given back however it ends. Past the cap or a budget, the response is destroyed (its
    * connection closed: the rest of the body is never read).
    */
-  function readBody(
-    stream: Readable,
-    at: { host: string; port: number; budgets: Array<ResponseBudget | undefined> },
-  ): Promise<Buffer> {
-    const budgets = at.budgets.filter((b): b is ResponseBudget => b !== undefined);
-    return new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let settled = false;
-      const finish = (err: unknown, body?: Buffer): void => {
-        if (settled) return;
-        settled = true;
-        for (const budget of budgets) budget.release(size);
-        if (err === undefined) resolve(body!);
-        else reject(err);
-      };
-      stream.on('data', (chunk: Buffer) => {
-        if (settled) return;
-        if (size + chunk.length > maxResponseBytes) return fail(new ResponseTooLargeError(at.host, at.port, maxResponseBytes));
-        for (let i = 0; i < budgets.length; i++) {
-          if (budgets[i]!.take(chunk.length)) continue;
-          for (let j = 0; j < i; j++) budgets[j]!.release(chunk.length);
-          return fail(new ResponseBudgetExceededError(at.host, at.port, budgets[i]!.scope, budgets[i]!.limitBytes));
-        }
-        size += chunk.length;
-        chunks.push(chunk);
-      });
-      stream.once('end', () => finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-      stream.once('error', (err) => finish(err));
-      // Closed without an end or an error: the connection went away mid-body.
-      stream.once('close', () => finish(Object.assign(new Error('the connection closed before the response was complete'), { code: 'ECONNRESET' })));
-      function fail(err: TransportError): void {
-        finish(err);
-        stream.destroy();
-      }
-    });
+  function readBody(stream: Readable, host: string, port: number, a: ResponseBudget | undefined, b: ResponseBudget | undefined): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => new BodyReader(stream, host, port, maxResponseBytes, a, b, resolve, reject));
   }
 
   interface FailureContext {
@@ -322,29 +279,142 @@ function checkTarget(raw: string): Target {
   return { href: url.href, host: url.hostname, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
 }
 
-/** axios would silently strip control and non-Latin-1 characters from header values: refuse them instead. */
-function checkHeaders(given: Record<string, string> | undefined): AxiosHeaders {
-  const headers = new AxiosHeaders();
-  for (const [name, value] of Object.entries(given ?? {})) {
-    try {
-      http.validateHeaderName(name);
-      http.validateHeaderValue(name, value);
-    } catch {
-      // The value is not quoted: it may be a credential.
-      const shown = name.replace(/[^\x21-\x7e]/g, '?');
-      throw new InvalidRequestError(`the request header "${shown}" has an invalid name or value`);
+/**
+ * The request headers as a plain object (axios builds its own AxiosHeaders from it once), our User-Agent unless the
+ * caller gave one. axios would silently strip control and non-Latin-1 characters from header values: refuse them.
+ */
+function checkHeaders(given: Record<string, string> | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  let userAgent = false;
+  if (given) {
+    for (const name in given) {
+      const value = given[name]!;
+      try {
+        http.validateHeaderName(name);
+        http.validateHeaderValue(name, value);
+      } catch {
+        // The value is not quoted: it may be a credential.
+        const shown = name.replace(/[^\x21-\x7e]/g, '?');
+        throw new InvalidRequestError(`the request header "${shown}" has an invalid name or value`);
+      }
+      if (!userAgent && name.length === 10 && name.toLowerCase() === 'user-agent') userAgent = true;
+      headers[name] = value;
     }
-    headers.set(name, value);
   }
+  if (!userAgent) headers['User-Agent'] = USER_AGENT;
   return headers;
 }
 
+/**
+ * The abort of one call, as axios takes a signal (GenericAbortSignal: `aborted`, one 'abort' listener). It is also the
+ * listener (handleEvent) on the caller's AbortSignal, and fired by the total timeout's timer (fireTimeout).
+ */
+class CallAbort {
+  aborted = false;
+  firedBy: 'timeout' | 'caller' | undefined;
+  private listener: (() => void) | undefined;
+  addEventListener(_type: string, listener: () => void): void {
+    this.listener = listener;
+  }
+  removeEventListener(_type: string, listener: () => void): void {
+    if (this.listener === listener) this.listener = undefined;
+  }
+  /** The caller's signal fired. */
+  handleEvent(): void {
+    this.fire('caller');
+  }
+  fire(by: 'timeout' | 'caller'): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.firedBy = by;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.();
+  }
+}
+
+function fireTimeout(abort: CallAbort): void {
+  abort.fire('timeout');
+}
+
+/** The listener on a test's injected timeout signal. */
+class TimeoutListener {
+  constructor(private readonly abort: CallAbort) {}
+  handleEvent(): void {
+    this.abort.fire('timeout');
+  }
+}
+
+/**
+ * Reads a response body to its end, each chunk counted against the cap and taken from the budgets as it comes;
+ * what was taken is given back however it ends. Past the cap or a budget, the response is destroyed (its
+ * connection closed: the rest of the body is never read). One object per response, its handlers its methods.
+ */
+class BodyReader {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private settled = false;
+
+  constructor(
+    private readonly stream: Readable,
+    private readonly host: string,
+    private readonly port: number,
+    private readonly maxBytes: number,
+    private readonly a: ResponseBudget | undefined,
+    private readonly b: ResponseBudget | undefined,
+    private readonly resolve: (body: Buffer) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.once('end', () => this.finish(undefined));
+    stream.once('error', (err) => this.finish(err));
+    // Closed without an end or an error: the connection went away mid-body.
+    stream.once('close', () => this.finish(Object.assign(new Error('the connection closed before the response was complete'), { code: 'ECONNRESET' })));
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.settled) return;
+    const n = chunk.length;
+    if (this.size + n > this.maxBytes) return this.fail(new ResponseTooLargeError(this.host, this.port, this.maxBytes));
+    const { a, b } = this;
+    if (a && !a.take(n)) return this.fail(new ResponseBudgetExceededError(this.host, this.port, a.scope, a.limitBytes));
+    if (b && !b.take(n)) {
+      a?.release(n);
+      return this.fail(new ResponseBudgetExceededError(this.host, this.port, b.scope, b.limitBytes));
+    }
+    this.size += n;
+    this.chunks.push(chunk);
+  }
+
+  private finish(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.a?.release(this.size);
+    this.b?.release(this.size);
+    if (err !== undefined) return this.reject(err);
+    const { chunks } = this;
+    this.resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size));
+  }
+
+  private fail(err: TransportError): void {
+    this.finish(err);
+    this.stream.destroy();
+  }
+}
+
 function toResponse(res: AxiosResponse<Readable>, body: Buffer, method: string): TransportResponse {
-  const headers: Record<string, string | string[]> = {};
-  const raw = res.headers instanceof AxiosHeaders ? res.headers.toJSON() : res.headers;
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined || value === null || value === false) continue;
-    headers[name.toLowerCase()] = Array.isArray(value) ? value.map(String) : String(value);
+  // node's own object, already lower-case names with set-cookie an array, which axios copied into AxiosHeaders (and
+  // from which it deleted Content-Encoding when it decompressed): read as it is, not copied back out of the copy.
+  const incoming = (res.request as { res?: http.IncomingMessage } | undefined)?.res;
+  let headers: Record<string, string | string[]>;
+  if (incoming?.headers) headers = incoming.headers as Record<string, string | string[]>;
+  else {
+    headers = {};
+    const raw = res.headers instanceof AxiosHeaders ? res.headers.toJSON() : res.headers;
+    for (const [name, value] of Object.entries(raw)) {
+      if (value === undefined || value === null || value === false) continue;
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.map(String) : String(value);
+    }
   }
   // axios removes Content-Encoding when it decompresses but leaves the compressed length: drop what no longer
   // describes the body we return.
