@@ -57,6 +57,7 @@ const holdUntilSent = (ctx: ParameterizedContext<ApiState>) => (release: () => v
 
 export function apiRoutes(services: HttpServices): Router<ApiState> {
   const { config, stores, availability, storeViews, health } = services;
+  const { metrics } = services.operators;
   const router = new Router<ApiState>({ prefix: '/api' });
   // Account API keys and operator keys (an operator acts as the store's account on /stores/:id routes).
   const auth = requireKey(services, { storeOwner: true });
@@ -135,15 +136,19 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
     // The raw path after /rest/, percent-escapes as the caller sent them (the signer canonicalises or refuses them).
     const path = ctx.path.slice(ctx.path.indexOf('/rest/') + '/rest/'.length);
     if (!ctx.path.startsWith(prefix) || path === '') throw new HttpError('not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
-    // A caller that hangs up does not keep a store connection (and retries) busy on its behalf.
+    // A caller that hangs up does not keep a store connection (and retries) busy on its behalf. One 'close' listener
+    // does both jobs: the hang-up before the answer is written, and (holdUntil) the release of the call's slot and
+    // bytes once it is (issue 13). Left on the response: after the call, an abort reaches nothing.
     const hangUp = new AbortController();
-    const onClose = () => {
+    let release: (() => void) | undefined;
+    let closed = false;
+    ctx.res.once('close', () => {
+      closed = true;
       if (!ctx.res.writableFinished) hangUp.abort();
-    };
-    ctx.res.once('close', onClose);
+      release?.();
+    });
     let response;
-    const started = process.hrtime.bigint();
-    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    const started = performance.now();
     try {
       response = await stores.send(ctx.state.accountId, ctx.params.id!, {
         method: ctx.method,
@@ -153,15 +158,13 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
         contentType: ctx.state.rawBody ? ctx.get('Content-Type') : undefined,
         accept: ctx.get('Accept') || undefined,
         signal: hangUp.signal,
-      }, { holdUntil: holdUntilSent(ctx) });
+      }, { holdUntil: (r) => (closed ? r() : (release = r)) });
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
-      services.operators.metrics.proxyCall({ errorCode: typeof code === 'string' && code in ERROR_STATUS ? code : 'internal_error' }, seconds());
+      metrics.proxyCall({ errorCode: typeof code === 'string' && code in ERROR_STATUS ? code : 'internal_error' }, (performance.now() - started) / 1000);
       throw err;
-    } finally {
-      ctx.res.off('close', onClose);
     }
-    services.operators.metrics.proxyCall({ status: response.status }, seconds());
+    metrics.proxyCall({ status: response.status }, (performance.now() - started) / 1000);
     sendStoreAnswer(ctx, response);
   };
 
