@@ -1,0 +1,85 @@
+// A/B of the proxy's CPU per request: the pass-through, this checkout's connector and another checkout's connector
+// (BASE=<dir>, e.g. an unpacked `git archive` of the commit before a change, with node_modules linked), against one
+// upstream, in interleaved rounds so that a machine shared with other work weighs on each side alike.
+//   node --import tsx bench/proxy-ab.ts [rounds] [seconds] [concurrency]
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { migrate } from '../src/storage/db.js';
+import { spawnServer, type Child } from '../scripts/spawn-instance.js';
+import { activateBenchStore } from './proxy.js';
+import { load } from './load.js';
+
+function cpuMicros(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+}
+
+async function spawnAt(dir: string, env: Record<string, string>): Promise<Child> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${dir}/scripts/instance.ts`], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as { url?: string };
+        if (parsed.url) resolve(parsed.url);
+      } catch {
+        // not ours
+      }
+    });
+  });
+  return { url, process: child, stop: async () => void child.kill('SIGTERM') };
+}
+
+const [rounds, seconds, concurrency] = [Number(process.argv[2] ?? 4), Number(process.argv[3] ?? 3), Number(process.argv[4] ?? 32)];
+const base = process.env.BASE;
+if (!base) throw new Error('BASE=<dir of the other checkout>');
+const dir = mkdtempSync(join(tmpdir(), 'bench-ab-'));
+const upstream = await spawnServer('bench/upstream.ts');
+const passthrough = await spawnServer('bench/passthrough.ts', { UPSTREAM: upstream.url });
+const sides: Array<{ name: string; child: Child; target: string; key: string }> = [];
+try {
+  for (const [name, at] of [['base', base], ['this', process.cwd()]] as const) {
+    const databaseUrl = `file:${join(dir, `${name}.db`)}`;
+    const secretsKey = `b1:${randomBytes(32).toString('base64')}`;
+    await migrate(databaseUrl);
+    const child = await spawnAt(at, { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) });
+    // The mock checks signatures again for the activation, then stops.
+    await fetch(new URL('/__mock/signatures', upstream.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ check: true }) });
+    const { bindingId, key } = await activateBenchStore(upstream.url, child.url, databaseUrl, secretsKey, `ab-${name}`);
+    const target = `${child.url}/api/stores/${bindingId}/rest/V1/products/24-MB01`;
+    const probe = await fetch(target, { headers: { authorization: `Bearer ${key}` } });
+    if (probe.status !== 200) throw new Error(`${name}: ${probe.status} ${await probe.text()}`);
+    sides.push({ name, child, target, key });
+  }
+  const path = 'V1/products/24-MB01';
+  const all = [{ name: 'passthrough', pid: passthrough.process.pid, target: `${passthrough.url}/rest/${path}`, headers: {} }, ...sides.map((s) => ({ name: s.name, pid: s.child.process.pid, target: s.target, headers: { authorization: `Bearer ${s.key}` } }))];
+  const sums = new Map<string, { cpu: number; requests: number; rps: number }>();
+  for (let r = 0; r < rounds; r++) {
+    const line: string[] = [];
+    for (const s of r % 2 ? [...all].reverse() : all) {
+      const before = cpuMicros(s.pid);
+      const result = await load(s.name, s.target, { concurrency, seconds, warmupSeconds: 0.5, headers: s.headers });
+      const cpu = cpuMicros(s.pid) - before;
+      const requests = result.requests * ((seconds + 0.5) / seconds);
+      const acc = sums.get(s.name) ?? { cpu: 0, requests: 0, rps: 0 };
+      acc.cpu += cpu;
+      acc.requests += requests;
+      acc.rps += result.rps;
+      sums.set(s.name, acc);
+      line.push(`${s.name} ${(cpu / requests).toFixed(0)} µs ${result.rps.toFixed(0)}/s${result.errors ? ` ERR ${result.errors}` : ''}`);
+    }
+    console.log(`round ${r + 1}: ${line.join('   ')}`);
+  }
+  const per = (n: string) => sums.get(n)!.cpu / sums.get(n)!.requests;
+  const rps = (n: string) => sums.get(n)!.rps / rounds;
+  console.log(`total: passthrough ${per('passthrough').toFixed(0)} µs, base ${per('base').toFixed(0)} µs (x${(per('base') / per('passthrough')).toFixed(2)}, throughput ${(rps('base') / rps('passthrough')).toFixed(2)}), this ${per('this').toFixed(0)} µs (x${(per('this') / per('passthrough')).toFixed(2)}, throughput ${(rps('this') / rps('passthrough')).toFixed(2)}); this/base CPU ${(per('this') / per('base')).toFixed(3)}`);
+} finally {
+  for (const s of sides) await s.child.stop();
+  await passthrough.stop();
+  await upstream.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
