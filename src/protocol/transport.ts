@@ -188,7 +188,7 @@ export function createTransport(options: TransportOptions): Transport {
     const onInjected = injected && new TimeoutListener(abort);
     const timer = injected ? undefined : setTimeout(fireTimeout, timeoutMs, abort).unref();
     if (onInjected) injected!.addEventListener('abort', onInjected, { once: true });
-    req.signal?.addEventListener('abort', abort, { once: true });
+    req.signal?.addEventListener('abort', abort); // removed in finally; a second fire does nothing
     const started = debug ? performance.now() : 0;
     let inBody = false;
     try {

@@ -1,6 +1,7 @@
 // The CRM-facing API: the account's stores, and the signed proxy to each store's REST API. Authenticated with
 // `Authorization: Bearer <api key>`; a key sees only its own account's stores. Errors: error-handler.ts.
 import Router from '@koa/router';
+import type { ServerResponse } from 'node:http';
 import type { Middleware, ParameterizedContext } from 'koa';
 import getRawBody from 'raw-body';
 import { RequestRefusedError } from '../../store-api/errors.js';
@@ -12,6 +13,7 @@ import { requireKey } from '../operator-auth.js';
 import type { HttpServices } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { ApiState } from '../state.js';
+import type { HoldUntil } from '../../store-api/limits.js';
 import { openApiDocument } from '../openapi.js';
 import { ERROR_STATUS } from '../error-status.js';
 import { parseWith, queryObject } from './operator-http.js';
@@ -48,6 +50,35 @@ function sendStoreAnswer(ctx: ParameterizedContext<ApiState>, response: RestResp
   if (!isJsonOrXml(response.headers['content-type'])) ctx.set('Content-Disposition', 'attachment');
   ctx.set('Content-Security-Policy', PROXIED_CSP);
   ctx.body = response.body;
+}
+
+/**
+ * A proxied call's one 'close' listener on its caller's response. Before the answer is written, a hang-up aborts the
+ * call: a caller who left does not keep a store connection (and retries) busy. After it, the call's slot and its
+ * answer's bytes are released (issue 13: counted until the answer has been written, or the caller left); a hold
+ * that comes after the close releases at once. An object with methods, not per-request closures (the proxy's hot path).
+ */
+class CallerWatch {
+  readonly hangUp = new AbortController();
+  readonly options: { holdUntil: HoldUntil };
+  private release: (() => void) | undefined;
+  private closed = false;
+
+  constructor(private readonly res: ServerResponse) {
+    res.once('close', () => this.onClose());
+    this.options = { holdUntil: this.hold.bind(this) };
+  }
+
+  private hold(release: () => void): void {
+    if (this.closed) release();
+    else this.release = release;
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    if (!this.res.writableFinished) this.hangUp.abort();
+    this.release?.();
+  }
 }
 
 /** Issue 13: the call's slot and its answer's bytes stay counted until the answer has been written (or the caller left). */
@@ -136,17 +167,7 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
     // The raw path after /rest/, percent-escapes as the caller sent them (the signer canonicalises or refuses them).
     const path = ctx.path.slice(ctx.path.indexOf('/rest/') + '/rest/'.length);
     if (!ctx.path.startsWith(prefix) || path === '') throw new HttpError('not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
-    // A caller that hangs up does not keep a store connection (and retries) busy on its behalf. One 'close' listener
-    // does both jobs: the hang-up before the answer is written, and (holdUntil) the release of the call's slot and
-    // bytes once it is (issue 13). Left on the response: after the call, an abort reaches nothing.
-    const hangUp = new AbortController();
-    let release: (() => void) | undefined;
-    let closed = false;
-    ctx.res.once('close', () => {
-      closed = true;
-      if (!ctx.res.writableFinished) hangUp.abort();
-      release?.();
-    });
+    const watch = new CallerWatch(ctx.res);
     let response;
     const started = performance.now();
     try {
@@ -157,8 +178,8 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
         body: ctx.state.rawBody,
         contentType: ctx.state.rawBody ? ctx.get('Content-Type') : undefined,
         accept: ctx.get('Accept') || undefined,
-        signal: hangUp.signal,
-      }, { holdUntil: (r) => (closed ? r() : (release = r)) });
+        signal: watch.hangUp.signal,
+      }, watch.options);
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
       metrics.proxyCall({ errorCode: typeof code === 'string' && code in ERROR_STATUS ? code : 'internal_error' }, (performance.now() - started) / 1000);
