@@ -88,7 +88,6 @@ const holdUntilSent = (ctx: ParameterizedContext<ApiState>) => (release: () => v
 
 export function apiRoutes(services: HttpServices): Router<ApiState> {
   const { config, stores, availability, storeViews, health } = services;
-  const { metrics } = services.operators;
   const router = new Router<ApiState>({ prefix: '/api' });
   // Account API keys and operator keys (an operator acts as the store's account on /stores/:id routes).
   const auth = requireKey(services, { storeOwner: true });
@@ -131,7 +130,69 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
     ctx.body = await health.check(ctx.state.accountId, ctx.params.id!, { refresh: refresh === 'true' });
   });
 
-  // ---- the proxy: ANY /api/stores/:id/rest/<path> ------------------------------------------------------------
+
+  // ---- POST /api/stores/:id/graphql -> {store_base_url}graphql, signed, JSON body and Store header ----
+  router.post('/stores/:id/graphql', auth, async function forwardGraphql(ctx) {
+    const type = ctx.request.type.toLowerCase();
+    if (type !== 'application/json') {
+      throw new HttpError('unsupported_media_type', `Send the GraphQL request as application/json ({"query": ..., "variables": ...}), not ${type || 'a body without Content-Type'}.`);
+    }
+    const body = await getRawBody(ctx.req, { limit: config.limits.maxRequestBodyBytes, length: ctx.request.length });
+    const hangUp = new AbortController();
+    const onClose = () => {
+      if (!ctx.res.writableFinished) hangUp.abort();
+    };
+    ctx.res.once('close', onClose);
+    let response;
+    try {
+      const call = graphqlCall({ body, storeCode: ctx.get('Store') || undefined, signal: hangUp.signal });
+      response = await stores.send(ctx.state.accountId, ctx.params.id!, call, { holdUntil: holdUntilSent(ctx) });
+    } finally {
+      ctx.res.off('close', onClose);
+    }
+    // Magento's answer unchanged: GraphQL errors come as HTTP 200 (or 500 before execution) with `errors`.
+    sendStoreAnswer(ctx, response);
+  });
+
+  // Everything else under /api is answered in our error shape too: Koa's plain-text 404 and 405 carry no
+  // X-Connector-Error, so a caller could take them for Magento's.
+  const allow = (methods: string) =>
+    function methodNotAllowed(ctx: Parameters<Middleware<ApiState>>[0]): void {
+      ctx.set('Allow', methods);
+      if (ctx.method === 'OPTIONS') {
+        ctx.status = 204;
+        return;
+      }
+      throw new HttpError('method_not_allowed', `${ctx.method} is not supported here; use ${methods}.`, { headers: { Allow: methods } });
+    };
+  router.all('/stores', allow('GET, HEAD'));
+  router.all('/stores/:id', allow('GET, HEAD, DELETE'));
+  router.all('/stores/:id/graphql', allow('POST'));
+  router.all('/stores/:id/health', allow('GET, HEAD'));
+  router.all('/stores/:id/rest', auth, () => {
+    throw new HttpError('not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
+  });
+  router.all('/openapi.json', allow('GET, HEAD'));
+  router.all(['/', '/*rest'], (ctx) => {
+    throw new HttpError(
+      'not_found',
+      `No such API route: ${ctx.method} ${ctx.path.slice(0, 200)}. The API is GET /api/stores, GET and DELETE /api/stores/:id, GET /api/stores/:id/health, ANY /api/stores/:id/rest/<path>, POST /api/stores/:id/graphql.`,
+    );
+  });
+  return router;
+}
+
+/**
+ * The proxy, ANY /api/stores/:id/rest/<path>, in a router of its own that app.ts registers before every other: it
+ * carries the traffic, and each router a request passes matches its path against all of that router's routes.
+ */
+export function proxyRoutes(services: HttpServices): Router<ApiState> {
+  const { config, stores } = services;
+  const { metrics } = services.operators;
+  const router = new Router<ApiState>({ prefix: '/api' });
+  const auth = requireKey(services, { storeOwner: true });
+
+  // ---- ANY /api/stores/:id/rest/<path> ------------------------------------------------------------
 
   /** The caller's query, read as a form (`+` is a space), refused when Magento could not verify it. */
   const readQuery: Middleware<ApiState> = async function readQuery(ctx, next) {
@@ -190,54 +251,5 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
   };
 
   router.all('/stores/:id/rest/*path', auth, readQuery, readBody, forward);
-
-  // ---- POST /api/stores/:id/graphql -> {store_base_url}graphql, signed, JSON body and Store header ----
-  router.post('/stores/:id/graphql', auth, async function forwardGraphql(ctx) {
-    const type = ctx.request.type.toLowerCase();
-    if (type !== 'application/json') {
-      throw new HttpError('unsupported_media_type', `Send the GraphQL request as application/json ({"query": ..., "variables": ...}), not ${type || 'a body without Content-Type'}.`);
-    }
-    const body = await getRawBody(ctx.req, { limit: config.limits.maxRequestBodyBytes, length: ctx.request.length });
-    const hangUp = new AbortController();
-    const onClose = () => {
-      if (!ctx.res.writableFinished) hangUp.abort();
-    };
-    ctx.res.once('close', onClose);
-    let response;
-    try {
-      const call = graphqlCall({ body, storeCode: ctx.get('Store') || undefined, signal: hangUp.signal });
-      response = await stores.send(ctx.state.accountId, ctx.params.id!, call, { holdUntil: holdUntilSent(ctx) });
-    } finally {
-      ctx.res.off('close', onClose);
-    }
-    // Magento's answer unchanged: GraphQL errors come as HTTP 200 (or 500 before execution) with `errors`.
-    sendStoreAnswer(ctx, response);
-  });
-
-  // Everything else under /api is answered in our error shape too: Koa's plain-text 404 and 405 carry no
-  // X-Connector-Error, so a caller could take them for Magento's.
-  const allow = (methods: string) =>
-    function methodNotAllowed(ctx: Parameters<Middleware<ApiState>>[0]): void {
-      ctx.set('Allow', methods);
-      if (ctx.method === 'OPTIONS') {
-        ctx.status = 204;
-        return;
-      }
-      throw new HttpError('method_not_allowed', `${ctx.method} is not supported here; use ${methods}.`, { headers: { Allow: methods } });
-    };
-  router.all('/stores', allow('GET, HEAD'));
-  router.all('/stores/:id', allow('GET, HEAD, DELETE'));
-  router.all('/stores/:id/graphql', allow('POST'));
-  router.all('/stores/:id/health', allow('GET, HEAD'));
-  router.all('/stores/:id/rest', auth, () => {
-    throw new HttpError('not_found', 'Give a REST path after /rest/, e.g. /rest/V1/products.');
-  });
-  router.all('/openapi.json', allow('GET, HEAD'));
-  router.all(['/', '/*rest'], (ctx) => {
-    throw new HttpError(
-      'not_found',
-      `No such API route: ${ctx.method} ${ctx.path.slice(0, 200)}. The API is GET /api/stores, GET and DELETE /api/stores/:id, GET /api/stores/:id/health, ANY /api/stores/:id/rest/<path>, POST /api/stores/:id/graphql.`,
-    );
-  });
   return router;
 }
