@@ -13,13 +13,14 @@ import { spawnServer, type Child } from '../scripts/spawn-instance.js';
 import { activateBenchStore } from './proxy.js';
 import { load } from './load.js';
 
-function cpuMicros(pid: number | undefined): number {
+/** User and system CPU time a process has used so far, in microseconds (/proc, Linux). */
+function cpuTimes(pid: number | undefined): { user: number; sys: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  return { user: (Number(fields[11]) * 1e6) / 100, sys: (Number(fields[12]) * 1e6) / 100 };
 }
 
-async function spawnAt(dir: string, env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${dir}/scripts/instance.ts`], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+async function spawnAt(dir: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Child> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `${dir}/scripts/instance.ts`], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -46,7 +47,9 @@ try {
     const databaseUrl = `file:${join(dir, `${name}.db`)}`;
     const secretsKey = `b1:${randomBytes(32).toString('base64')}`;
     await migrate(databaseUrl);
-    const child = await spawnAt(at, { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) });
+    // THIS_NODE_ARGS: node flags for this checkout's connector only (e.g. a V8 setting to compare).
+    const nodeArgs = name === 'this' && process.env.THIS_NODE_ARGS ? process.env.THIS_NODE_ARGS.split(' ') : [];
+    const child = await spawnAt(at, { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }, nodeArgs);
     // The mock checks signatures again for the activation, then stops.
     await fetch(new URL('/__mock/signatures', upstream.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ check: true }) });
     const { bindingId, key } = await activateBenchStore(upstream.url, child.url, databaseUrl, secretsKey, `ab-${name}`);
@@ -59,25 +62,30 @@ try {
   const all = [{ name: 'passthrough', pid: passthrough.process.pid, target: `${passthrough.url}/rest/${path}`, headers: {} }, ...sides.map((s) => ({ name: s.name, pid: s.child.process.pid, target: s.target, headers: { authorization: `Bearer ${s.key}` } }))];
   // A first pass, not counted: every process's code optimised before the rounds compare them.
   for (const s of all) await load(s.name, s.target, { concurrency, seconds: 2, warmupSeconds: 0, headers: s.headers });
-  const sums = new Map<string, { cpu: number; requests: number; rps: number }>();
+  const sums = new Map<string, { cpu: number; sys: number; requests: number; rps: number }>();
   for (let r = 0; r < rounds; r++) {
     const line: string[] = [];
     for (const s of r % 2 ? [...all].reverse() : all) {
-      const before = cpuMicros(s.pid);
+      const before = cpuTimes(s.pid);
       const result = await load(s.name, s.target, { concurrency, seconds, warmupSeconds: 0.5, headers: s.headers });
-      const cpu = cpuMicros(s.pid) - before;
+      const after = cpuTimes(s.pid);
+      const cpu = after.user - before.user + after.sys - before.sys;
+      const sys = after.sys - before.sys;
       const requests = result.requests * ((seconds + 0.5) / seconds);
-      const acc = sums.get(s.name) ?? { cpu: 0, requests: 0, rps: 0 };
+      const acc = sums.get(s.name) ?? { cpu: 0, sys: 0, requests: 0, rps: 0 };
       acc.cpu += cpu;
+      acc.sys += sys;
       acc.requests += requests;
       acc.rps += result.rps;
       sums.set(s.name, acc);
-      line.push(`${s.name} ${(cpu / requests).toFixed(0)} µs ${result.rps.toFixed(0)}/s${result.errors ? ` ERR ${result.errors}` : ''}`);
+      line.push(`${s.name} ${(cpu / requests).toFixed(0)} µs (sys ${(sys / requests).toFixed(0)}) ${result.rps.toFixed(0)}/s${result.errors ? ` ERR ${result.errors}` : ''}`);
     }
     console.log(`round ${r + 1}: ${line.join('   ')}`);
   }
   const per = (n: string) => sums.get(n)!.cpu / sums.get(n)!.requests;
   const rps = (n: string) => sums.get(n)!.rps / rounds;
+  const sysPer = (n: string) => sums.get(n)!.sys / sums.get(n)!.requests;
+  console.log(`system CPU per request: passthrough ${sysPer('passthrough').toFixed(0)} µs, base ${sysPer('base').toFixed(0)} µs, this ${sysPer('this').toFixed(0)} µs`);
   console.log(`total: passthrough ${per('passthrough').toFixed(0)} µs, base ${per('base').toFixed(0)} µs (x${(per('base') / per('passthrough')).toFixed(2)}, throughput ${(rps('base') / rps('passthrough')).toFixed(2)}), this ${per('this').toFixed(0)} µs (x${(per('this') / per('passthrough')).toFixed(2)}, throughput ${(rps('this') / rps('passthrough')).toFixed(2)}); this/base CPU ${(per('this') / per('base')).toFixed(3)}`);
 } finally {
   for (const s of sides) await s.child.stop();
