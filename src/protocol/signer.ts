@@ -115,24 +115,33 @@ export function signatureOf(baseString: string, consumerSecret: string, tokenSec
   return createHmac('sha256', key).update(baseString).digest('base64');
 }
 
-interface SignInput {
+/** What is signed; the fixed nonce and timestamp (tests) are read from it too. */
+interface SignInput extends FixedNonce {
   method: string;
   url: string | URL;
   query?: QueryInput | undefined;
   form?: QueryInput | undefined;
   contentType?: string | undefined;
   profile?: SigningProfileName | null | undefined;
-  token?: Token | undefined;
-  verifier?: string | undefined;
-  fixed: FixedNonce;
 }
 
 /** Signs requests for one integration (one consumer key and secret). Always HMAC-SHA256, oauth_version 1.0. */
 export function createSigner(consumer: Consumer, options: SignerOptions = {}): MagentoSigner {
   assertCredential(consumer, 'consumer');
   const clock = options.clock ?? systemClock;
+  // signatureOf's key `enc(consumer_secret)&enc(token_secret)` as bytes, kept for the last token secret: a store's
+  // calls all use its one access token, and a Buffer key spares createHmac converting the string every time.
+  let keyFor: string | undefined;
+  let key: Buffer = Buffer.alloc(0);
+  const signingKey = (tokenSecret: string): Buffer => {
+    if (tokenSecret !== keyFor) {
+      key = Buffer.from(percentEncode(consumer.secret) + '&' + percentEncode(tokenSecret));
+      keyFor = tokenSecret;
+    }
+    return key;
+  };
 
-  function signWith(input: SignInput): SignedRequest {
+  function signWith(input: SignInput, token?: Token, verifier?: string): SignedRequest {
     const method = methodOf(input.method);
     if (input.contentType !== undefined && input.form === undefined &&
         input.contentType.trim().toLowerCase().startsWith(FORM_CONTENT_TYPE)) {
@@ -149,22 +158,30 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
     // 2. protocol parameters
     const oauth: OAuth.Data & { oauth_verifier?: string } = {
       oauth_consumer_key: consumer.key,
-      oauth_nonce: nonceFor(input.fixed),
+      oauth_nonce: nonceFor(input),
       oauth_signature_method: SIGNATURE_METHOD,
-      oauth_timestamp: timestampFor(input.fixed, clock),
+      oauth_timestamp: timestampFor(input, clock),
       oauth_version: '1.0',
     };
-    if (input.token !== undefined) oauth.oauth_token = input.token.key;
-    if (input.verifier !== undefined) oauth.oauth_verifier = input.verifier;
-    const protocol: QueryPair[] = [];
-    for (const [name, value] of Object.entries(oauth)) protocol.push([name, String(value)]);
+    if (token !== undefined) oauth.oauth_token = token.key;
+    if (verifier !== undefined) oauth.oauth_verifier = verifier;
+    // In the object's order, as before: oauth_consumer_key, _nonce, _signature_method, _timestamp, _version, _token, _verifier.
+    const protocol: QueryPair[] = [
+      ['oauth_consumer_key', oauth.oauth_consumer_key],
+      ['oauth_nonce', oauth.oauth_nonce],
+      ['oauth_signature_method', oauth.oauth_signature_method],
+      ['oauth_timestamp', String(oauth.oauth_timestamp)],
+      ['oauth_version', oauth.oauth_version],
+    ];
+    if (oauth.oauth_token !== undefined) protocol.push(['oauth_token', oauth.oauth_token]);
+    if (oauth.oauth_verifier !== undefined) protocol.push(['oauth_verifier', oauth.oauth_verifier]);
     // 3. every signed parameter, in the verifier's order
     const params = collectParameters(protocol, query, form, profile);
     let parameterString = params.sorted[0]?.signed ?? '';
     for (let i = 1; i < params.sorted.length; i++) parameterString += '&' + params.sorted[i]!.signed;
     // 4. base string, key, signature
     const baseString = baseStringOf(method, base, parameterString);
-    const signature = signatureOf(baseString, consumer.secret, input.token?.secret);
+    const signature = createHmac('sha256', signingKey(token?.secret ?? '')).update(baseString).digest('base64');
     // 5. header
     const { Authorization } = headerWriter.toHeader({ ...oauth, oauth_signature: signature });
 
@@ -184,17 +201,17 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
   return {
     sign(request, accessToken) {
       assertCredential(accessToken, 'access token');
-      return signWith({ ...request, token: accessToken, fixed: request });
+      return signWith(request, accessToken);
     },
     requestToken(request) {
-      return signWith({ method: 'POST', url: request.url, fixed: request });
+      return signWith({ method: 'POST', url: request.url, nonce: request.nonce, timestamp: request.timestamp });
     },
     accessToken(request) {
       assertCredential(request.requestToken, 'request token');
       if (typeof request.verifier !== 'string' || request.verifier === '') {
         throw new SigningError('invalid_credentials', 'the access-token request needs the oauth_verifier from the callback');
       }
-      return signWith({ method: 'POST', url: request.url, token: request.requestToken, verifier: request.verifier, fixed: request });
+      return signWith({ method: 'POST', url: request.url, nonce: request.nonce, timestamp: request.timestamp }, request.requestToken, request.verifier);
     },
   };
 }
