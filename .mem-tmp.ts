@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+const { migrate } = await import('./src/storage/db.js'); await migrate(process.env.DATABASE_URL ?? 'file:' + process.env.DATA_DIR + '/connector.db');
+const { loadConfig } = await import('./src/config.js');
+const { startServer } = await import('./src/app.js');
+const mu = () => { const m = process.memoryUsage(); const s = readFileSync('/proc/self/status','utf8').split('\n').filter(l=>/RssAnon|RssFile/.test(l)).join(' ').replace(/\s+/g,' '); return `rss ${(m.rss/1048576).toFixed(1)} heapTotal ${(m.heapTotal/1048576).toFixed(1)} heapUsed ${(m.heapUsed/1048576).toFixed(1)} ext ${(m.external/1048576).toFixed(1)} ab ${(m.arrayBuffers/1048576).toFixed(1)} ${s}`; };
+console.log('imported', mu());
+const running = await startServer(loadConfig());
+console.log('started', mu());
+await new Promise(r => setTimeout(r, 5000));
+console.log('idle', mu());
+const v8 = await import('node:v8');
+for (const s of v8.getHeapSpaceStatistics()) console.log(s.space_name, (s.space_size/1048576).toFixed(1), (s.space_used_size/1048576).toFixed(1));
+(globalThis as any).gc?.();
+console.log('after gc', mu());
+await running.stop();
+process.exit(0);
