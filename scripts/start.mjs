@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = join(root, 'src');
@@ -91,6 +92,12 @@ async function compiledMain() {
   pruneOld(dir);
   return join(dir, 'main.js');
 }
+
+// V8 grows the old generation by up to 4x its live size after a major GC, and keeps those pages after a load has
+// passed: after a sweep over 11,000 stores an instance held 325 MB, 228 MB with growth capped at 20% (idle and per
+// request CPU unchanged within noise; --optimize-for-size held 180 MB but cost 50% more CPU per proxied call).
+// Set at run time rather than on the command line: V8 ignores a flag it does not know, node would refuse to start.
+v8.setFlagsFromString('--heap-growing-percent=20');
 
 const main = await compiledMain();
 if (main) {
