@@ -5,7 +5,8 @@
 // transform: types removed, nothing bundled, imports unchanged), and is made here when it is missing: about 0.4 s
 // after a change, nothing otherwise (hashing src/ takes a few milliseconds). Several processes starting at once each
 // build into a directory of their own and rename it into place, so none ever imports a half-written copy.
-// If esbuild cannot be loaded (it comes with tsx), the server runs through tsx as before.
+// If esbuild cannot be loaded (it comes with tsx) or the copy cannot be written (a read-only install), the server
+// runs through tsx as before.
 //
 // This file is plain JavaScript on purpose: it runs before anything can compile TypeScript. WORKERS > 1: node's
 // cluster runs this same file in every worker; the primary built the copy, so the workers find it.
@@ -86,10 +87,13 @@ async function compiledMain() {
   try {
     mkdirSync(buildRoot, { recursive: true });
     await build(esbuild, files, dir);
+    pruneOld(dir);
+  } catch {
+    // A read-only install (a container's root filesystem) cannot hold the copy: serve through tsx instead.
+    return null;
   } finally {
     await esbuild.stop?.();
   }
-  pruneOld(dir);
   return join(dir, 'main.js');
 }
 
