@@ -3,8 +3,9 @@
 //   - every background query (request-token due work, the probe scheduler's two queries, the webhook poll,
 //     housekeeping, the metrics scrape's counts): time per run, rows returned, rows read (PostgreSQL: EXPLAIN
 //     ANALYZE; SQLite has no per-statement row counter in this build) and the plan, flagged when it scans a table;
-//   - a connector (`src/main.ts`, WORKERS=1 and 2) against it: idle resident memory, a burst of SCALE_CALLBACKS
-//     callbacks from the mock store (latency p50/p99), and proxy throughput for stores chosen at random: cold
+//   - a connector (`npm start`'s scripts/start.mjs, WORKERS=1 and 2) against it: idle resident memory, a burst of
+//     SCALE_CALLBACKS callbacks from the mock store on the accounts' own URLs (SCALE_BURST_ACCOUNTS accounts, round
+//     robin) and one on the shared URLs (latency p50/p99), and proxy throughput for stores chosen at random: cold
 //     (every request a store not called before), warm (a small hot set, caches filled) and random over every store;
 //   - at the large size, after a sweep over SCALE_SWEEP distinct stores (11,000: every per-store cache at its bound;
 //     at most SCALE_SWEEP_SECONDS), the idle resident memory again (target < 200 MB: the caches are bounded).
@@ -19,6 +20,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { accountActivationToken } from '../src/activation/account-urls.js';
+import { systemClock } from '../src/clock.js';
 import { createMockStore } from '../src/mock-store/app.js';
 import { parseSecretsKey, Sealer } from '../src/secrets/sealer.js';
 import { migrate } from '../src/storage/db.js';
@@ -35,6 +38,8 @@ const ACCOUNTS = num('SCALE_ACCOUNTS', Math.max(1, Math.round(LARGE / 10)));
 const SMALL = num('SCALE_SMALL', 100);
 const SMALL_ACCOUNTS = Math.max(1, Math.round((SMALL * ACCOUNTS) / LARGE));
 const CALLBACKS = num('SCALE_CALLBACKS', 200);
+/** The accounts a callback burst is spread over (their own URLs), the same at both sizes. */
+const BURST_ACCOUNTS = num('SCALE_BURST_ACCOUNTS', 10);
 const SECONDS = num('SCALE_SECONDS', 4);
 const CONCURRENCY = num('SCALE_CONCURRENCY', 32);
 // Just past the 10,000 entries every per-store cache holds at most, within SCALE_SWEEP_SECONDS.
@@ -103,6 +108,8 @@ function backgroundQueries(storage: Storage, now: Date): { name: string; run: ()
     { name: 'housekeeping: sessions (every 5 min)', run: () => storage.sessions.deleteExpired(new Date(0)) },
     { name: 'housekeeping: sign-in throttles (every 5 min)', run: () => storage.throttles.deleteExpired(new Date(0), 60_000) },
     { name: 'housekeeping: password resets (every 5 min)', run: () => storage.passwordResets.deleteExpired(new Date(0)) },
+    // Nothing is old enough at `now - 30 days`: the figure is the cost of finding that out (an index range, no scan).
+    { name: 'housekeeping: webhook retention (every 5 min)', run: async () => { const r = await storage.webhooks.purgeFinished(new Date(now.getTime() - 30 * 86_400_000), 1000); return r.deliveries + r.events; } },
     { name: 'metrics scrape: bindings per state (probes.stateCounts)', run: async () => Object.keys(await storage.probes.stateCounts()).length },
     { name: 'metrics scrape: webhook backlog (webhooks.backlog)', run: async () => (await storage.webhooks.backlog()).pending },
   ];
@@ -213,12 +220,12 @@ interface Connector {
   stop(): Promise<void>;
 }
 
-/** `npm start` as production runs it (LOG_LEVEL info: one access-log line per request, to a file here). */
+/** `npm start` as production runs it (scripts/start.mjs: the compiled copy of src/) (LOG_LEVEL info: one access-log line per request, to a file here). */
 async function startConnector(env: Record<string, string>, workers: number, dir: string): Promise<Connector> {
   const port = await freePort();
   const logFile = join(dir, `connector-${port}.log`);
   const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', `${root}src/main.ts`], {
+  const child = spawn(process.execPath, [`${root}scripts/start.mjs`], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
     stdio: ['ignore', out, 'inherit'],
@@ -321,9 +328,14 @@ function targetsOf(seeded: Seeded): Target[] {
 
 interface RunFigures {
   idleRssMb: number;
+  /** Callbacks on the accounts' own URLs. */
   callbackP50: number;
   callbackP99: number;
   callbackFailures: number;
+  /** Callbacks on the shared URLs (open sign-up). */
+  sharedP50: number;
+  sharedP99: number;
+  sharedFailures: number;
   /** Latency of a first request to a store (p50). */
   coldP50: number;
   cold: number;
@@ -332,13 +344,18 @@ interface RunFigures {
   errors: number;
 }
 
-async function callbackBurst(connectorUrl: string, n: number): Promise<{ p50: number; p99: number; failures: number }> {
+/**
+ * `n` activations at once from the mock store. `tokens`: the accounts' own activation URLs (the default path), used
+ * round robin; without them the shared URLs (OPEN_SIGNUP_ACTIVATION).
+ */
+async function callbackBurst(connectorUrl: string, n: number, tokens?: readonly string[]): Promise<{ p50: number; p99: number; failures: number }> {
   const mock = createMockStore({ testMode: true, onError: () => {} });
   await mock.start(0);
   try {
-    const integrations = Array.from({ length: n }, (_, i) =>
-      mock.admin.create({ name: `scale ${i}`, callbackUrl: `${connectorUrl}/magento/callback`, identityLinkUrl: `${connectorUrl}/magento/identity` }),
-    );
+    const integrations = Array.from({ length: n }, (_, i) => {
+      const suffix = tokens ? `/${tokens[i % tokens.length]}` : '';
+      return mock.admin.create({ name: `scale ${i}`, callbackUrl: `${connectorUrl}/magento/callback${suffix}`, identityLinkUrl: `${connectorUrl}/magento/identity${suffix}` });
+    });
     const results = await Promise.all(
       integrations.map(async (integration) => {
         const t0 = performance.now();
@@ -355,7 +372,7 @@ async function callbackBurst(connectorUrl: string, n: number): Promise<{ p50: nu
 }
 
 /** One connector on one seeded database: idle memory, proxy cold / warm / random, then a callback burst. */
-async function measureConnector(connector: Connector, seeded: Seeded, coldCount: number, hotCount: number): Promise<RunFigures> {
+async function measureConnector(connector: Connector, seeded: Seeded, tokens: readonly string[], coldCount: number, hotCount: number): Promise<RunFigures> {
   await sleep(3_000); // idle: background loops tick, nothing else
   const idleRssMb = Math.max(...connector.serverPids().map(rssMb));
   const [first, ...all] = shuffled(targetsOf(seeded));
@@ -376,12 +393,16 @@ async function measureConnector(connector: Connector, seeded: Seeded, coldCount:
   const pickAny = () => all[Math.floor(Math.random() * all.length)]!;
   const random = await drive(connector.url, pickAny, { concurrency: CONCURRENCY, seconds: SECONDS });
   // Last: the burst leaves request-token fetches and detections running in the background.
-  const callbacks = await callbackBurst(connector.url, CALLBACKS);
+  const callbacks = await callbackBurst(connector.url, CALLBACKS, tokens);
+  const shared = await callbackBurst(connector.url, CALLBACKS);
   return {
     idleRssMb,
     callbackP50: callbacks.p50,
     callbackP99: callbacks.p99,
     callbackFailures: callbacks.failures,
+    sharedP50: shared.p50,
+    sharedP99: shared.p99,
+    sharedFailures: shared.failures,
     coldP50: cold.p50,
     cold: cold.rps,
     warm: warm.rps,
@@ -421,6 +442,7 @@ async function runBackend(backend: 'sqlite' | 'postgresql', upstreamUrl: string)
   let sweep: { mb: number; stores: number; rps: number } | undefined;
   const databases: Database[] = [];
   const seededAll: Seeded[] = [];
+  const tokensAll: string[][] = [];
   try {
     for (const [index, size] of sizes.entries()) {
       const database = await freshDatabase(backend, dir, index === 0 ? 'small' : 'large');
@@ -428,8 +450,11 @@ async function runBackend(backend: 'sqlite' | 'postgresql', upstreamUrl: string)
       const now = new Date();
       const bench = await openBenchDb(database.url);
       const seeded = await seedScale(bench.db, { bindings: size.bindings, accounts: size.accounts, storeBaseUrl: upstreamUrl, sealer, now, probeIntervalMs: PROBE_INTERVAL_MS });
-      await bench.close();
       seededAll.push(seeded);
+      // The burst's accounts: the same number at both sizes; their own activation tokens, made as the account page does.
+      const storage = createPrismaStorage(bench.db, bench.provider, sealer);
+      tokensAll.push(await Promise.all(seeded.accounts.slice(0, BURST_ACCOUNTS).map((a) => accountActivationToken({ storage, clock: systemClock }, a.id))));
+      await bench.close();
       console.log(`  seeded ${size.bindings.toLocaleString('en-US')} bindings over ${size.accounts.toLocaleString('en-US')} accounts in ${(seeded.ms / 1000).toFixed(1)} s`);
       queries.push(await measureQueries(database.url, sealer, now));
     }
@@ -441,12 +466,14 @@ async function runBackend(backend: 'sqlite' | 'postgresql', upstreamUrl: string)
       runs[workers] = [];
       for (const [index, database] of databases.entries()) {
         const connector = await startConnector(
-          { DATABASE_URL: database.url, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', CALLBACK_RATE_PER_ADDRESS: '1000000', DATA_DIR: dir, PUBLIC_URL: 'http://127.0.0.1' },
+          { DATABASE_URL: database.url, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', CALLBACK_RATE_PER_ADDRESS: '1000000',
+            // Every burst lands on BURST_ACCOUNTS accounts: their checks run, their limits are not what is measured.
+            CALLBACK_RATE_PER_ACCOUNT: '1000000', PENDING_BINDINGS_PER_ACCOUNT: '1000000', MAX_STORES_PER_ACCOUNT: '1000000', DATA_DIR: dir, PUBLIC_URL: 'http://127.0.0.1' },
           workers,
           dir,
         );
         try {
-          runs[workers]!.push(await measureConnector(connector, seededAll[index]!, coldCount, hotCount));
+          runs[workers]!.push(await measureConnector(connector, seededAll[index]!, tokensAll[index]!, coldCount, hotCount));
           if (workers === WORKERS[0] && index === 1) sweep = await sweepRss(connector, seededAll[index]!);
         } finally {
           await connector.stop();
@@ -481,9 +508,14 @@ async function runBackend(backend: 'sqlite' | 'postgresql', upstreamUrl: string)
   }
   for (const workers of WORKERS) {
     const [s, l] = runs[workers] as [RunFigures, RunFigures];
-    console.log(`connector, WORKERS=${workers} (concurrency ${CONCURRENCY}, ${SECONDS} s per figure; errors ${s.errors} @${SMALL}, ${l.errors} @${LARGE}; failed callbacks ${s.callbackFailures}, ${l.callbackFailures}):`);
-    console.log(ratioLine(`callback latency p50 (burst of ${CALLBACKS})`, s.callbackP50, l.callbackP50, true, ms));
-    console.log(ratioLine(`callback latency p99 (burst of ${CALLBACKS})`, s.callbackP99, l.callbackP99, true, ms));
+    console.log(
+      `connector, WORKERS=${workers} (concurrency ${CONCURRENCY}, ${SECONDS} s per figure; errors ${s.errors} @${SMALL}, ${l.errors} @${LARGE}; ` +
+        `failed callbacks ${s.callbackFailures + s.sharedFailures}, ${l.callbackFailures + l.sharedFailures}):`,
+    );
+    console.log(ratioLine(`callback p50, account URLs (burst of ${CALLBACKS})`, s.callbackP50, l.callbackP50, true, ms));
+    console.log(ratioLine(`callback p99, account URLs (burst of ${CALLBACKS})`, s.callbackP99, l.callbackP99, true, ms));
+    console.log(ratioLine(`callback p50, shared URLs (burst of ${CALLBACKS})`, s.sharedP50, l.sharedP50, true, ms));
+    console.log(ratioLine(`callback p99, shared URLs (burst of ${CALLBACKS})`, s.sharedP99, l.sharedP99, true, ms));
     console.log(ratioLine(`proxy, cold: first call to a store, p50`, s.coldP50, l.coldP50, true, ms));
     console.log(ratioLine('proxy, cold: the same calls, throughput', s.cold, l.cold, false, rps, 'no target: a burst this short is mostly its ramp'));
     console.log(ratioLine('proxy, warm (a hot set of stores)', s.warm, l.warm, false, rps));

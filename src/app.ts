@@ -249,6 +249,7 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
       services.accounts.housekeeping().catch(warn('housekeeping failed')); // every 5 minutes
       services.identity.resets.deleteExpired().catch(warn('housekeeping failed')); // issue 14: expired reset links
       services.activation.housekeeping().catch(warn('housekeeping failed')); // issue 13: abandoned bindings
+      services.operators.webhooks.purgeHistory().catch(warn('housekeeping failed')); // issue 16: webhook retention
     }
   }, resumeEveryMs);
   loop.unref();

@@ -11,6 +11,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
+import { serveClusterMetrics } from './metrics/cluster.js';
 import { providerOf } from './storage/database-url.js';
 
 /** What a worker tells the primary once its server is up. */
@@ -133,5 +134,6 @@ export function runPrimary({ config, logger, fail }: PrimaryOptions): void {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
+  serveClusterMetrics(); // one /metrics for the whole group
   fork(0);
 }

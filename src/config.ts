@@ -38,6 +38,8 @@ const EnvSchema = z.object({
   WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   /** http and private-address webhook receivers (development and tests only). */
   ALLOW_PRIVATE_WEBHOOK_URLS: bool.default(false),
+  /** Days delivered and failed webhook deliveries (then their events) are kept after their last attempt; 0: forever. */
+  WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   METRICS_TOKEN: z.string().optional(),
   /** Revocation probes (src/probes/prober.ts): every active store is probed at least this often... */
   PROBE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
@@ -282,7 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       responseBufferBytes: e.MAX_RESPONSE_BUFFER_MB * MIB,
     },
     identity: loadIdentityConfig(env, publicUrl),
-    webhooks: { ...DEFAULT_WEBHOOK_CONFIG, allowPrivateUrls: e.ALLOW_PRIVATE_WEBHOOK_URLS },
+    webhooks: { ...DEFAULT_WEBHOOK_CONFIG, allowPrivateUrls: e.ALLOW_PRIVATE_WEBHOOK_URLS, retentionMs: e.WEBHOOK_RETENTION_DAYS * 86_400_000 },
     probes: { ...DEFAULT_PROBE_CONFIG, intervalMs: e.PROBE_INTERVAL_SECONDS * 1000, ratePerSecond: e.PROBE_RATE_PER_SECOND },
     metricsToken: e.METRICS_TOKEN || undefined,
     ...overrides,

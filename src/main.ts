@@ -13,6 +13,7 @@ import { runPrimary, type WorkerReady } from './cluster.js';
 import { isConnectorError } from './errors.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
+import { answerClusterScrapes } from './metrics/cluster.js';
 import { SecretsKeyError } from './secrets/index.js';
 import { migrate, MigrationError, schemaIsCurrent, StorageError } from './storage/db.js';
 
@@ -95,7 +96,10 @@ async function serve(): Promise<void> {
       logger.info('applying database migrations');
       await migrate(config.databaseUrl);
     }
+    // WORKERS > 1: the primary collects this worker's metrics for a scrape on any worker (src/metrics/cluster.ts).
+    if (cluster.isWorker) answerClusterScrapes();
     running = await startServer(config, { logger });
+    if (cluster.isWorker) answerClusterScrapes(running.services.operators.metrics.registry);
     if (stopSignal) await stop(running);
   } catch (err) {
     if (err instanceof SecretsKeyError) fail(`cannot start: ${err.message}`, 2);

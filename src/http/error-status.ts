@@ -49,6 +49,8 @@ export const ERROR_STATUS = {
   database_unavailable: 503,
   // readiness: the secrets key cannot open what the database holds
   secrets_unavailable: 503,
+  // WORKERS > 1: a worker's metrics did not arrive in time (src/metrics/cluster.ts)
+  metrics_unavailable: 503,
   // accounts (the sign-in and sign-up forms)
   invalid_email: 400,
   invalid_password: 400,

@@ -18,6 +18,7 @@ export type HttpErrorCode =
   | 'api_key_not_found'
   | 'database_unavailable'
   | 'secrets_unavailable'
+  | 'metrics_unavailable'
   | 'internal_error';
 
 export interface HttpErrorOptions extends ConnectorErrorOptions {

@@ -1,8 +1,9 @@
 // Server-rendered pages with nunjucks: auto-escaping on, templates in views/.
 import nunjucks from 'nunjucks';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { projectRoot } from '../paths.js';
 
-const viewsDir = fileURLToPath(new URL('../../views', import.meta.url));
+const viewsDir = join(projectRoot, 'views');
 
 export type Render = (template: string, data?: Record<string, unknown>) => string;
 

@@ -47,6 +47,8 @@ export function createMetrics(o: { storage: Storage }): Metrics {
     help: 'Webhook deliveries not delivered yet, by status: pending (due or waiting for a retry or for an earlier event of its store), failed (waiting for POST .../retry). Shared by all instances (read from the database).',
     labelNames: ['status'] as const,
     registers,
+    aggregator: 'first', // WORKERS > 1 (src/metrics/cluster.ts): every worker reads the same rows; not a sum
+
     async collect() {
       const backlog = await o.storage.webhooks.backlog();
       this.set({ status: 'pending' }, backlog.pending);
@@ -87,6 +89,7 @@ export function createMetrics(o: { storage: Storage }): Metrics {
     help: 'Bindings by state (read from the database, shared by all instances).',
     labelNames: ['state'] as const,
     registers,
+    aggregator: 'first',
     async collect() {
       const counts = await stateCounts();
       for (const state of BINDING_STATES) this.set({ state }, counts[state] ?? 0);

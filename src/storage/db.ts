@@ -6,13 +6,13 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { Clock } from '../clock.js';
 import { ConnectorError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sealer } from '../secrets/sealer.js';
+import { projectRoot } from '../paths.js';
 import { providerOf, sqliteFileFromUrl } from './database-url.js';
 import { StorageError, toStorageError } from './errors.js';
 import { PrismaClient as PostgresClient } from './generated/postgresql/client.js';
@@ -99,7 +99,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
   return createPrismaStorage(db, provider, sealer, options.clock);
 }
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const root = `${projectRoot}/`;
 
 export class MigrationError extends StorageError {
   override name = 'MigrationError';

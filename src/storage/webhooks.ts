@@ -125,6 +125,13 @@ export interface WebhookRepository {
   retry(key: DeliveryKey, now: Date): Promise<WebhookDelivery | null>;
   /** Undelivered deliveries by status (metrics). */
   backlog(): Promise<{ pending: number; failed: number }>;
+  /**
+   * Retention, one batch (src/webhooks/retention.ts): removes up to `batch` deliveries that are delivered or failed
+   * and whose last attempt was before `before`, then up to `batch` events created before `before` that have no
+   * delivery left. Pending deliveries, and the events they belong to, are never removed. Each statement reads only
+   * rows it removes (an index range on status and lastAttemptAt, one on createdAt).
+   */
+  purgeFinished(before: Date, batch: number): Promise<{ deliveries: number; events: number }>;
 }
 
 /** The part of a Prisma client (or transaction client) the outbox statements need. */
@@ -279,6 +286,26 @@ export function createWebhookRepository(db: Db, sealer: Sealer): WebhookReposito
       const groups = await db.webhookDelivery.groupBy({ by: ['status'], where: { status: { in: ['pending', 'failed'] } }, _count: { _all: true } });
       const count = (status: string) => groups.find((g) => g.status === status)?._count._all ?? 0;
       return { pending: count('pending'), failed: count('failed') };
+    },
+    async purgeFinished(before, batch) {
+      // The outer conditions repeat the inner ones: on PostgreSQL a row retried (made pending) between the
+      // subquery's snapshot and the delete is re-checked against them and kept.
+      const deliveries = await db.$executeRaw`
+        DELETE FROM "WebhookDelivery"
+        WHERE "status" IN ('delivered', 'failed') AND "lastAttemptAt" < ${before}
+          AND ("eventId", "subscriptionId") IN (
+            SELECT "eventId", "subscriptionId" FROM "WebhookDelivery"
+            WHERE "status" IN ('delivered', 'failed') AND "lastAttemptAt" < ${before}
+            LIMIT ${batch})`;
+      // Deliveries are only ever written with their event (eventStatements), so an event without one stays so.
+      const events = await db.$executeRaw`
+        DELETE FROM "WebhookEvent"
+        WHERE "id" IN (
+          SELECT e."id" FROM "WebhookEvent" e
+          WHERE e."createdAt" < ${before}
+            AND NOT EXISTS (SELECT 1 FROM "WebhookDelivery" d WHERE d."eventId" = e."id")
+          LIMIT ${batch})`;
+      return { deliveries, events };
     },
   };
 }

@@ -21,6 +21,11 @@ export interface WebhookConfig {
   pollIntervalMs: number;
   /** Deliveries in flight per instance (each to a different store's queue). */
   concurrency: number;
+  /**
+   * WEBHOOK_RETENTION_DAYS: delivered and failed deliveries are removed this long after their last attempt, and
+   * events once none of their deliveries is left (src/webhooks/retention.ts); 0 keeps them forever.
+   */
+  retentionMs: number;
 }
 
 export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = {
@@ -34,6 +39,7 @@ export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = {
   claimMs: 30_000,
   pollIntervalMs: 1_000,
   concurrency: 16,
+  retentionMs: 30 * 86_400_000,
 };
 
 export class WebhookConfigError extends Error {
@@ -48,6 +54,7 @@ export function checkWebhookConfig(c: WebhookConfig): WebhookConfig {
   if (c.retryPeriodMs < 0 || c.retryBaseDelayMs <= 0 || c.retryMaxDelayMs < c.retryBaseDelayMs) {
     throw new WebhookConfigError('webhooks: retryBaseDelayMs must be positive and at most retryMaxDelayMs');
   }
+  if (!(c.retentionMs >= 0)) throw new WebhookConfigError('webhooks: retentionMs must be 0 (keep forever) or positive');
   if (!(c.concurrency >= 1) || !(c.pollIntervalMs > 0)) throw new WebhookConfigError('webhooks: concurrency and pollIntervalMs must be positive');
   return c;
 }

@@ -3,15 +3,17 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { WebhookDelivery, WebhookEventType, WebhookSubscription } from '../storage/webhooks.js';
 import type { Storage } from '../storage/types.js';
-import type { WebhookConfig } from './config.js';
+import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from './config.js';
 import { OperatorError } from './errors.js';
+import { purgeWebhookHistory } from './retention.js';
 import { newWebhookSecret } from './signature.js';
 import { checkWebhookUrl } from './url.js';
 
 export interface WebhooksOptions {
   storage: Storage;
   clock: Clock;
-  config: Pick<WebhookConfig, 'allowPrivateUrls'>;
+  /** retentionMs: DEFAULT_WEBHOOK_CONFIG's when not given. */
+  config: Pick<WebhookConfig, 'allowPrivateUrls'> & Partial<Pick<WebhookConfig, 'retentionMs'>>;
 }
 
 /** What the API shows of a subscription: never its secret (that is shown once, on creation). */
@@ -50,6 +52,12 @@ export function deliveryView(d: WebhookDelivery & { type: WebhookEventType }) {
 
 export class Webhooks {
   constructor(private readonly o: WebhooksOptions) {}
+
+  /** Retention (WEBHOOK_RETENTION_DAYS, src/webhooks/retention.ts): run by housekeeping every 5 minutes. */
+  purgeHistory(): Promise<{ deliveries: number; events: number }> {
+    const { storage, clock, config } = this.o;
+    return purgeWebhookHistory({ storage, clock, config: { retentionMs: config.retentionMs ?? DEFAULT_WEBHOOK_CONFIG.retentionMs } });
+  }
 
   /** Creates a subscription; the signing secret is returned only here. */
   async create(input: { url: string; events?: WebhookEventType[] | null }): Promise<{ subscription: WebhookSubscription; secret: string }> {

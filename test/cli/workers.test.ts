@@ -137,3 +137,65 @@ test('WORKERS=2 with a key that cannot open the database: the first worker says 
   t.is(result.stderr.trim().split('\n').length, 1, result.stderr);
   t.false(result.stdout.includes('worker listening'), 'no worker got as far as listening');
 });
+
+/** A request on a connection of its own, with its body and the status. */
+function request(port: number, method: string, path: string, requestId: string, body = ''): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, method, agent: false, headers: { 'x-request-id': requestId, connection: 'close', 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The value of one series in Prometheus text (`name{labels} value`). */
+function series(text: string, name: string, labels: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
+test('WORKERS=2: /metrics on either worker shows the counters of both summed, and the database gauges once', async (t) => {
+  const dataDir = tempDir(t);
+  const database = await freshDatabase('sqlite');
+  t.teardown(() => database.drop());
+  const server = startMain(t, base(dataDir, { DATABASE_URL: database.url, WORKERS: '2', OPEN_SIGNUP_ACTIVATION: 'true' }));
+  const port = await listeningPort(server);
+
+  // 6 accepted callbacks (new bindings) and 6 refused ones, each on a connection of its own: both workers take some.
+  for (let i = 0; i < 6; i++) {
+    const body = new URLSearchParams({
+      oauth_consumer_key: `ck${String(i).repeat(30)}`,
+      oauth_consumer_secret: `cs${'b'.repeat(30)}`,
+      oauth_verifier: `vf${'c'.repeat(30)}`,
+      store_base_url: 'http://127.0.0.1:9/store/',
+    }).toString();
+    t.is((await request(port, 'POST', '/magento/callback', `cb-ok-${i}`, body)).status, 200);
+  }
+  for (let i = 0; i < 6; i++) t.is((await request(port, 'POST', '/magento/callback', `cb-bad-${i}`, 'oauth_consumer_key=nope')).status, 400);
+  await until('access-log lines of both workers', () => answeredBy(server, 'cb-ok-').size === 2);
+  const perWorker = [...answeredBy(server, 'cb-ok-')].map((pid) => lines(server).filter((l) => l.msg === 'request' && l.pid === pid && l.callerRequestId?.startsWith('cb-ok-')).length);
+  t.true(perWorker.every((n) => n < 6), `no single worker took every callback (${perWorker.join(', ')}): only a sum shows 6`);
+
+  // Scrapes on connections of their own until both workers have answered one: each shows the whole group.
+  for (let i = 0; i < 12 && answeredBy(server, 'scrape-').size < 2; i++) {
+    const scrape = await request(port, 'GET', '/metrics', `scrape-${i}`);
+    t.is(scrape.status, 200, scrape.body);
+    t.is(series(scrape.body, 'connector_callbacks_total', 'outcome="accepted"'), 6, scrape.body);
+    t.is(series(scrape.body, 'connector_callbacks_total', 'outcome="refused"'), 6);
+    // Bindings by state are read from the database by each worker: counted once, not once per worker.
+    const states = ['pending', 'request_token', 'active', 'failed', 'revoked'].map((state) => series(scrape.body, 'connector_activations', `state="${state}"`) ?? 0);
+    t.is(states.reduce((a, b) => a + b, 0), 6, scrape.body);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the access-log line of the scrape
+  }
+  await until('scrapes answered by both workers', () => answeredBy(server, 'scrape-').size === 2);
+
+  server.process.kill('SIGTERM');
+  t.deepEqual(await server.exited, { code: 0, signal: null }, `${server.stdout()}\n${server.stderr()}`);
+});

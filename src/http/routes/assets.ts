@@ -2,11 +2,12 @@
 // through to the error handler's 404 page.
 import Router from '@koa/router';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { projectRoot } from '../../paths.js';
 import type { BaseState } from '../state.js';
 
 const ASSETS = new Map(
-  ['copy.js', 'popup.js'].map((name) => [name, readFileSync(fileURLToPath(new URL(`../../../views/assets/${name}`, import.meta.url)))]),
+  ['copy.js', 'popup.js'].map((name) => [name, readFileSync(join(projectRoot, 'views', 'assets', name))]),
 );
 
 export function assetRoutes(): Router<BaseState> {
