@@ -3,6 +3,7 @@
 // number of fetches at once, and the periodic scan that resumes what is due (retries, claims of dead instances).
 import type { Logger } from '../log.js';
 import { SealedValueError, SecretsKeyError } from '../secrets/sealer.js';
+import { UnreadableBindingError } from '../storage/errors.js';
 import type { DueBinding } from '../storage/types.js';
 
 // How long the queue waits for a burst of callbacks to pause, and at most, before fetching.
@@ -103,12 +104,13 @@ export class RequestTokenQueue {
     try {
       await this.options.run(bindingId);
     } catch (err) {
-      if (!(err instanceof SealedValueError || err instanceof SecretsKeyError) || !this.options.unreadable) {
+      if (!(err instanceof UnreadableBindingError || err instanceof SealedValueError || err instanceof SecretsKeyError) || !this.options.unreadable) {
         this.options.logger.error({ err, bindingId }, 'request-token step crashed');
         return;
       }
       this.options.logger.warn({ bindingId, err: err.message }, 'request-token step skipped: the binding\'s secrets cannot be opened (marked failed)');
-      await this.options.unreadable(bindingId, err).catch((markErr: unknown) => this.options.logger.error({ err: markErr, bindingId }, 'could not mark an unreadable binding'));
+      const reason = err instanceof UnreadableBindingError && err.cause instanceof Error ? err.cause : err;
+      await this.options.unreadable(bindingId, reason).catch((markErr: unknown) => this.options.logger.error({ err: markErr, bindingId }, 'could not mark an unreadable binding'));
     }
   }
 

@@ -47,6 +47,8 @@ export const ERROR_STATUS = {
   internal_error: 500,
   // storage
   database_unavailable: 503,
+  // a store whose sealed credentials this instance cannot open (SECRETS_KEY lacks their key)
+  store_secrets_unreadable: 503,
   // readiness: the secrets key cannot open what the database holds
   secrets_unavailable: 503,
   // WORKERS > 1: a worker's metrics did not arrive in time (src/metrics/cluster.ts)
@@ -175,6 +177,7 @@ const PAGE_TITLE: Partial<Record<ErrorCode, string>> = {
   callback_refused: 'Magento\'s callback was refused',
   owned_by_other_account: 'This store belongs to another account',
   still_connecting: 'Still connecting',
+  store_secrets_unreadable: 'This store cannot be used right now',
   callback_conflict: 'This activation was refused',
   activation_failed: 'The store could not be connected',
   unknown_activation_url: 'This activation link is not valid',

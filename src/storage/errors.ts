@@ -3,12 +3,29 @@
 // readiness fails; nothing in it is the caller's fault.
 import { ConnectorError } from '../errors.js';
 
-export type StorageErrorCode = 'storage_error' | 'database_unavailable';
+export type StorageErrorCode = 'storage_error' | 'database_unavailable' | 'store_secrets_unreadable';
 
 /** A stored row the code cannot read, or a write that kept racing: our fault, never the caller's. */
 export class StorageError extends ConnectorError<StorageErrorCode> {
   constructor(message: string, options: ErrorOptions = {}, code: StorageErrorCode = 'storage_error') {
     super(code, message, { cause: options.cause, ...(code === 'database_unavailable' ? { retryAfterSeconds: 5 } : {}) });
+  }
+}
+
+/**
+ * A binding whose sealed credentials this instance cannot open (SECRETS_KEY lacks the key that sealed them, or the
+ * stored value was altered): no call can be signed for that store until an operator acts. The cause is the sealer's
+ * SealedValueError or SecretsKeyError; nothing secret is in the message.
+ */
+export class UnreadableBindingError extends ConnectorError<'store_secrets_unreadable'> {
+  constructor(
+    readonly bindingId: string,
+    cause: Error,
+  ) {
+    super('store_secrets_unreadable', `This store's stored credentials cannot be opened by this instance (${cause.message}).`, {
+      cause,
+      fix: 'An operator must configure the SECRETS_KEY that sealed them (when rotating, keep the old key after the new one); otherwise delete the store and connect it again.',
+    });
   }
 }
 

@@ -146,6 +146,10 @@ forEachBackend((backend, test) => {
     s.mock.knobs.advanceClock(301);
     await refused({ ...good, accessTokenSecret: random32() }, 422, 'signature_rejected', /the Consumer Secret or the Access Token Secret is wrong/);
 
+    // Two integrations' values mixed: Magento checks that the token belongs to the consumer (docs/magento-protocol.md §7c).
+    const other = await mintedCredentials(s.mock);
+    await refused({ ...good, accessToken: other.accessToken, accessTokenSecret: other.accessTokenSecret }, 422, 'token_rejected', /refused the access token \("Token is not associated with the specified consumer"\)/);
+
     // Not a Magento store (the connector's own 404 page), and a store that cannot be reached.
     await refused({ ...good, storeBaseUrl: `${s.connector.url}/shop/` }, 422, 'not_magento_store', /did not answer as a Magento store: the store answered HTTP 404/);
     const closed = http.createServer();

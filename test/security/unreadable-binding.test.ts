@@ -2,6 +2,7 @@
 // altered) must not stop the retry loop for every other binding. Real rows, tampered in the database, next to a
 // healthy binding whose request-token retry is due: the healthy one gets its request token, the unreadable ones are
 // failed with the reason (store.failed in the outbox) and are no longer due.
+import { activatedStore, ours } from '../helpers/activated.js';
 import { createAndActivate, startConnector, startMockStore, waitFor, waitForState } from '../helpers/connector.js';
 import { forEachBackend, rawQuery } from '../helpers/db.js';
 
@@ -57,5 +58,24 @@ forEachBackend((backend, test) => {
     // Nothing of theirs is due any more, and the scan answers.
     t.deepEqual((await connector.running.services.storage.bindings.due(new Date(Date.now() + 3_600_000), 10)).map((b) => b.id), []);
     t.regex(connector.logs(), /request-token step skipped: the binding's secrets cannot be opened/);
+  });
+
+  test('a connected store whose secrets cannot be opened: its calls answer 503 store_secrets_unreadable with the fix, not a 500', async (t) => {
+    const store = await activatedStore(backend, t);
+    t.is((await store.api('GET', 'V1/products/24-MB01')).status, 200);
+    const sql = (query: string) => rawQuery(backend, store.connector.databaseUrl, query);
+    const [{ v }] = (await sql(`SELECT "accessTokenSealed" AS v FROM "Binding" WHERE "id" = '${store.storeId}'`)) as [{ v: string }];
+    const [, ...rest] = v.split('.');
+    await sql(`UPDATE "Binding" SET "accessTokenSealed" = '${['retired', ...rest].join('.')}' WHERE "id" = '${store.storeId}'`);
+    const requestsBefore = store.mock.knobs.requests().length;
+
+    // The store's own description reads the row afresh (and drops the cached binding): then the proxy does too.
+    const described = await fetch(`${store.connector.url}/api/stores/${store.storeId}`, { headers: { authorization: `Bearer ${store.apiKey}` } });
+    t.is(described.status, 503);
+    t.is(described.headers.get('x-connector-error'), 'store_secrets_unreadable');
+    const res = await store.api('GET', 'V1/products/24-MB01');
+    t.regex(ours(t, res, 503, 'store_secrets_unreadable'), /cannot be opened by this instance \(this value was sealed with key "retired", which is not configured: add "retired:<that key>" to SECRETS_KEY/);
+    t.is(store.mock.knobs.requests().length, requestsBefore, 'nothing sent to the store');
+    t.notRegex(store.connector.logs(), /unhandled error|no HTTP status for this error code/);
   });
 });

@@ -3,9 +3,9 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import { SIGNING_PROFILE_NAMES } from '../../protocol/signing-profiles.js';
-import type { Sealer } from '../../secrets/sealer.js';
+import { SealedValueError, SecretsKeyError, type Sealer } from '../../secrets/sealer.js';
 import type { Binding as BindingRow } from '../generated/sqlite/client.js';
-import { isNotFound, isUniqueViolation, StorageError } from '../errors.js';
+import { isNotFound, isUniqueViolation, StorageError, UnreadableBindingError } from '../errors.js';
 import { eventStatements } from '../webhooks.js';
 import {
   BINDING_ORIGINS,
@@ -64,7 +64,15 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
   const seal = (v: string) => sealer.seal(v);
   const sealOrNull = (v: string | null) => (v === null ? null : sealer.seal(v));
 
-  const toBinding = (row: BindingRow): Binding => readRow(row, sealer);
+  /** A row as a record; secrets that cannot be opened make an UnreadableBindingError (a 503 with a fix, not a 500). */
+  const toBinding = (row: BindingRow): Binding => {
+    try {
+      return readRow(row, sealer);
+    } catch (err) {
+      if (err instanceof SealedValueError || err instanceof SecretsKeyError) throw new UnreadableBindingError(row.id, err);
+      throw err;
+    }
+  };
 
   /** A row as a record, its sealed values opened by `sealer` (shadowing the repository's: see readable()). */
   function readRow(row: BindingRow, sealer: Pick<Sealer, 'open'>): Binding {
