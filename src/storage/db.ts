@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { Database } from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import { ConnectorError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -17,6 +18,7 @@ import { providerOf, sqliteFileFromUrl } from './database-url.js';
 import { StorageError, toStorageError } from './errors.js';
 import { PrismaClient as PostgresClient } from './generated/postgresql/client.js';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
+import { prismaSql, sqliteDriverSql } from './prisma/hot-sql.js';
 import { createPrismaStorage, type Db } from './prisma/index.js';
 import type { Storage } from './types.js';
 
@@ -55,10 +57,9 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
   if (provider === 'sqlite') {
     const file = sqliteFileFromUrl(databaseUrl);
     mkdirSync(dirname(file), { recursive: true });
-    const db = new SqliteClient({
-      adapter: new PrismaBetterSQLite3({ url: file, timeout: options.busyTimeoutMs ?? STORAGE_DEFAULTS.busyTimeoutMs }),
-      errorFormat: 'minimal',
-    });
+    const adapter = new PrismaBetterSQLite3({ url: file, timeout: options.busyTimeoutMs ?? STORAGE_DEFAULTS.busyTimeoutMs });
+    const connection = captureConnection(adapter);
+    const db = new SqliteClient({ adapter, errorFormat: 'minimal' });
     try {
       // WAL lets readers and one writer in different processes work at once; NORMAL sync is durable enough with
       // WAL (a power loss may drop the last commits, never corrupt). Both are per connection except journal_mode.
@@ -70,7 +71,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       throw toStorageError(error);
     }
     logger?.debug({ provider, file }, 'storage opened');
-    return createPrismaStorage(db, provider, sealer, options.clock);
+    return createPrismaStorage(db, provider, sealer, options.clock, sqliteDriverSql(connection, prismaSql(db)));
   }
 
   const url = new URL(databaseUrl);
@@ -97,6 +98,24 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
   const db = new PostgresClient({ adapter, errorFormat: 'minimal' }) as unknown as Db;
   logger?.debug({ provider, host: url.hostname, database: url.pathname.slice(1) }, 'storage opened');
   return createPrismaStorage(db, provider, sealer, options.clock);
+}
+
+/**
+ * The better-sqlite3 connection the adapter opens for Prisma (Prisma connects on first use, and again after a
+ * disconnect): the hot statements run on it (src/storage/prisma/hot-sql.ts), so there is still one connection per
+ * process. The adapter keeps it as `client` (not part of its typed interface: checked, and without it the hot
+ * statements go through Prisma).
+ */
+function captureConnection(adapter: PrismaBetterSQLite3): () => Database | undefined {
+  let connection: Database | undefined;
+  const connect = adapter.connect.bind(adapter);
+  adapter.connect = async () => {
+    const opened = await connect();
+    const client = (opened as unknown as { client?: Partial<Database> }).client;
+    connection = typeof client?.prepare === 'function' && typeof client.inTransaction === 'boolean' ? (client as Database) : undefined;
+    return opened;
+  };
+  return () => (connection?.open ? connection : undefined);
 }
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
