@@ -103,7 +103,7 @@ export async function activationStorm(n = 200): Promise<void> {
   const workers = Number(process.env.STORM_WORKERS ?? 1);
   const accountCount = Math.max(1, Number(process.env.STORM_ACCOUNTS ?? Math.ceil(n / 10)));
   const withShared = process.env.STORM_SHARED !== 'false';
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/storm`] : [];
+  const profile = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/storm`] : []), ...(process.env.STORM_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const env = {
     DATABASE_URL: databaseUrl,
     DATA_DIR: dir,
