@@ -18,7 +18,7 @@ import { providerOf, sqliteFileFromUrl } from './database-url.js';
 import { StorageError, toStorageError } from './errors.js';
 import { PrismaClient as PostgresClient } from './generated/postgresql/client.js';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
-import { prismaSql, sqliteDriverSql } from './prisma/hot-sql.js';
+import { adapterSql, prismaSql, sqliteDriverSql, type RawQueryable } from './prisma/hot-sql.js';
 import { createPrismaStorage, type Db } from './prisma/index.js';
 import type { Storage } from './types.js';
 
@@ -94,10 +94,11 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       onPoolError: (error) => logger?.warn({ err: { message: error.message } }, 'idle PostgreSQL connection failed'),
     },
   );
+  const connection = captureAdapter(adapter);
   // Same models, same delegates: only the provider-specific internals of the two generated clients differ.
   const db = new PostgresClient({ adapter, errorFormat: 'minimal' }) as unknown as Db;
   logger?.debug({ provider, host: url.hostname, database: url.pathname.slice(1) }, 'storage opened');
-  return createPrismaStorage(db, provider, sealer, options.clock);
+  return createPrismaStorage(db, provider, sealer, options.clock, adapterSql(connection, prismaSql(db)));
 }
 
 /**
@@ -116,6 +117,26 @@ function captureConnection(adapter: PrismaBetterSQLite3): () => Database | undef
     return opened;
   };
   return () => (connection?.open ? connection : undefined);
+}
+
+/** The connected pg adapter Prisma uses (its pool): the hot statements go to it directly (src/storage/prisma/hot-sql.ts). */
+function captureAdapter(factory: PrismaPg): () => RawQueryable | undefined {
+  let connected: RawQueryable | undefined;
+  let disposed = false;
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const opened = await connect();
+    disposed = false;
+    connected = opened;
+    const dispose = opened.dispose.bind(opened);
+    // After a disconnect the pool is ended: until Prisma connects again, the fallback (which reconnects) serves.
+    opened.dispose = async () => {
+      disposed = true;
+      await dispose();
+    };
+    return opened;
+  };
+  return () => (disposed ? undefined : connected);
 }
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

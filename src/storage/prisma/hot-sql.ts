@@ -3,9 +3,9 @@
 //
 // Through Prisma's $queryRaw / $executeRaw one such statement costs 150-340 µs of CPU (its query compiler and client
 // runtime, then the adapter preparing the statement again); on SQLite the same statement run on the driver's own
-// connection, prepared once, costs 5-30 µs (issue 16, bench/activation-storm.ts). PostgreSQL goes through Prisma as
-// before (prismaSql): its round trips, not the client's CPU, are that backend's cost, and the adapter's date mapping
-// stays the one every other query uses.
+// connection, prepared once, costs 5-30 µs (issue 16, bench/activation-storm.ts). On PostgreSQL the statements go to
+// Prisma's pg adapter directly (adapterSql): the same pool, the same value mapping (dates as UTC) and error kinds as
+// every other query, without the client's runtime and query compiler.
 import type { Database, Statement } from 'better-sqlite3';
 import { StorageUnavailableError } from '../errors.js';
 import type { Db } from './shared.js';
@@ -25,6 +25,59 @@ export function prismaSql(db: Db): HotSql {
     rows: <T>(strings: TemplateStringsArray, ...values: SqlValue[]) => db.$queryRaw<T[]>(strings, ...values),
     run: (strings, ...values) => db.$executeRaw(strings, ...values),
   };
+}
+
+/** What adapterSql needs of a Prisma driver adapter (`queryRaw` / `executeRaw` of @prisma/driver-adapter-utils). */
+type ScalarType = 'datetime' | 'unknown' | 'int' | 'float' | 'string' | 'boolean' | 'bigint';
+interface RawQuery {
+  sql: string;
+  args: unknown[];
+  argTypes: { scalarType: ScalarType; arity: 'scalar' }[];
+}
+export interface RawQueryable {
+  queryRaw(query: RawQuery): Promise<{ columnNames: string[]; rows: unknown[][] }>;
+  executeRaw(query: RawQuery): Promise<number>;
+}
+
+/**
+ * Through a connected driver adapter (PostgreSQL's: `$1, $2...` placeholders): `connection()` returns it once Prisma
+ * has connected, undefined before (then `fallback` serves). The adapter maps each value by its JavaScript type
+ * (dates to UTC timestamps) as it does for Prisma's own queries.
+ */
+export function adapterSql(connection: () => RawQueryable | undefined, fallback: HotSql): HotSql {
+  const text = new WeakMap<TemplateStringsArray, string>();
+  const query = (strings: TemplateStringsArray, values: SqlValue[]): RawQuery => {
+    let sql = text.get(strings);
+    if (sql === undefined) {
+      sql = strings.reduce((out, part, i) => `${out}$${i}${part}`);
+      text.set(strings, sql);
+    }
+    return { sql, args: values, argTypes: values.map((v) => ({ scalarType: scalarTypeOf(v), arity: 'scalar' as const })) };
+  };
+  return {
+    async rows<T>(strings: TemplateStringsArray, ...values: SqlValue[]): Promise<T[]> {
+      const adapter = connection();
+      if (!adapter) return fallback.rows<T>(strings, ...values);
+      const { columnNames, rows } = await adapter.queryRaw(query(strings, values));
+      return rows.map((row) => {
+        const record: Record<string, unknown> = {};
+        for (let i = 0; i < columnNames.length; i++) record[columnNames[i]!] = row[i];
+        return record as T;
+      });
+    },
+    async run(strings, ...values) {
+      const adapter = connection();
+      if (!adapter) return fallback.run(strings, ...values);
+      return adapter.executeRaw(query(strings, values));
+    },
+  };
+}
+
+function scalarTypeOf(value: SqlValue): ScalarType {
+  if (value instanceof Date) return 'datetime';
+  if (value === null) return 'unknown';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  return typeof value === 'bigint' ? 'bigint' : typeof value === 'boolean' ? 'boolean' : 'string';
 }
 
 /** How long a hot statement waits for a transaction Prisma has open on the shared connection (see below). */
