@@ -21,12 +21,6 @@ export interface RequestTokenQueueOptions {
   /** Bindings with work due now (storage.bindings.due). */
   due(limit: number): Promise<DueBinding[]>;
   /**
-   * Whether callbacks are being handled right now (started, not yet answered). A slow burst's first answers can be
-   * out 100 ms before the rest: the fetches then wait while any callback is still in hand, so they do not take the
-   * event loop from the burst (MAX_DEFER_MS still bounds the wait).
-   */
-  busy?(): boolean;
-  /**
    * A binding whose sealed secrets cannot be opened (the step threw a sealer error): mark it so it is not due again
    * (issue 13: one such row must not stop the retries of every other binding).
    */
@@ -54,17 +48,8 @@ export class RequestTokenQueue {
     const now = Date.now();
     this.burstStarted ??= now;
     if (this.timer) clearTimeout(this.timer);
-    this.arm(now);
-  }
-
-  /** Flushes after QUIET_MS without new work and without callbacks in hand, or MAX_DEFER_MS after the burst began. */
-  private arm(now: number): void {
-    const wait = Math.min(QUIET_MS, Math.max(0, this.burstStarted! + MAX_DEFER_MS - now));
-    this.timer = setTimeout(() => {
-      const at = Date.now();
-      if (this.options.busy?.() && at < this.burstStarted! + MAX_DEFER_MS) return this.arm(at);
-      this.flush();
-    }, wait);
+    const wait = Math.min(QUIET_MS, Math.max(0, this.burstStarted + MAX_DEFER_MS - now));
+    this.timer = setTimeout(() => this.flush(), wait);
     this.timer.unref?.();
   }
 
@@ -74,8 +59,7 @@ export class RequestTokenQueue {
     // Through the queue, so the per-host bound holds for retries too; drain() waits for them. Each binding's
     // failure is its own (runOne never rejects): the others' retries go on.
     for (const b of due) this.add(b.id, URL.canParse(b.storeBaseUrl) ? new URL(b.storeBaseUrl).host : b.storeBaseUrl);
-    // During a burst of callbacks (their new bindings are due at once) the armed timer starts them once it pauses.
-    if (due.length && !this.options.busy?.()) this.flush();
+    if (due.length) this.flush();
     return due.length;
   }
 

@@ -31,8 +31,6 @@ function hostOf(url: string): string {
 export class ActivationService {
   private readonly queue: RequestTokenQueue;
   private readonly detections = new Set<Promise<unknown>>();
-  /** Callbacks started and not yet answered (the request-token queue waits while there are any). */
-  private callbacksInHand = 0;
 
   constructor(private readonly deps: ActivationDeps) {
     this.queue = new RequestTokenQueue({
@@ -42,19 +40,7 @@ export class ActivationService {
       run: (bindingId) => this.fetchRequestToken(bindingId),
       due: (limit) => deps.storage.bindings.due(deps.clock.now(), limit),
       unreadable: (bindingId, err) => this.markUnreadable(bindingId, err),
-      busy: () => this.callbacksInHand > 0,
     });
-  }
-
-  /** A callback is in hand until the returned function is called (once: when its answer is written or abandoned). */
-  callbackInHand(): () => void {
-    this.callbacksInHand++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.callbacksInHand--;
-    };
   }
 
   /** The callback's fields, or CallbackInputError (`invalid_callback`), logged and remembered for the popup. */

@@ -69,9 +69,6 @@ export function magentoCallbackRoutes({ config, logger, activation, operators }:
   const router = new Router<ViaState>();
   // connector_callbacks_total by outcome (src/metrics/metrics.ts).
   const countOutcome: Middleware<ViaState> = async function countOutcome(ctx, next) {
-    // In hand until its answer is written or the client is gone ('close' comes either way): the request-token
-    // queue waits for the burst.
-    ctx.res.once('close', activation.callbackInHand());
     try {
       await next();
     } catch (err) {
