@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { Database } from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import { ConnectorError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -17,6 +18,7 @@ import { providerOf, sqliteFileFromUrl } from './database-url.js';
 import { StorageError, toStorageError } from './errors.js';
 import { PrismaClient as PostgresClient } from './generated/postgresql/client.js';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
+import { adapterSql, prismaSql, sqliteDriverSql, type RawQueryable } from './prisma/hot-sql.js';
 import { createPrismaStorage, type Db } from './prisma/index.js';
 import type { Storage } from './types.js';
 
@@ -55,10 +57,9 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
   if (provider === 'sqlite') {
     const file = sqliteFileFromUrl(databaseUrl);
     mkdirSync(dirname(file), { recursive: true });
-    const db = new SqliteClient({
-      adapter: new PrismaBetterSQLite3({ url: file, timeout: options.busyTimeoutMs ?? STORAGE_DEFAULTS.busyTimeoutMs }),
-      errorFormat: 'minimal',
-    });
+    const adapter = new PrismaBetterSQLite3({ url: file, timeout: options.busyTimeoutMs ?? STORAGE_DEFAULTS.busyTimeoutMs });
+    const connection = captureConnection(adapter);
+    const db = new SqliteClient({ adapter, errorFormat: 'minimal' });
     try {
       // WAL lets readers and one writer in different processes work at once; NORMAL sync is durable enough with
       // WAL (a power loss may drop the last commits, never corrupt). Both are per connection except journal_mode.
@@ -70,7 +71,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       throw toStorageError(error);
     }
     logger?.debug({ provider, file }, 'storage opened');
-    return createPrismaStorage(db, provider, sealer, options.clock);
+    return createPrismaStorage(db, provider, sealer, options.clock, sqliteDriverSql(connection, prismaSql(db)));
   }
 
   const url = new URL(databaseUrl);
@@ -93,10 +94,49 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       onPoolError: (error) => logger?.warn({ err: { message: error.message } }, 'idle PostgreSQL connection failed'),
     },
   );
+  const connection = captureAdapter(adapter);
   // Same models, same delegates: only the provider-specific internals of the two generated clients differ.
   const db = new PostgresClient({ adapter, errorFormat: 'minimal' }) as unknown as Db;
   logger?.debug({ provider, host: url.hostname, database: url.pathname.slice(1) }, 'storage opened');
-  return createPrismaStorage(db, provider, sealer, options.clock);
+  return createPrismaStorage(db, provider, sealer, options.clock, adapterSql(connection, prismaSql(db)));
+}
+
+/**
+ * The better-sqlite3 connection the adapter opens for Prisma (Prisma connects on first use, and again after a
+ * disconnect): the hot statements run on it (src/storage/prisma/hot-sql.ts), so there is still one connection per
+ * process. The adapter keeps it as `client` (not part of its typed interface: checked, and without it the hot
+ * statements go through Prisma).
+ */
+function captureConnection(adapter: PrismaBetterSQLite3): () => Database | undefined {
+  let connection: Database | undefined;
+  const connect = adapter.connect.bind(adapter);
+  adapter.connect = async () => {
+    const opened = await connect();
+    const client = (opened as unknown as { client?: Partial<Database> }).client;
+    connection = typeof client?.prepare === 'function' && typeof client.inTransaction === 'boolean' ? (client as Database) : undefined;
+    return opened;
+  };
+  return () => (connection?.open ? connection : undefined);
+}
+
+/** The connected pg adapter Prisma uses (its pool): the hot statements go to it directly (src/storage/prisma/hot-sql.ts). */
+function captureAdapter(factory: PrismaPg): () => RawQueryable | undefined {
+  let connected: RawQueryable | undefined;
+  let disposed = false;
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const opened = await connect();
+    disposed = false;
+    connected = opened;
+    const dispose = opened.dispose.bind(opened);
+    // After a disconnect the pool is ended: until Prisma connects again, the fallback (which reconnects) serves.
+    opened.dispose = async () => {
+      disposed = true;
+      await dispose();
+    };
+    return opened;
+  };
+  return () => (disposed ? undefined : connected);
 }
 
 const root = `${projectRoot}/`;

@@ -2,9 +2,10 @@
 // tombstones that keep a deleted binding's consumer key reserved.
 import type { Sealer } from '../../secrets/sealer.js';
 import type { ActivationToken, ActivationTokenRepository, TombstoneRepository } from '../types.js';
+import type { HotSql } from './hot-sql.js';
 import { updated, type Db } from './shared.js';
 
-export function activationTokenRepository(db: Db, sealer: Sealer): ActivationTokenRepository {
+export function activationTokenRepository(db: Db, sealer: Sealer, sql: HotSql): ActivationTokenRepository {
   const select = { id: true, activationTokenSealed: true, activationTokenAt: true } as const;
   type Row = { id: string; activationTokenSealed: string | null; activationTokenAt: Date | null };
   const toToken = (row: Row | null): ActivationToken | null =>
@@ -38,18 +39,18 @@ export function activationTokenRepository(db: Db, sealer: Sealer): ActivationTok
     },
     async accountIdByHash(tokenHash) {
       // Raw: every callback through an account's URL asks (a Prisma findUnique costs ~1.2 ms of CPU).
-      const [row] = await db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Account" WHERE "activationTokenHash" = ${tokenHash}`;
+      const [row] = await sql.rows<{ id: string }>`SELECT "id" FROM "Account" WHERE "activationTokenHash" = ${tokenHash}`;
       return row?.id ?? null;
     },
   };
   return repository;
 }
 
-export function tombstoneRepository(db: Db): TombstoneRepository {
+export function tombstoneRepository(db: Db, sql: HotSql): TombstoneRepository {
   return {
     async byKeyHash(consumerKeyHash) {
       // Raw: every new callback asks (a Prisma findUnique costs ~1.2 ms of CPU on the callback's hot path).
-      const [row] = await db.$queryRaw<{ consumerKeyHash: string; consumerSecretHash: string; accountId: string | null; deletedAt: Date | string | number }[]>`
+      const [row] = await sql.rows<{ consumerKeyHash: string; consumerSecretHash: string; accountId: string | null; deletedAt: Date | string | number }>`
         SELECT "consumerKeyHash", "consumerSecretHash", "accountId", "deletedAt" FROM "ConsumerKeyTombstone" WHERE "consumerKeyHash" = ${consumerKeyHash}`;
       return row ? { ...row, deletedAt: row.deletedAt instanceof Date ? row.deletedAt : new Date(row.deletedAt) } : null;
     },

@@ -19,6 +19,7 @@ import {
   type NewBinding,
   type TombstoneRepository,
 } from '../types.js';
+import type { HotSql } from './hot-sql.js';
 import { byCreation, updated, type Db } from './shared.js';
 
 type BindingColumns = Partial<Omit<BindingRow, 'id' | 'consumerKey' | 'version' | 'createdAt' | 'updatedAt'>>;
@@ -60,7 +61,7 @@ const PLAIN_FIELDS = (Object.keys(FIELD_KIND) as (keyof typeof FIELD_KIND)[]).fi
 const MODIFY_ATTEMPTS = 10;
 const LAST_ERROR_MAX = 1_000;
 
-export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombstones: TombstoneRepository): BindingRepository {
+export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombstones: TombstoneRepository, sql: HotSql): BindingRepository {
   const seal = (v: string) => sealer.seal(v);
   const sealOrNull = (v: string | null) => (v === null ? null : sealer.seal(v));
 
@@ -181,7 +182,7 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       const now = clock.now();
       // create() is the callback's way in: its bindings are always of origin `callback` (insert() takes others).
       const fresh = freshBinding({ ...binding, origin: 'callback' }, now);
-      const inserted = await db.$executeRaw`
+      const inserted = await sql.run`
         INSERT INTO "Binding" ("id", "consumerKey", "storeBaseUrl", "state", "accountId", "consumerSecretSealed", "verifierSealed",
           "callbackAt", "nextAttemptAt", "stepAttempts", "accessOutcomeUnknown", "origin", "version", "createdAt", "updatedAt")
         VALUES (${fresh.id}, ${fresh.consumerKey}, ${fresh.storeBaseUrl}, ${fresh.state}, ${fresh.accountId}, ${seal(fresh.consumerSecret)},
@@ -302,7 +303,7 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
     },
     async countByAccount(accountId) {
       // One round trip on the callback path (index [accountId]); COUNT is a bigint on PostgreSQL.
-      const [row] = await db.$queryRaw<{ all: bigint | number; pending: bigint | number | null }[]>`
+      const [row] = await sql.rows<{ all: bigint | number; pending: bigint | number | null }>`
         SELECT COUNT(*) AS "all",
           SUM(CASE WHEN "activatedAt" IS NULL AND "state" <> 'active' THEN 1 ELSE 0 END) AS "pending"
         FROM "Binding" WHERE "accountId" = ${accountId}`;

@@ -16,23 +16,25 @@ import { createCredentialRepository, createIdentityRepository, createPasswordRes
 import { createOperatorAccountRepository, createOperatorKeyRepository } from '../operators.js';
 import { createWebhookRepository } from '../webhooks.js';
 import { createProbeRepository } from '../probes.js';
+import { prismaSql, type HotSql } from './hot-sql.js';
 import { guarded, type Db } from './shared.js';
 import { throttleRepository } from './throttles.js';
 
 export type { Db } from './shared.js';
 
-export function createPrismaStorage(db: Db, provider: Storage['provider'], sealer: Sealer, clock: Clock = systemClock): Storage {
-  const tombstones = tombstoneRepository(db);
+/** `sql` runs the hot paths' raw statements (src/storage/prisma/hot-sql.ts); Prisma's raw queries by default. */
+export function createPrismaStorage(db: Db, provider: Storage['provider'], sealer: Sealer, clock: Clock = systemClock, sql: HotSql = prismaSql(db)): Storage {
+  const tombstones = tombstoneRepository(db, sql);
   return {
     provider,
-    bindings: guarded(bindingRepository(db, sealer, clock, tombstones)),
-    bindingEvents: guarded(bindingEventRepository(db)),
-    activationTokens: guarded(activationTokenRepository(db, sealer)),
+    bindings: guarded(bindingRepository(db, sealer, clock, tombstones, sql)),
+    bindingEvents: guarded(bindingEventRepository(db, sql)),
+    activationTokens: guarded(activationTokenRepository(db, sealer, sql)),
     tombstones: guarded(tombstones),
     accounts: guarded(accountRepository(db, clock)),
     apiKeys: guarded(apiKeyRepository(db, clock)),
     sessions: guarded(sessionRepository(db, clock)),
-    throttles: guarded(throttleRepository(db)),
+    throttles: guarded(throttleRepository(db, sql)),
     callbackRefusals: guarded(callbackRefusalRepository(db)),
     identities: guarded(createIdentityRepository(db)),
     passwordResets: guarded(createPasswordResetRepository(db)),
