@@ -69,3 +69,40 @@ test('what a hot statement writes, Prisma reads back (the throttle window writte
   t.is(await storage.throttles.count('k', new Date(now.getTime() + 1_000), 60_000), 2);
   t.is(await storage.throttles.count('k', new Date(now.getTime() + 60_000), 60_000), 0);
 });
+
+test('group commit: writes of one turn commit together; a failing one fails alone, the others are stored', async (t) => {
+  const { db, drop } = await migratedFile();
+  t.teardown(drop);
+  db.pragma('foreign_keys = ON');
+  const sql = sqliteDriverSql(() => db, unused);
+  const at = new Date('2026-12-01T10:00:00.000Z');
+  const hit = (key: string) => sql.rows<{ failures: bigint }>`
+    INSERT INTO "LoginThrottle" ("key", "windowStart", "failures") VALUES (${key}, ${at}, 1)
+    ON CONFLICT ("key") DO UPDATE SET "failures" = "LoginThrottle"."failures" + 1 RETURNING "failures"`;
+  // A timeline event of a binding that does not exist: the foreign key refuses it.
+  const orphan = sql.run`INSERT INTO "BindingEvent" ("id", "bindingId", "at", "kind", "detail") VALUES (${'e1'}, ${'no-such-binding'}, ${at}, ${'detection'}, ${'x'})`;
+  const results = await Promise.allSettled([hit('a'), orphan, hit('a'), hit('b')]);
+  t.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+  t.deepEqual((results[2] as PromiseFulfilledResult<{ failures: bigint }[]>).value, [{ failures: 2n }], 'a later write of the group sees the earlier ones');
+  t.regex(String((results[1] as PromiseRejectedResult).reason), /FOREIGN KEY/);
+  t.false(db.inTransaction, 'the group was committed');
+  const rows = db.prepare(`SELECT "key", "failures" FROM "LoginThrottle" ORDER BY "key"`).all();
+  t.deepEqual(rows, [{ key: 'a', failures: 2n }, { key: 'b', failures: 1n }]);
+  t.is((db.prepare(`SELECT COUNT(*) AS n FROM "BindingEvent"`).get() as { n: bigint }).n, 0n);
+});
+
+test('group commit: a COMMIT that fails stores nothing of the group and fails every write in it', async (t) => {
+  const { db, drop } = await migratedFile();
+  t.teardown(drop);
+  db.pragma('foreign_keys = ON');
+  // A deferred foreign key is checked at COMMIT: the whole group's commit fails on it.
+  db.exec(`CREATE TABLE "Parent" ("id" TEXT PRIMARY KEY); CREATE TABLE "Child" ("id" TEXT PRIMARY KEY, "parentId" TEXT REFERENCES "Parent" ("id") DEFERRABLE INITIALLY DEFERRED)`);
+  const sql = sqliteDriverSql(() => db, unused);
+  const results = await Promise.allSettled([
+    sql.run`INSERT INTO "Parent" ("id") VALUES (${'p1'})`,
+    sql.run`INSERT INTO "Child" ("id", "parentId") VALUES (${'c1'}, ${'missing'})`,
+  ]);
+  t.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  t.false(db.inTransaction);
+  t.is((db.prepare(`SELECT COUNT(*) AS n FROM "Parent"`).get() as { n: bigint }).n, 0n, 'nothing of the group was stored');
+});

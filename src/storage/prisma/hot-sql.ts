@@ -89,10 +89,19 @@ const TRANSACTION_WAIT_MS = 5_000;
  * object, which is the same on every call from one place in the code). Values are bound as the adapter binds them:
  * dates as ISO 8601 with "+00:00", booleans as 1 / 0; integers come back as bigint (the adapter's safeIntegers).
  *
+ * Group commit: the writes issued during one turn of the event loop (a burst of callbacks: their throttle hits,
+ * inserts, timeline events) run together in one transaction at the end of the turn (setImmediate), and each caller
+ * gets its result only after that COMMIT: an acknowledged callback's row is as durable as with its own commit. A
+ * statement that fails (a constraint) is undone alone by SQLite and fails only its caller; if SQLite gives up the
+ * whole transaction (I/O error, full disk) or the COMMIT fails, every caller of the group gets the error and nothing
+ * of the group is stored. One commit instead of one per statement writes each touched page to the WAL once per
+ * group rather than once per statement, and reaches the WAL's checkpoint (which blocks the event loop on its
+ * fsync) that much less often. Reads run at once.
+ *
  * One connection serves the whole process, and Prisma's batch transactions run on it between BEGIN and COMMIT over
  * several turns of the promise queue: a statement run then would become part of that transaction (and be undone with
- * it, after its callback was acknowledged). So a hot statement waits until no transaction is open; the check and
- * the statement are one synchronous step, nothing can slip in between.
+ * it, after its callback was acknowledged). So hot statements wait until no transaction is open; the check and the
+ * statements are one synchronous step, nothing can slip in between.
  */
 export function sqliteDriverSql(connection: () => Database | undefined, fallback: HotSql): HotSql {
   const prepared = new WeakMap<TemplateStringsArray, { on: Database; statement: Statement }>();
@@ -103,25 +112,113 @@ export function sqliteDriverSql(connection: () => Database | undefined, fallback
     prepared.set(strings, { on: db, statement });
     return statement;
   };
-  /** Runs `use` (synchronous) once no transaction is open: the check and the statement are one step. */
-  const outsideTransactions = async <R>(db: Database, use: () => R): Promise<R> => {
+  const control = new WeakMap<Database, { begin: Statement; commit: Statement; rollback: Statement }>();
+  const controlOf = (db: Database) => {
+    let held = control.get(db);
+    if (!held) control.set(db, (held = { begin: db.prepare('BEGIN IMMEDIATE'), commit: db.prepare('COMMIT'), rollback: db.prepare('ROLLBACK') }));
+    return held;
+  };
+  /** Resolves once no transaction is open on `db`; what follows the await must not await before its statements. */
+  const noTransaction = async (db: Database): Promise<void> => {
     const until = Date.now() + TRANSACTION_WAIT_MS;
     while (db.inTransaction) {
       if (Date.now() > until) throw new StorageUnavailableError('database unavailable: a transaction stayed open on the SQLite connection longer than 5 s');
       await new Promise((resolve) => setImmediate(resolve));
     }
+  };
+  /** Runs `use` (synchronous) once no transaction is open: the check and the statement are one step. */
+  const outsideTransactions = async <R>(db: Database, use: () => R): Promise<R> => {
+    await noTransaction(db);
+    if (db.inTransaction) return outsideTransactions(db, use); // one opened while the await resumed
     return use();
   };
+
+  interface Write {
+    run(): unknown;
+    resolve(value: unknown): void;
+    reject(error: unknown): void;
+  }
+  let group: { db: Database; writes: Write[] } | undefined;
+  const write = <R>(db: Database, run: () => R): Promise<R> =>
+    new Promise<R>((resolve, reject) => {
+      if (!group || group.db !== db) {
+        if (group) setImmediate(commitGroup, group); // the connection changed: the old group goes on its own
+        group = { db, writes: [] };
+        setImmediate(commitGroup, group);
+      }
+      group.writes.push({ run, resolve: resolve as (value: unknown) => void, reject });
+    });
+  async function commitGroup(this: void, current: { db: Database; writes: Write[] }): Promise<void> {
+    if (group === current) group = undefined;
+    const { db, writes } = current;
+    try {
+      await noTransaction(db);
+      if (db.inTransaction) return void setImmediate(commitGroup, current);
+      if (!db.open) throw new StorageUnavailableError('database unavailable: the SQLite connection was closed');
+    } catch (error) {
+      for (const w of writes) w.reject(error);
+      return;
+    }
+    // From here on synchronous: nothing else runs on the connection until the group is committed or undone.
+    if (writes.length === 1) {
+      const [only] = writes;
+      try {
+        only!.resolve(only!.run());
+      } catch (error) {
+        only!.reject(error);
+      }
+      return;
+    }
+    const { begin, commit, rollback } = controlOf(db);
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let lost: unknown;
+    try {
+      begin.run();
+      for (const w of writes) {
+        try {
+          outcomes.push({ ok: true, value: w.run() });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+          // SQLite undid the whole transaction (not only this statement): nothing of the group holds.
+          if (!db.inTransaction) {
+            lost = error;
+            break;
+          }
+        }
+      }
+      if (lost === undefined) commit.run();
+    } catch (error) {
+      lost = error;
+      if (db.inTransaction) {
+        try {
+          rollback.run();
+        } catch {
+          // the transaction is gone either way
+        }
+      }
+    }
+    writes.forEach((w, i) => {
+      const outcome = outcomes[i];
+      if (lost !== undefined) w.reject(lost);
+      else if (outcome?.ok) w.resolve(outcome.value);
+      else w.reject(outcome?.error);
+    });
+  }
+
   return {
     async rows<T>(strings: TemplateStringsArray, ...values: SqlValue[]): Promise<T[]> {
       const db = connection();
       if (!db) return fallback.rows<T>(strings, ...values);
-      return outsideTransactions(db, () => statementFor(db, strings).all(...values.map(bindable)) as T[]);
+      const statement = statementFor(db, strings);
+      const run = () => statement.all(...values.map(bindable)) as T[];
+      // A write with RETURNING (the throttle upsert) commits with its group; a SELECT runs at once.
+      return statement.readonly ? outsideTransactions(db, run) : write(db, run);
     },
     async run(strings, ...values) {
       const db = connection();
       if (!db) return fallback.run(strings, ...values);
-      return outsideTransactions(db, () => statementFor(db, strings).run(...values.map(bindable)).changes);
+      const statement = statementFor(db, strings);
+      return write(db, () => statement.run(...values.map(bindable)).changes);
     },
   };
 }
