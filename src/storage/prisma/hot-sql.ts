@@ -142,7 +142,7 @@ export function sqliteDriverSql(connection: () => Database | undefined, fallback
   const write = <R>(db: Database, run: () => R): Promise<R> =>
     new Promise<R>((resolve, reject) => {
       if (!group || group.db !== db) {
-        if (group) setImmediate(commitGroup, group); // the connection changed: the old group goes on its own
+        // (A group of a previous connection is committed by its own scheduled turn.)
         group = { db, writes: [] };
         setImmediate(commitGroup, group);
       }
