@@ -100,7 +100,15 @@ test('shutdown: a request in flight finishes after SIGTERM; a stuck connection i
   server.process.kill('SIGTERM');
   await server.line(/shutting down/);
   t.true(await refused(port), 'no new connections once shutting down');
-  socket.end(body.slice(10));
+  // The rest of the body, without half-closing the socket: node's HTTP server (httpAllowHalfOpen false) drops a
+  // request whose client half-closes before the answer is written, shutdown or not (an answer that waits for a
+  // database round trip, as every one on PostgreSQL does, would never be seen).
+  socket.write(body.slice(10));
+  await new Promise<void>((resolve) => {
+    const answered = () => (/\r\n\r\nHTTP\/1\.1 \d{3} /.test(answer) ? resolve() : socket.once('data', answered));
+    answered();
+  });
+  socket.end();
   await ended;
   t.regex(answer, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 (200|202|204) /, `the in-flight callback was answered: ${answer.slice(0, 200)}`);
 
