@@ -15,7 +15,7 @@ import { openServices } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createMockStore } from '../src/mock-store/app.js';
 import { migrate } from '../src/storage/db.js';
-import { spawnServer } from '../scripts/spawn-instance.js';
+import { freePort, spawnServer, stopChild } from '../scripts/spawn-instance.js';
 import { ms, summary, verdict } from './stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -75,27 +75,10 @@ async function startClustered(env: Record<string, string>, workers: number, dir:
   return {
     url,
     serverPids: children,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-      }),
+    stop: () => stopChild(child, 15_000),
   };
 }
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function activationStorm(n = 200): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-storm-'));

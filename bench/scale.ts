@@ -16,7 +16,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +26,7 @@ import { parseSecretsKey, Sealer } from '../src/secrets/sealer.js';
 import { migrate } from '../src/storage/db.js';
 import { createPrismaStorage } from '../src/storage/prisma/index.js';
 import type { Storage } from '../src/storage/types.js';
-import { spawnServer } from '../scripts/spawn-instance.js';
+import { freePort, spawnServer, stopChild } from '../scripts/spawn-instance.js';
 import { openBenchDb, seedScale, type BenchDb, type LoggedQuery, type Seeded } from './seed.js';
 import { ms, summary, verdict } from './stats.js';
 
@@ -201,16 +200,6 @@ async function measureQueries(databaseUrl: string, sealer: Sealer, now: Date): P
 
 // ---- the connector -------------------------------------------------------------------------------------------------
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Connector {
   url: string;
@@ -248,13 +237,7 @@ async function startConnector(env: Record<string, string>, workers: number, dir:
     url: `http://127.0.0.1:${port}`,
     process: child,
     serverPids: () => (workers > 1 ? children() : [child.pid!]),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-      }),
+    stop: () => stopChild(child, 15_000),
   };
 }
 

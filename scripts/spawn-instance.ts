@@ -1,6 +1,7 @@
 // Starts a server (scripts/instance.ts) in its own process (so it gets its own event loop, like in production) and waits for
 // the {"url": ...} line it prints.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -37,12 +38,28 @@ export async function spawnServer(script: string, env: Record<string, string> = 
   return {
     url,
     process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve(); // already gone (killed by a test)
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-      }),
+    stop: () => stopChild(child, 5_000),
   };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited (at once if it already has). */
+export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(); // already gone (killed by a test)
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), graceMs).unref();
+  });
+}
+
+/** A TCP port free on 127.0.0.1 now (for a server that must be told its port, e.g. clustered workers). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
