@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { migrate } from '../src/storage/db.js';
-import { spawnServer, type Child } from '../scripts/spawn-instance.js';
+import { announcedUrl, spawnServer, type Child } from '../scripts/spawn-instance.js';
 import { activateBenchStore } from './proxy.js';
 import { load } from './load.js';
 
@@ -21,17 +20,7 @@ function cpuTimes(pid: number | undefined): { user: number; sys: number } {
 
 async function spawnAt(dir: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Child> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `${dir}/scripts/instance.ts`], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const parsed = JSON.parse(line) as { url?: string };
-        if (parsed.url) resolve(parsed.url);
-      } catch {
-        // not ours
-      }
-    });
-  });
+  const url = await announcedUrl(child, `${dir}/scripts/instance.ts`, 120_000);
   return { url, process: child, stop: async () => void child.kill('SIGTERM') };
 }
 

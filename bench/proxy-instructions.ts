@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '../src/storage/db.js';
-import { spawnServer } from '../scripts/spawn-instance.js';
+import { announcedUrl, spawnServer } from '../scripts/spawn-instance.js';
 import { activateBenchStore } from './proxy.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -36,21 +36,7 @@ async function spawnGrinded(name: string, dir: string, script: string, env: Reco
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (!line.startsWith('==')) console.error(line);
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} under valgrind did not start within 300 s`)), 300_000);
-    child.once('exit', (code) => reject(new Error(`${script} under valgrind exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const parsed = JSON.parse(line) as { url?: string };
-        if (parsed.url) {
-          clearTimeout(timer);
-          resolve(parsed.url);
-        }
-      } catch {
-        // not the line we wait for
-      }
-    });
-  });
+  const url = await announcedUrl(child, `${script} under valgrind`, 300_000);
   return { url, process: child, outPrefix, stop: () => void child.kill('SIGKILL') };
 }
 

@@ -19,11 +19,20 @@ export async function spawnServer(script: string, env: Record<string, string> = 
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start within 60 s`)), 60_000);
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-    lines.on('line', (line) => {
+  const url = await announcedUrl(child, script, 60_000);
+  return {
+    url,
+    process: child,
+    stop: () => stopChild(child, 5_000),
+  };
+}
+
+/** The URL a server prints as a {"url": ...} line on its standard output; rejects if it exits or stays silent. */
+export function announcedUrl(child: ChildProcess, what: string, timeoutMs: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs / 1000} s`)), timeoutMs);
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         const parsed = JSON.parse(line) as { url?: string };
         if (parsed.url) {
@@ -35,11 +44,6 @@ export async function spawnServer(script: string, env: Record<string, string> = 
       }
     });
   });
-  return {
-    url,
-    process: child,
-    stop: () => stopChild(child, 5_000),
-  };
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited (at once if it already has). */
