@@ -53,7 +53,7 @@ function sendStoreAnswer(ctx: ParameterizedContext<ApiState>, response: RestResp
 }
 
 /**
- * A proxied call's one 'close' listener on its caller's response. Before the answer is written, a hang-up aborts the
+ * A signed call's (the proxy's, GraphQL's) one 'close' listener on its caller's response. Before the answer is written, a hang-up aborts the
  * call: a caller who left does not keep a store connection (and retries) busy. After it, the call's slot and its
  * answer's bytes are released (issue 13: counted until the answer has been written, or the caller left); a hold
  * that comes after the close releases at once. An object with methods, not per-request closures (the proxy's hot path).
@@ -81,10 +81,6 @@ class CallerWatch {
   }
 }
 
-/** Issue 13: the call's slot and its answer's bytes stay counted until the answer has been written (or the caller left). */
-const holdUntilSent = (ctx: ParameterizedContext<ApiState>) => (release: () => void) => {
-  ctx.res.once('close', release);
-};
 
 export function apiRoutes(services: HttpServices): Router<ApiState> {
   const { config, stores, availability, storeViews, health } = services;
@@ -138,18 +134,9 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
       throw new HttpError('unsupported_media_type', `Send the GraphQL request as application/json ({"query": ..., "variables": ...}), not ${type || 'a body without Content-Type'}.`);
     }
     const body = await getRawBody(ctx.req, { limit: config.limits.maxRequestBodyBytes, length: ctx.request.length });
-    const hangUp = new AbortController();
-    const onClose = () => {
-      if (!ctx.res.writableFinished) hangUp.abort();
-    };
-    ctx.res.once('close', onClose);
-    let response;
-    try {
-      const call = graphqlCall({ body, storeCode: ctx.get('Store') || undefined, signal: hangUp.signal });
-      response = await stores.send(ctx.state.accountId, ctx.params.id!, call, { holdUntil: holdUntilSent(ctx) });
-    } finally {
-      ctx.res.off('close', onClose);
-    }
+    const watch = new CallerWatch(ctx.res);
+    const call = graphqlCall({ body, storeCode: ctx.get('Store') || undefined, signal: watch.hangUp.signal });
+    const response = await stores.send(ctx.state.accountId, ctx.params.id!, call, watch.options);
     // Magento's answer unchanged: GraphQL errors come as HTTP 200 (or 500 before execution) with `errors`.
     sendStoreAnswer(ctx, response);
   });
