@@ -1,16 +1,14 @@
 // Random bearer values (API keys, session cookies) and their stored form: only a SHA-256 of a value is stored.
 // These values carry 256 bits of randomness, so a fast hash is enough (no password-style stretching needed).
-import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sha256 } from '../secrets/digest.js';
+
+export { sha256 };
 
 export const API_KEY_PREFIX = 'mck_';
 
 export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
-}
-
-/** One-shot crypto.hash (node >= 20.12): several times cheaper than a Hash object, and it runs for every API call. */
-export function sha256(value: string): string {
-  return hash('sha256', value, 'hex');
 }
 
 export function newApiKey(): { key: string; hash: string; prefix: string } {

@@ -3,7 +3,8 @@
 // is 256 random bits; the database keeps its SHA-256 to find the account and a sealed copy to show the URLs again
 // (the account page, GET /api/accounts/:id). Rotation replaces it: old URLs stop accepting new activations, existing
 // bindings are untouched (they belong to the account, not to the URL).
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '../secrets/digest.js';
 import type { Clock } from '../clock.js';
 import type { Storage } from '../storage/types.js';
 
@@ -19,7 +20,7 @@ export function newActivationToken(): string {
 }
 
 export function activationTokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return sha256(token);
 }
 
 export function urlsFor(token: string, publicUrl: string): ActivationUrls {

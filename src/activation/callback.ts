@@ -1,6 +1,6 @@
 // Magento's callback POST is unsigned: anyone can send one. This is the edge check of its four fields; nothing is
 // stored unless all of them pass (docs/magento-protocol.md §2).
-import { createHash } from 'node:crypto';
+import { sha256 } from '../secrets/digest.js';
 import { ConnectorError } from '../errors.js';
 import { parseStoreBaseUrl } from '../protocol/store-url.js';
 import type { CallbackRefusalReason } from '../storage/types.js';
@@ -45,7 +45,7 @@ export function normaliseConsumerKey(raw: unknown): string | null {
 
 /** How refusals and logs name a consumer key: its SHA-256, never the key. */
 export function consumerKeyHash(consumerKey: string): string {
-  return createHash('sha256').update(consumerKey).digest('hex');
+  return sha256(consumerKey);
 }
 
 export function parseCallback(body: Record<string, unknown>, options: { allowPrivate: boolean }): CallbackInput {

@@ -1,8 +1,8 @@
 // The binding repository: rows <-> records (secrets sealed on the way in, opened on the way out, here and nowhere
 // else), and the conditional update every state change goes through.
-import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import { SIGNING_PROFILE_NAMES } from '../../protocol/signing-profiles.js';
+import { sha256 } from '../../secrets/digest.js';
 import { SealedValueError, SecretsKeyError, type Sealer } from '../../secrets/sealer.js';
 import type { Binding as BindingRow } from '../generated/sqlite/client.js';
 import { isNotFound, isUniqueViolation, StorageError, UnreadableBindingError } from '../errors.js';
@@ -364,10 +364,6 @@ function oneOf<T extends string>(allowed: readonly T[], value: string, column: s
 
 function tombstoneOf(consumerKey: string, consumerSecret: string, accountId: string | null, deletedAt: Date) {
   return { consumerKeyHash: sha256(consumerKey), consumerSecretHash: sha256(consumerSecret), accountId, deletedAt };
-}
-
-function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
 }
 
 /** A binding as a new row holds it: the given fields, every other one at its column's default. */
