@@ -101,7 +101,7 @@ const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 const headerWriter = new OAuth({
   consumer: { key: '', secret: '' },
   signature_method: SIGNATURE_METHOD,
-  hash_function: (base, key) => createHmac('sha256', key).update(base).digest('base64'),
+  hash_function: (base, key) => signatureOf(base, key),
 });
 
 /** `METHOD&enc(url)&enc(name=value&...)`, the parameters already encoded and in the verifier's order. */
@@ -109,9 +109,13 @@ export function baseStringOf(method: string, url: string, parameterString: strin
   return method + '&' + percentEncode(url) + '&' + percentEncode(parameterString);
 }
 
-/** HMAC-SHA256, base64, with key `enc(consumer_secret)&enc(token_secret)` (a trailing `&` without a token). */
-export function signatureOf(baseString: string, consumerSecret: string, tokenSecret = ''): string {
-  const key = percentEncode(consumerSecret) + '&' + percentEncode(tokenSecret);
+/** The HMAC key `enc(consumer_secret)&enc(token_secret)` (a trailing `&` without a token). */
+export function signingKeyOf(consumerSecret: string, tokenSecret = ''): string {
+  return percentEncode(consumerSecret) + '&' + percentEncode(tokenSecret);
+}
+
+/** HMAC-SHA256 of the base string, base64, with the key signingKeyOf gives. */
+export function signatureOf(baseString: string, key: string | Buffer): string {
   return createHmac('sha256', key).update(baseString).digest('base64');
 }
 
@@ -129,13 +133,13 @@ interface SignInput extends FixedNonce {
 export function createSigner(consumer: Consumer, options: SignerOptions = {}): MagentoSigner {
   assertCredential(consumer, 'consumer');
   const clock = options.clock ?? systemClock;
-  // signatureOf's key `enc(consumer_secret)&enc(token_secret)` as bytes, kept for the last token secret: a store's
-  // calls all use its one access token, and a Buffer key spares createHmac converting the string every time.
+  // The signing key as bytes, kept for the last token secret: a store's calls all use its one access token, and a
+  // Buffer key spares createHmac converting the string every time.
   let keyFor: string | undefined;
   let key: Buffer = Buffer.alloc(0);
   const signingKey = (tokenSecret: string): Buffer => {
     if (tokenSecret !== keyFor) {
-      key = Buffer.from(percentEncode(consumer.secret) + '&' + percentEncode(tokenSecret));
+      key = Buffer.from(signingKeyOf(consumer.secret, tokenSecret));
       keyFor = tokenSecret;
     }
     return key;
@@ -181,7 +185,7 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
     for (let i = 1; i < params.sorted.length; i++) parameterString += '&' + params.sorted[i]!.signed;
     // 4. base string, key, signature
     const baseString = baseStringOf(method, base, parameterString);
-    const signature = createHmac('sha256', signingKey(token?.secret ?? '')).update(baseString).digest('base64');
+    const signature = signatureOf(baseString, signingKey(token?.secret ?? ''));
     // 5. header
     const { Authorization } = headerWriter.toHeader({ ...oauth, oauth_signature: signature });
 

@@ -403,8 +403,8 @@ class BodyReader {
 }
 
 function toResponse(res: AxiosResponse<Readable>, body: Buffer, method: string): TransportResponse {
-  // node's own object, already lower-case names with set-cookie an array, which axios copied into AxiosHeaders (and
-  // from which it deleted Content-Encoding when it decompressed): read as it is, not copied back out of the copy.
+  // node's own object: lower-case names, set-cookie an array, Content-Encoding already deleted by axios when it
+  // decompressed. Read as it is rather than copied back out of the AxiosHeaders axios built from it.
   const incoming = (res.request as { res?: http.IncomingMessage } | undefined)?.res;
   let headers: Record<string, string | string[]>;
   if (incoming?.headers) headers = incoming.headers as Record<string, string | string[]>;
