@@ -73,4 +73,16 @@ if (!interactive) {
   }
 }
 if (result.error) console.error(`could not run Prisma's CLI: ${result.error.message}`);
+// A migrated SQLite file is left in WAL mode (kept in the file), so the processes that open it next never have to
+// switch it at the same moment (src/storage/sqlite-wal.ts). Imported only here: the other commands (db:generate)
+// do not need the native driver.
+if (result.status === 0 && provider === 'sqlite' && args[0] === 'migrate' && args[1] === 'deploy') {
+  const { ensureWal } = await import('../src/storage/sqlite-wal.js');
+  try {
+    await ensureWal(sqliteFileFromUrl(databaseUrl), 5_000);
+  } catch (error) {
+    console.error(`migrations applied, but the SQLite file could not be put in WAL mode: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
 process.exit(result.status ?? 1);

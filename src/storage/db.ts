@@ -1,5 +1,5 @@
 // Opens the Storage DATABASE_URL names, and migrates a database the way `npm run db:migrate` does.
-//   SQLite: WAL and a busy timeout, so several processes can share the file.
+//   SQLite: WAL (src/storage/sqlite-wal.ts) and a busy timeout, so several processes can share the file.
 //   PostgreSQL: a bounded pool with connect and query timeouts, so a dead database fails fast (503) instead of
 //   hanging requests.
 import { execFile } from 'node:child_process';
@@ -18,6 +18,7 @@ import { providerOf, sqliteFileFromUrl } from './database-url.js';
 import { StorageError, toStorageError } from './errors.js';
 import { PrismaClient as PostgresClient } from './generated/postgresql/client.js';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
+import { ensureWal } from './sqlite-wal.js';
 import { adapterSql, prismaSql, sqliteDriverSql, type RawQueryable } from './prisma/hot-sql.js';
 import { createPrismaStorage, type Db } from './prisma/index.js';
 import type { Storage } from './types.js';
@@ -57,13 +58,18 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
   if (provider === 'sqlite') {
     const file = sqliteFileFromUrl(databaseUrl);
     mkdirSync(dirname(file), { recursive: true });
-    const adapter = new PrismaBetterSQLite3({ url: file, timeout: options.busyTimeoutMs ?? STORAGE_DEFAULTS.busyTimeoutMs });
+    const busyTimeoutMs = options.busyTimeoutMs ?? STORAGE_DEFAULTS.busyTimeoutMs;
+    try {
+      await ensureWal(file, busyTimeoutMs);
+    } catch (error) {
+      throw toStorageError(error);
+    }
+    const adapter = new PrismaBetterSQLite3({ url: file, timeout: busyTimeoutMs });
     const connection = captureConnection(adapter);
     const db = new SqliteClient({ adapter, errorFormat: 'minimal' });
     try {
-      // WAL lets readers and one writer in different processes work at once; NORMAL sync is durable enough with
-      // WAL (a power loss may drop the last commits, never corrupt). Both are per connection except journal_mode.
-      await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
+      // NORMAL sync is durable enough with WAL (a power loss may drop the last commits, never corrupt). Both
+      // settings are per connection (the journal mode is kept in the file: ensureWal above).
       await db.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
       await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
     } catch (error) {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import test from 'ava';
+import Database from 'better-sqlite3';
 import { Sealer } from '../../src/secrets/sealer.js';
 import { migrate, MigrationError, openStorage, StorageUnavailableError } from '../../src/storage/db.js';
 import { forEachBackend, freshStorage } from '../helpers/db.js';
@@ -72,10 +73,38 @@ test('migrate() applies the migrations to a new SQLite database, and is idempote
   const url = `file:${join(mkdtempSync(join(tmpdir(), 'storage-')), 'sub', 'connector.db')}`;
   await migrate(url);
   await migrate(url);
+  t.is(journalMode(url.replace(/^file:/, '')), 'wal', 'left in WAL mode, so the processes opening it next never switch it');
   const storage = await openStorage({ databaseUrl: url, sealer });
   t.teardown(() => storage.close());
   t.truthy(await storage.accounts.create({ id: 'a1', email: 'a@example.com', passwordHash: 'x' }));
 });
+
+// Switching a file to WAL while another connection holds the write lock is answered SQLITE_BUSY at once (no busy
+// wait): four CLI processes opening a new file together met it. openStorage waits for the holder instead.
+test('SQLite: opening a file still in rollback mode while another process writes to it waits, then opens it in WAL', async (t) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'storage-')), 'rollback.db');
+  const holder = new Database(file);
+  t.teardown(() => holder.close());
+  holder.exec('CREATE TABLE held (n INTEGER)');
+  t.is(journalMode(file), 'delete');
+  holder.exec('BEGIN IMMEDIATE; INSERT INTO held VALUES (1)');
+  const released = new Promise<void>((resolve) => setTimeout(() => resolve(holder.exec('COMMIT') && undefined), 300));
+  const storage = await openStorage({ databaseUrl: `file:${file}`, sealer, busyTimeoutMs: 5_000 });
+  t.teardown(() => storage.close());
+  await released;
+  t.is(journalMode(file), 'wal');
+  t.false(holder.inTransaction, 'the holder committed first: the switch waited for it');
+  await t.notThrowsAsync(storage.ping());
+});
+
+function journalMode(file: string): unknown {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.pragma('journal_mode', { simple: true });
+  } finally {
+    db.close();
+  }
+}
 
 test('migrate() failing throws MigrationError carrying Prisma\'s output', async (t) => {
   const error = await t.throwsAsync(migrate(`postgresql://postgres@127.0.0.1:${await freePort()}/connector`), { instanceOf: MigrationError });
