@@ -202,7 +202,10 @@ export class StoreGateway {
     if (current?.state === 'active' && current.accessToken && current.accessToken.token !== binding.accessToken!.token) {
       if (current.accountId !== accountId) throw new StoreNotFoundError();
       this.cache.set(current.id, current);
-      return this.sendWith(current, call);
+      const retried = await this.sendWith(current, call);
+      // The new token may be dead too (the integration deleted since): that answer revokes like any other.
+      if (retried.status === 401) await this.checkRevocation(current, retried);
+      return retried;
     }
     return response;
   }

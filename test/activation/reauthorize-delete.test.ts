@@ -120,6 +120,22 @@ forEachBackend((backend, test) => {
     t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
   });
 
+  test('a Reauthorize then a Delete while the binding was cached: the first call (old token, then the new one) revokes it', async (t) => {
+    const { mock, connector } = await storeAndConnector(backend, t, { limits: { cacheTtlMs: 60_000 } });
+    const { integrationId, consumerKey, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com');
+    const store = connector.running.services.client(before.accountId!).forStore(before.id);
+    t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01'); // caches the binding
+    const reauth = await mock.admin.reauthorize(integrationId);
+    await settle(connector);
+    const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, 'login', 'owner@example.com', PASSWORD);
+    t.is(done.status, 302, done.text.slice(0, 300));
+    mock.admin.delete(integrationId);
+    const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoApiError });
+    t.is(refused.status, 401);
+    const revoked = (await connector.binding(consumerKey))!;
+    t.like(revoked, { state: 'revoked', accessToken: null, fix: 'reauthorize' });
+  });
+
   test('a Reauthorize whose request token never came (store down until the window closed): the popup says so instead of "connected"', async (t) => {
     const windowMs = 60_000;
     const { mock, connector } = await storeAndConnector(backend, t, { durations: { magentoWindowMs: windowMs, retryBaseDelayMs: 50, retryMaxDelayMs: 200 } });
