@@ -220,6 +220,9 @@ export function accessTokenIssued(
     lastErrorAt: null,
     fix: null,
     accessOutcomeUnknown: false,
+    // A pasted store the merchant later gave our URLs and activated through Magento's handshake is one from now on:
+    // its fixes then speak of Reauthorize and the popup, no longer of pasting tokens.
+    ...(cur.origin === 'credentials' ? { origin: 'callback' as const } : {}),
   };
 }
 

@@ -40,7 +40,7 @@ const Store = z.object({
   revokedAt: z.string().nullable(),
   reauthorizing: z.boolean(),
   lastError: z.object({ message: z.string(), at: z.string().nullable(), fix: z.string().nullable() }).nullable(),
-  origin: z.enum(BINDING_ORIGINS).describe('callback: activated from the Magento admin; credentials: connected with pasted credentials'),
+  origin: z.enum(BINDING_ORIGINS).describe('callback: activated from the Magento admin; credentials: connected with pasted credentials (becomes callback once the store is activated from the Magento admin)'),
   probeWarning: z
     .object({ message: z.string(), at: z.string().nullable() })
     .nullable()

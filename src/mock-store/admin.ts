@@ -31,6 +31,8 @@ const CreateSchema = z.object({
 });
 
 const UpdateSchema = z.object({
+  callbackUrl: z.string().optional(),
+  identityLinkUrl: z.string().optional(),
   resources: z.union([z.literal('all'), z.array(z.string())]).optional(),
   verifier: z.enum(VERIFIER_NAMES).nullable().optional(),
 });
@@ -111,7 +113,7 @@ export function adminRouter(o: AdminOptions): Router {
     }
   });
 
-  // The integration's API tab (resources) and, for tests, its verifier.
+  // The integration's Info tab (its URLs), its API tab (resources) and, for tests, its verifier.
   router.patch('/admin/api/integrations/:id', async function updateIntegration(ctx) {
     let input: unknown;
     try {
@@ -123,7 +125,7 @@ export function adminRouter(o: AdminOptions): Router {
     if (!parsed.success) {
       return sendError(
         ctx,
-        new AdminError(400, 'invalid_body', `Expected {"resources"?: "all" | [...], "verifier"?: ${VERIFIER_NAMES.join(' | ')} | null}.`),
+        new AdminError(400, 'invalid_body', `Expected {"callbackUrl"?, "identityLinkUrl"?, "resources"?: "all" | [...], "verifier"?: ${VERIFIER_NAMES.join(' | ')} | null}.`),
       );
     }
     try {

@@ -163,12 +163,18 @@ export class IntegrationAdmin {
   }
 
   /**
-   * Editing the integration's API tab (resources) and, for tests, its verifier (a store "upgrade" for this one
-   * integration). `verifier: null` goes back to the store's.
+   * Editing the integration: its Info tab (Callback URL, Identity link URL; "" clears one), its API tab (resources)
+   * and, for tests, its verifier (a store "upgrade" for this one integration). `verifier: null` goes back to the
+   * store's.
    */
-  update(id: number, input: { resources?: string[] | 'all'; verifier?: VerifierName | null }): IntegrationView {
+  update(
+    id: number,
+    input: { resources?: string[] | 'all'; verifier?: VerifierName | null; callbackUrl?: string; identityLinkUrl?: string },
+  ): IntegrationView {
     this.require(id);
-    const fields: Partial<Pick<IntegrationRow, 'resources' | 'verifier'>> = {};
+    const fields: Partial<Pick<IntegrationRow, 'resources' | 'verifier' | 'endpoint' | 'identityLinkUrl'>> = {};
+    if (input.callbackUrl !== undefined) fields.endpoint = validUrl(input.callbackUrl, 'Callback URL');
+    if (input.identityLinkUrl !== undefined) fields.identityLinkUrl = validUrl(input.identityLinkUrl, 'Identity Link URL');
     if (input.resources !== undefined) fields.resources = resolveResources(input.resources);
     if (input.verifier !== undefined) fields.verifier = input.verifier;
     this.tables.updateIntegration(id, fields);

@@ -115,7 +115,7 @@ export class MagentoTables {
     return [...this.integrations.values()];
   }
 
-  updateIntegration(id: number, fields: Partial<Pick<IntegrationRow, 'resources' | 'verifier' | 'name' | 'email'>>): void {
+  updateIntegration(id: number, fields: Partial<Pick<IntegrationRow, 'resources' | 'verifier' | 'name' | 'email' | 'endpoint' | 'identityLinkUrl'>>): void {
     const row = this.integrations.get(id);
     if (row) Object.assign(row, fields, { updatedAt: this.now() });
   }

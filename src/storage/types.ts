@@ -97,7 +97,7 @@ export interface Binding {
 export type NewBinding = Pick<Binding, 'id' | 'consumerKey' | 'storeBaseUrl' | 'state' | 'consumerSecret' | 'verifier' | 'callbackAt'> &
   Partial<Pick<Binding, 'nextAttemptAt' | 'accountId' | 'origin'>>;
 
-export type BindingPatch = Partial<Omit<Binding, 'id' | 'consumerKey' | 'origin' | 'version' | 'createdAt' | 'updatedAt'>>;
+export type BindingPatch = Partial<Omit<Binding, 'id' | 'consumerKey' | 'version' | 'createdAt' | 'updatedAt'>>;
 
 /** Why a callback was refused (src/activation/callback.ts); decides the fix the popup offers. */
 export type CallbackRefusalReason = 'private_store_url' | 'invalid_store_url' | 'invalid_field' | 'unexpected_field';

@@ -7,12 +7,13 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
+import { fixText } from '../../src/activation/fixes.js';
 import { credentialsConnected, credentialsReconnected, revoked, transitionEvent } from '../../src/activation/transitions.js';
 import { OffsetClock } from '../../src/clock.js';
 import { bindingEvents } from '../../src/webhooks/events.js';
 import type { MockStore } from '../../src/mock-store/app.js';
 import { callApi, type ApiResponse } from '../helpers/activated.js';
-import { activateAndSignUp, Browser, hiddenFields, PASSWORD, startConnector, startMockStore, waitFor, type Connector } from '../helpers/connector.js';
+import { activateAndSignUp, activationUrlsFor, Browser, finishInPopup, hiddenFields, PASSWORD, startConnector, startMockStore, waitFor, waitForState, type Connector } from '../helpers/connector.js';
 import { forEachBackend, freshStorage, rawQuery, type Backend } from '../helpers/db.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 
@@ -263,6 +264,37 @@ forEachBackend((backend, test) => {
     await waitFor('three events', () => receiver.delivered().length >= 3);
     t.deepEqual(receiver.delivered().map((e) => e.body.type), ['store.connected', 'store.revoked', 'store.reauthorized']);
     t.true(receiver.delivered().every((e) => e.verified && e.body.data.store.id === storeId));
+  });
+
+  test('a pasted store later given our URLs and activated from the Magento admin becomes origin callback: its revoke fix speaks of Reauthorize', async (t) => {
+    const s = await setup(backend, t);
+    const email = `merchant-${randomUUID()}@example.com`;
+    const account = await s.connector.running.services.accounts.signUp(email, PASSWORD);
+    const d = await mintedCredentials(s.mock);
+    const pasted = await paste(s, { storeBaseUrl: s.mock.baseUrl, ...withoutId(d) }, account.id);
+    t.is(pasted.status, 201, pasted.text);
+    t.is((pasted.json as { origin: string }).origin, 'credentials');
+
+    // The merchant pastes the account's URLs into the integration and clicks Reauthorize: Magento's handshake runs.
+    s.mock.admin.update(d.integrationId, await activationUrlsFor(s.connector, { email, password: PASSWORD }));
+    const reauth = await s.mock.admin.reauthorize(d.integrationId);
+    t.true(reauth.callback?.ok, JSON.stringify(reauth.callback));
+    await waitForState(s.connector, d.consumerKey, 'active');
+    await waitFor('the request token', async () => ((await s.connector.binding(d.consumerKey))?.requestToken ? true : undefined));
+    const done = await finishInPopup(new Browser(), s.connector, reauth.popupUrl!, 'login', email, PASSWORD);
+    t.is(done.status, 302, done.text.slice(0, 300));
+    const after = await s.connector.binding(d.consumerKey);
+    t.like(after, { id: (pasted.json as { id: string }).id, origin: 'callback', state: 'active', accountId: account.id });
+    t.not(after!.accessToken!.token, d.accessToken, 'the token the handshake issued');
+
+    // Deleted in Magento now: the call that finds out revokes it, and the fix is the handshake's, not "paste".
+    s.mock.admin.delete(d.integrationId);
+    const key = ((await s.operator('POST', `/accounts/${account.id}/api-keys`, json({ name: 'crm' }))).json as { key: string }).key;
+    const call = await callApi(`${s.connector.url}/api/stores/${after!.id}/rest/V1/products/24-MB01`, 'GET', key);
+    t.is(call.status, 401, call.text);
+    const revoked = await waitForState(s.connector, d.consumerKey, 'revoked');
+    t.not(revoked.fix, 'paste_new_credentials');
+    t.regex(fixText(revoked.fix)!, /Activate|Reauthorize/);
   });
 
   test('operator keys only; an unknown account is 404; the API describes the route', async (t) => {

@@ -47,6 +47,7 @@ const FIELD_KIND = {
   probeWarningAt: 'plain',
   unavailableSince: 'plain',
   unavailableReason: 'plain',
+  origin: 'plain',
   consumerSecret: 'sealed',
   verifier: 'sealed',
   requestToken: 'sealed',
