@@ -45,6 +45,14 @@ export async function activationUrls(deps: Deps, accountId: string, publicUrl: s
   return urlsFor(await accountActivationToken(deps, accountId), publicUrl);
 }
 
+/** The URLs of a page of accounts: one query for the tokens held, then one creation per account still without. */
+export async function activationUrlsOf(deps: Deps, accountIds: readonly string[], publicUrl: string): Promise<Map<string, ActivationUrls>> {
+  const held = new Map((await deps.storage.activationTokens.ofAccounts(accountIds)).map((t) => [t.accountId, t.token]));
+  const urls = new Map<string, ActivationUrls>();
+  for (const id of accountIds) urls.set(id, urlsFor(held.get(id) ?? (await accountActivationToken(deps, id)), publicUrl));
+  return urls;
+}
+
 /** A new token for the account; the old URLs stop accepting new activations at once. */
 export async function rotateActivationUrls({ storage, clock }: Deps, accountId: string, publicUrl: string): Promise<ActivationUrls> {
   const token = newActivationToken();

@@ -6,7 +6,7 @@ import type { Binding } from '../storage/types.js';
 import { completeForAccount } from './access-token.js';
 import type { CallbackInput } from './callback.js';
 import type { ActivationDeps } from './deps.js';
-import { accountForToken, activationUrls, rotateActivationUrls, type ActivationUrls } from './account-urls.js';
+import { accountForToken, activationUrls, activationUrlsOf, rotateActivationUrls, type ActivationUrls } from './account-urls.js';
 import { identityPage, knownBinding, type ActivationScope } from './identity.js';
 import { checkCallback, countCallback, receiveCallback, type CallbackVia, type RecordedCallback } from './intake.js';
 import { detectAndStoreProfile } from './profile.js';
@@ -78,6 +78,11 @@ export class ActivationService {
   /** The account's Callback URL and Identity Link URL (its token is created on first need). */
   activationUrls(accountId: string, publicUrl: string): Promise<ActivationUrls> {
     return activationUrls(this.deps, accountId, publicUrl);
+  }
+
+  /** The URLs of several accounts at once (a page of the operator API's account list), by account id. */
+  activationUrlsOf(accountIds: readonly string[], publicUrl: string): Promise<Map<string, ActivationUrls>> {
+    return activationUrlsOf(this.deps, accountIds, publicUrl);
   }
 
   /** New URLs for the account: the old ones stop accepting new activations; existing bindings are untouched. */

@@ -11,10 +11,19 @@ const ExternalId = z
   .regex(/^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u, 'must be 1 to 200 printable characters, without spaces at either end');
 
 export const CreateAccountBody = z.object({ email: z.email().max(254), externalId: ExternalId.nullish() }).strict();
-export const ListAccountsQuery = z.object({ externalId: ExternalId.optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }).strict();
+// A page of a list: at most `limit` items (100 by default), after the cursor a previous page gave as `next`.
+const PageLimit = z.coerce.number().int().min(1).max(1000).optional().describe('Items per page, 1 to 1000 (100 by default)');
+const PageAfter = z
+  .string()
+  .max(200)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be the "next" value of the previous page, as it came')
+  .optional()
+  .describe('The "next" value of the previous page: the page after it');
+export const DEFAULT_PAGE_LIMIT = 100;
+export const ListAccountsQuery = z.object({ externalId: ExternalId.optional(), limit: PageLimit, after: PageAfter }).strict();
 export const CreateApiKeyBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();
 
-export const OperatorStoresQuery = z.object({ accountId: z.string().min(1).max(200).optional() }).strict();
+export const OperatorStoresQuery = z.object({ accountId: z.string().min(1).max(200).optional(), limit: PageLimit, after: PageAfter }).strict();
 
 export const CreateWebhookBody = z
   .object({

@@ -50,6 +50,7 @@ const Store = z.object({
     .nullable()
     .describe('Marked unavailable for every instance (store.unavailable); null while available'),
 });
+const Next = z.string().nullable().describe('Pass as ?after= for the next page; null on the last page');
 const Account = z.object({
   id: z.string(),
   email: z.string(),
@@ -104,9 +105,9 @@ function routes(): RouteConfig[] {
   return [
     { method: 'get', path: '/api/openapi.json', summary: 'This document (no authentication)', responses: { 200: { description: 'OpenAPI 3.1' } } },
     op('get', '/api/stores', {
-      summary: "The account's stores (an operator: every store, or ?accountId=)",
+      summary: "The account's stores (an operator: every store or ?accountId='s, in creation order, a page at a time)",
       request: { query: OperatorStoresQuery },
-      responses: { 200: json(z.object({ stores: z.array(Store) }), 'The stores') },
+      responses: { 200: json(z.object({ stores: z.array(Store), next: Next.optional() }), 'The stores (for an operator, a page of them)') },
     }),
     op('get', '/api/stores/{id}', { summary: 'One store', request: { params: id }, responses: { 200: json(Store, 'The store') } }),
     op('delete', '/api/stores/{id}', { summary: 'Forget the store and its tokens (emits store.deleted)', request: { params: id }, responses: { 204: { description: 'Deleted' } } }),
@@ -136,7 +137,11 @@ function routes(): RouteConfig[] {
       request: { body: { content: { 'application/json': { schema: CreateAccountBody } } } },
       responses: { 201: json(Account, 'The account and its two activation URLs') },
     }),
-    op('get', '/api/accounts', { summary: 'Accounts (operator), ?externalId= finds one', request: { query: ListAccountsQuery }, responses: { 200: json(z.object({ accounts: z.array(Account) }), 'The accounts') } }),
+    op('get', '/api/accounts', {
+      summary: 'Accounts (operator) in creation order, a page at a time; ?externalId= finds one',
+      request: { query: ListAccountsQuery },
+      responses: { 200: json(z.object({ accounts: z.array(Account), next: Next }), 'A page of accounts') },
+    }),
     op('get', '/api/accounts/{id}', { summary: 'One account (operator), with its own Callback and Identity Link URLs', request: { params: id }, responses: { 200: json(Account, 'The account') } }),
     op('post', '/api/accounts/{id}/activation-urls/rotate', {
       summary: "New activation URLs for the account (operator): the old ones stop accepting new activations; connected stores keep working",

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Accounts } from '../accounts/accounts.js';
 import { normaliseEmail } from '../accounts/accounts.js';
-import type { Account, ApiKey, Storage } from '../storage/types.js';
+import type { Account, ApiKey, Page, PageRequest, Storage } from '../storage/types.js';
 import { OperatorError } from '../webhooks/errors.js';
 
 export class OperatorAccounts {
@@ -26,12 +26,13 @@ export class OperatorAccounts {
     return account;
   }
 
-  async find(filter: { externalId?: string }, limit: number): Promise<Account[]> {
+  /** One account by the CRM's tenant id, or every account a page at a time in creation order. */
+  async find(filter: { externalId?: string }, page: PageRequest): Promise<Page<Account>> {
     if (filter.externalId !== undefined) {
       const account = await this.o.storage.operatorAccounts.byExternalId(filter.externalId);
-      return account ? [account] : [];
+      return { items: account ? [account] : [], next: null };
     }
-    return this.o.storage.operatorAccounts.list(limit);
+    return this.o.storage.operatorAccounts.list(page);
   }
 
   async createApiKey(accountId: string, name: string): Promise<{ key: string; record: ApiKey }> {

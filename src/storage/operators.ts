@@ -1,8 +1,8 @@
 // Persistence for the CRM's own systems (operators): their keys, and the account operations only they perform
 // (accounts with the CRM's externalId). Same rules as the repositories in prisma/: single statements, conditional updates.
-import { updated, type Db } from './prisma/shared.js';
+import { afterCursor, byCreation, pageOf, updated, type Db } from './prisma/shared.js';
 import { isUniqueViolation } from './errors.js';
-import type { Account } from './types.js';
+import type { Account, Page, PageRequest } from './types.js';
 
 export interface OperatorKey {
   id: string;
@@ -30,7 +30,8 @@ export interface OperatorAccountRepository {
   /** The account, or which unique field is taken. */
   create(account: NewOperatorAccount): Promise<Account | 'email_taken' | 'external_id_taken'>;
   byExternalId(externalId: string): Promise<Account | null>;
-  list(limit: number): Promise<Account[]>;
+  /** Accounts a page at a time, in creation order, on the (createdAt, id) index. */
+  list(request: PageRequest): Promise<Page<Account>>;
 }
 
 export function toOperatorKey(row: OperatorKey): OperatorKey {
@@ -85,8 +86,8 @@ export function createOperatorAccountRepository(db: Db): OperatorAccountReposito
       const row = await db.account.findUnique({ where: { externalId } });
       return row && toAccountRow(row);
     },
-    async list(limit) {
-      return (await db.account.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: limit })).map(toAccountRow);
+    async list(request) {
+      return pageOf(await db.account.findMany({ where: afterCursor(request.after), orderBy: byCreation, take: request.limit + 1 }), request.limit, toAccountRow);
     },
   };
 }

@@ -163,6 +163,21 @@ export interface Session {
   expiresAt: Date;
 }
 
+/** Where a page of a list starts: after this row, in creation order (createdAt, then id). */
+export interface PageCursor {
+  createdAt: Date;
+  id: string;
+}
+export interface PageRequest {
+  limit: number;
+  after?: PageCursor | null;
+}
+/** One page in creation order; `next` is where the following page starts, null on the last one. */
+export interface Page<T> {
+  items: T[];
+  next: PageCursor | null;
+}
+
 export interface BindingRepository {
   /** Inserts; null when a binding with this consumer key already exists (the caller then treats it as a repeat). */
   create(binding: NewBinding): Promise<Binding | null>;
@@ -177,6 +192,8 @@ export interface BindingRepository {
   byConsumerKey(consumerKey: string): Promise<Binding | null>;
   listByAccount(accountId: string): Promise<Binding[]>;
   list(): Promise<Binding[]>;
+  /** Every binding (or one account's) a page at a time, on the (createdAt, id) index: what the operator API lists. */
+  page(request: PageRequest & { accountId?: string }): Promise<Page<Binding>>;
   /**
    * Conditional update: applies only if the row is still at `version`; returns the new row, or null if it moved on.
    * With `emit`, the lifecycle events `emit.events(emit.before, <the row as the update leaves it>)` returns are
@@ -232,6 +249,8 @@ export interface ActivationToken {
 export interface ActivationTokenRepository {
   /** The account's token, or null when it has none yet (accounts created before issue 13). */
   ofAccount(accountId: string): Promise<ActivationToken | null>;
+  /** The tokens of these accounts (one query for a page of accounts); accounts without one are left out. */
+  ofAccounts(accountIds: readonly string[]): Promise<ActivationToken[]>;
   /** Sets the token only if the account has none yet (a conditional update); the token it has afterwards. */
   setIfMissing(accountId: string, token: string, tokenHash: string, at: Date): Promise<ActivationToken | null>;
   /** Replaces the token (rotation): the old one stops matching at once. Null when there is no such account. */

@@ -151,6 +151,44 @@ forEachBackend((backend, test) => {
     ours(t, await callApi(`${a.connector.url}/api/stores/${randomUUID()}`, 'GET', key), 404, 'store_not_found');
   });
 
+  test('an operator pages through accounts and stores with limit and the next cursor; a made-up cursor is a 400 naming after', async (t) => {
+    const connector = await startConnector(backend, t);
+    const key = await operatorKey(connector);
+    const api = (method: string, path: string, init = {}) => callApi(`${connector.url}/api${path}`, method, key, init);
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) made.push(((await api('POST', '/accounts', json({ email: `page${i}@example.com` }))).json as { id: string }).id);
+    const walk = async (path: string, field: 'accounts' | 'stores') => {
+      const seen: { id: string; callbackUrl?: string }[] = [];
+      let next: string | null = null;
+      do {
+        const res = await api('GET', `${path}${next ? `&after=${next}` : ''}`);
+        t.is(res.status, 200, res.text);
+        const body = res.json as Record<string, unknown> & { next: string | null };
+        seen.push(...(body[field] as { id: string }[]));
+        next = body.next;
+      } while (next && seen.length < 50);
+      return seen;
+    };
+    const accounts = await walk('/accounts?limit=2', 'accounts');
+    t.deepEqual(accounts.map((a) => a.id), made, 'every account once, in creation order');
+    t.true(accounts.every((a) => /\/magento\/callback\/[A-Za-z0-9_-]{43}$/.test(a.callbackUrl!)), 'each with its own URLs');
+    t.deepEqual(accounts, ((await api('GET', '/accounts')).json as { accounts: unknown[] }).accounts, 'the same as one page of 100');
+    t.is(((await api('GET', '/accounts')).json as { next: unknown }).next, null);
+
+    const { storage } = connector.running.services;
+    for (const [i, accountId] of made.entries()) {
+      await storage.bindings.create({ id: randomUUID(), consumerKey: `ck-page-${i}`, storeBaseUrl: 'https://store.example.com/', state: 'pending', consumerSecret: 'cs', verifier: 'v', callbackAt: connector.clock.now(), accountId });
+    }
+    const stores = await walk('/stores?limit=2', 'stores');
+    t.deepEqual(stores.map((s) => s.id), (await storage.bindings.list()).map((b) => b.id));
+    t.is(((await api('GET', `/stores?accountId=${made[3]}&limit=1`)).json as { stores: { accountId: string }[] }).stores[0]!.accountId, made[3]!);
+
+    invalid(t, await api('GET', '/accounts?after=bm9wZQ'), 'after');
+    invalid(t, await api('GET', '/accounts?after=not%20base64'), 'after');
+    invalid(t, await api('GET', '/stores?after=bm9wZQ'), 'after');
+    invalid(t, await api('GET', '/stores?limit=1001'), 'limit');
+  });
+
   test('webhooks API: created with its secret once, deliveries listed, failing shown, retried, deleted', async (t) => {
     const connector = await startConnector(backend, t);
     const key = await operatorKey(connector);

@@ -460,6 +460,43 @@ forEachBackend((backend, test) => {
 
   // ---- the database itself ----------------------------------------------------------------------------------------
 
+  test('pages: bindings (all, or one account\'s) and accounts in creation order, ties broken by id, each row once', async (t) => {
+    const db = await freshStorage(backend, t);
+    const { storage } = db;
+    const a = await account(storage);
+    const b = await account(storage);
+    for (let i = 0; i < 7; i++) await storage.bindings.create(newBinding({ accountId: i % 2 ? a.id : b.id }));
+    // Rows created in one instant (several instances, one millisecond): the id decides between them.
+    await db.raw('UPDATE "Binding" SET "createdAt" = (SELECT MIN("createdAt") FROM "Binding") WHERE "consumerKey" IN (SELECT "consumerKey" FROM "Binding" ORDER BY "id" LIMIT 4)');
+    const walk = async <T extends { id: string }>(read: (after: { createdAt: Date; id: string } | null) => Promise<{ items: T[]; next: { createdAt: Date; id: string } | null }>) => {
+      const seen: T[] = [];
+      let after: { createdAt: Date; id: string } | null = null;
+      for (let pages = 0; pages < 20; pages++) {
+        const page = await read(after);
+        seen.push(...page.items);
+        if (!page.next) return seen;
+        t.true(page.items.length > 0, 'a page with a next is never empty');
+        after = page.next;
+      }
+      throw new Error('no last page');
+    };
+    const inOrder = (rows: { createdAt: Date; id: string }[]) =>
+      [...rows].sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0)).map((r) => r.id);
+    const all = await storage.bindings.list();
+    const paged = await walk((after) => storage.bindings.page({ limit: 3, after }));
+    t.deepEqual(paged.map((x) => x.id), inOrder(all));
+    t.is(new Set(paged.map((x) => x.id)).size, 7);
+    const ofA = await walk((after) => storage.bindings.page({ limit: 2, after, accountId: a.id }));
+    t.deepEqual(ofA.map((x) => x.id), inOrder(all.filter((x) => x.accountId === a.id)));
+    t.deepEqual((await storage.bindings.page({ limit: 7 })).next, null, 'exactly one full page: no next');
+
+    for (let i = 0; i < 3; i++) await account(storage);
+    await db.raw('UPDATE "Account" SET "createdAt" = (SELECT MIN("createdAt") FROM "Account")');
+    const accounts = await walk((after) => storage.operatorAccounts.list({ limit: 2, after }));
+    t.is(accounts.length, 5);
+    t.deepEqual(accounts.map((x) => x.id), accounts.map((x) => x.id).sort(), 'one instant: by id');
+  });
+
   test('ping() answers on a working database; provider is reported', async (t) => {
     const { storage } = await freshStorage(backend, t);
     await t.notThrowsAsync(storage.ping());

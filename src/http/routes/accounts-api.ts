@@ -1,18 +1,20 @@
-// Operator routes for accounts: POST /api/accounts, GET /api/accounts[?externalId=], GET /api/accounts/:id,
+// Operator routes for accounts: POST /api/accounts, GET /api/accounts[?externalId=|?limit=&after=], GET /api/accounts/:id,
 // POST /api/accounts/:id/api-keys, POST /api/accounts/:id/activation-urls/rotate (issue 13). Operator keys only (an
 // account key gets 403 operator_only).
 import Router from '@koa/router';
-import { activationUrls, type ActivationUrlSource } from '../../operators/activation-urls.js';
+import { activationUrls, activationUrlsOfPage, type ActivationUrlSource } from '../../operators/activation-urls.js';
 import type { Account } from '../../storage/types.js';
 import type { HttpServices } from '../context.js';
 import { requireKey, requireOperator } from '../operator-auth.js';
-import { CreateAccountBody, CreateApiKeyBody, ListAccountsQuery } from '../api-schemas.js';
-import { jsonBody, operatorErrors, parseWith, queryObject } from './operator-http.js';
+import { CreateAccountBody, CreateApiKeyBody, DEFAULT_PAGE_LIMIT, ListAccountsQuery } from '../api-schemas.js';
+import { decodeCursor, encodeCursor, jsonBody, operatorErrors, parseWith, queryObject } from './operator-http.js';
 
+
+const accountFields = (a: Account) => ({ id: a.id, email: a.email, externalId: a.externalId, createdAt: a.createdAt.toISOString() });
 
 /** The account as the API shows it, with its own two activation URLs (issue 13). */
 export async function accountView(a: Account, publicUrl: string, urls: ActivationUrlSource) {
-  return { id: a.id, email: a.email, externalId: a.externalId, createdAt: a.createdAt.toISOString(), ...(await activationUrls(urls, publicUrl, a)) };
+  return { ...accountFields(a), ...(await activationUrls(urls, publicUrl, a)) };
 }
 
 export function accountsApiRoutes(s: HttpServices): Router {
@@ -30,8 +32,9 @@ export function accountsApiRoutes(s: HttpServices): Router {
 
   router.get('/', ...guard, async (ctx) => {
     const query = parseWith(ListAccountsQuery, queryObject(ctx), 'query');
-    const accounts = await s.operators.accounts.find({ externalId: query.externalId }, query.limit ?? 100);
-    ctx.body = { accounts: await Promise.all(accounts.map((a) => accountView(a, publicUrl(), s.activation))) };
+    const page = await s.operators.accounts.find({ externalId: query.externalId }, { limit: query.limit ?? DEFAULT_PAGE_LIMIT, after: decodeCursor(query.after) });
+    const urls = await activationUrlsOfPage(s.activation, publicUrl(), page.items);
+    ctx.body = { accounts: page.items.map((a, i) => ({ ...accountFields(a), ...urls[i]! })), next: encodeCursor(page.next) };
   });
 
   router.get('/:id', ...guard, async (ctx) => {

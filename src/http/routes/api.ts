@@ -14,9 +14,10 @@ import type { HttpServices } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { ApiState } from '../state.js';
 import type { HoldUntil } from '../../store-api/limits.js';
+import type { StoreView } from '../../store-api/store-view.js';
 import { openApiDocument } from '../openapi.js';
 import { ERROR_STATUS } from '../error-status.js';
-import { parseWith, queryObject } from './operator-http.js';
+import { encodeCursor, parseWith, queryObject } from './operator-http.js';
 import { listForOperator, OperatorStoresQuery } from './operator-stores.js';
 
 // Magento's REST API reads JSON and XML bodies only.
@@ -95,10 +96,13 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
 
   router.get('/stores', auth, async (ctx) => {
     // An operator sees every store, or one account's with ?accountId=.
-    const list = ctx.state.operator
-      ? await listForOperator(services, parseWith(OperatorStoresQuery, queryObject(ctx), 'query').accountId)
-      : await stores.listStores(ctx.state.accountId);
-    ctx.body = { stores: list.map((s) => ({ ...s, availability: availability.describe(s.consumerKey) })) };
+    const withAvailability = (list: StoreView[]) => list.map((s) => ({ ...s, availability: availability.describe(s.consumerKey) }));
+    if (ctx.state.operator) {
+      const page = await listForOperator(services, parseWith(OperatorStoresQuery, queryObject(ctx), 'query'));
+      ctx.body = { stores: withAvailability(page.items), next: encodeCursor(page.next) };
+    } else {
+      ctx.body = { stores: withAvailability(await stores.listStores(ctx.state.accountId)) };
+    }
   });
 
   router.get('/stores/:id', auth, async (ctx) => {

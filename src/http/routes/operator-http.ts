@@ -5,6 +5,7 @@ import getRawBody from 'raw-body';
 import { z } from 'zod';
 import { AccountError } from '../../accounts/accounts.js';
 import { OperatorError } from '../../webhooks/errors.js';
+import type { PageCursor } from '../../storage/types.js';
 import { HttpError } from '../errors.js';
 
 const JSON_BODY_LIMIT = 64 * 1024;
@@ -17,6 +18,24 @@ export async function operatorErrors(_ctx: Context, next: Next): Promise<void> {
     if (err instanceof AccountError && err.code === 'invalid_email') throw new OperatorError('invalid_request', `email: ${err.message}`, 'email');
     throw err;
   }
+}
+
+/** A page cursor as the API shows it (`next`, `?after=`): opaque to callers, base64url of the row's time and id. */
+export function encodeCursor(cursor: PageCursor | null): string | null {
+  return cursor && Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString('base64url');
+}
+
+/** `?after=` back to a cursor; anything this API did not hand out is a 400 naming the field. */
+export function decodeCursor(after: string | undefined): PageCursor | null {
+  if (after === undefined) return null;
+  try {
+    const [at, id] = JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as unknown[];
+    const createdAt = new Date(typeof at === 'string' ? at : NaN);
+    if (typeof id === 'string' && id.length > 0 && id.length <= 100 && !Number.isNaN(createdAt.getTime())) return { createdAt, id };
+  } catch {
+    // not JSON: refused below
+  }
+  throw new OperatorError('invalid_request', 'after: not a cursor from this API (pass the "next" value of the previous page, as it came)', 'after');
 }
 
 function firstIssue(error: z.ZodError, where: string): OperatorError {

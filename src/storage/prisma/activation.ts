@@ -16,6 +16,11 @@ export function activationTokenRepository(db: Db, sealer: Sealer, sql: HotSql): 
     async ofAccount(accountId) {
       return toToken(await db.account.findUnique({ where: { id: accountId }, select }));
     },
+    async ofAccounts(accountIds) {
+      if (!accountIds.length) return [];
+      const rows = await db.account.findMany({ where: { id: { in: [...accountIds] } }, select });
+      return rows.map(toToken).filter((t): t is ActivationToken => t !== null);
+    },
     async setIfMissing(accountId, token, tokenHash, at) {
       // Conditional on "no token yet": two instances showing the page at once agree on one token.
       await updated(

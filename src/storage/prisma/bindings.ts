@@ -20,7 +20,7 @@ import {
   type TombstoneRepository,
 } from '../types.js';
 import type { HotSql } from './hot-sql.js';
-import { byCreation, updated, type Db } from './shared.js';
+import { afterCursor, byCreation, pageOf, updated, type Db } from './shared.js';
 
 type BindingColumns = Partial<Omit<BindingRow, 'id' | 'consumerKey' | 'version' | 'createdAt' | 'updatedAt'>>;
 
@@ -223,6 +223,10 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
     },
     async list() {
       return (await db.binding.findMany({ orderBy: byCreation })).map(toBinding);
+    },
+    async page({ limit, after, accountId }) {
+      const where = { ...afterCursor(after), ...(accountId === undefined ? {} : { accountId }) };
+      return pageOf(await db.binding.findMany({ where, orderBy: byCreation, take: limit + 1 }), limit, toBinding);
     },
     async update(id, version, patch, emit) {
       // One statement (UPDATE ... WHERE id = ? AND version = ? RETURNING ...) on both backends: of two writers

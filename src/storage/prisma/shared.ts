@@ -2,6 +2,7 @@
 // single-row update, and the wrapper that turns "database down" into StorageUnavailableError.
 import type { PrismaClient as SqliteClient } from '../generated/sqlite/client.js';
 import { isNotFound, toStorageError } from '../errors.js';
+import type { Page, PageCursor } from '../types.js';
 
 /**
  * The model API both generated clients share. The PostgreSQL client is typed as the SQLite one: their model
@@ -11,6 +12,22 @@ import { isNotFound, toStorageError } from '../errors.js';
 export type Db = SqliteClient;
 
 export const byCreation = [{ createdAt: 'asc' as const }, { id: 'asc' as const }];
+
+/**
+ * Rows after a page cursor in (createdAt, id) order. Written as `createdAt >= c AND (createdAt > c OR id > i)`, so
+ * both databases start the index range at c instead of testing an OR over the whole index.
+ */
+export function afterCursor(after: PageCursor | null | undefined): { createdAt?: { gte: Date }; OR?: object[] } {
+  if (!after) return {};
+  return { createdAt: { gte: after.createdAt }, OR: [{ createdAt: { gt: after.createdAt } }, { id: { gt: after.id } }] };
+}
+
+/** A page from `limit + 1` rows read in creation order: the extra row only says there is a next page. */
+export function pageOf<R extends { createdAt: Date; id: string }, T>(rows: R[], limit: number, map: (row: R) => T): Page<T> {
+  const kept = rows.slice(0, limit);
+  const last = kept.at(-1);
+  return { items: kept.map(map), next: rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null };
+}
 
 /**
  * A conditional single-row update (`update` with extra filters in `where`), null when no row matched. Used instead
