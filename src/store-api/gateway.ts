@@ -18,7 +18,7 @@ import type { ResponseBudget } from '../protocol/transport.js';
 import { isRevokedTokenMessage, type ProfileRedetector } from '../protocol/verifier-detection.js';
 import { EgressDeniedError, ResponseBudgetExceededError, ResponseTooLargeError, TransportError, UpstreamTimeoutError } from '../protocol/transport-errors.js';
 import type { ProbeRepository } from '../storage/probes.js';
-import type { Binding, BindingEventRepository, BindingRepository, TransitionEvents } from '../storage/types.js';
+import type { Binding, BindingEventRepository, BindingRepository, Page, PageRequest, TransitionEvents } from '../storage/types.js';
 import {
   AccountBusyError,
   CallError,
@@ -125,9 +125,10 @@ export class StoreGateway {
     return (await this.bindings.listByAccount(accountId)).map(describeStore);
   }
 
-  /** Every store of every account (operators: the CLI). */
-  async listAllStores(): Promise<Binding[]> {
-    return this.bindings.list();
+  /** Every store, or one account's, a page at a time in creation order (the operator API). */
+  async pageStores(request: PageRequest & { accountId?: string }): Promise<Page<StoreView>> {
+    const page = await this.bindings.page(request);
+    return { items: page.items.map(describeStore), next: page.next };
   }
 
   /** The account's store as it is now (not from the cache); StoreNotFoundError for another account's. */
