@@ -22,7 +22,7 @@ export interface RequireKeyOptions {
   storeOwner?: boolean;
 }
 
-export function requireKey(s: Pick<HttpServices, 'operators' | 'storage'> & { keys: ApiKeyCache }, options: RequireKeyOptions = {}) {
+export function requireKey(s: Pick<HttpServices, 'operators' | 'stores'> & { keys: ApiKeyCache }, options: RequireKeyOptions = {}) {
   return async function requireKey(ctx: Context, next: Next): Promise<void> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('Authorization'));
     if (!match) throw unauthorized('Send your API key as "Authorization: Bearer <key>".');
@@ -32,8 +32,7 @@ export function requireKey(s: Pick<HttpServices, 'operators' | 'storage'> & { ke
       if (!operator) throw unauthorized('This operator key is not valid (wrong, or revoked).');
       ctx.state.operator = operator;
       if (options.storeOwner && ctx.params?.id) {
-        const binding = await s.storage.bindings.byId(String(ctx.params.id));
-        ctx.state.accountId = binding?.accountId ?? NO_ACCOUNT;
+        ctx.state.accountId = (await s.stores.ownerOf(String(ctx.params.id))) ?? NO_ACCOUNT;
       }
     } else {
       const key = await s.keys.authenticate(value);

@@ -158,13 +158,28 @@ export class StoreGateway {
 
   /** The account's binding, from a cache at most `cacheTtlMs` old: a change made elsewhere shows within that. */
   async ownedBinding(accountId: string, id: string): Promise<Binding> {
-    let binding = this.cache.get(id) ?? null;
-    if (!binding) {
-      binding = await this.bindings.byId(id);
-      if (binding) this.cache.set(id, binding);
-    }
+    const binding = await this.cachedBinding(id);
     // Another account's store is "not found", never "forbidden": its existence is not confirmed.
     if (!binding || binding.accountId !== accountId) throw new StoreNotFoundError();
+    return binding;
+  }
+
+  /**
+   * The account a store belongs to (null: none, or no such store), from the same cache as the calls: an owner never
+   * changes, but a store nobody owned yet may have been claimed since it was cached, so that one is read again.
+   */
+  async ownerOf(id: string): Promise<string | null> {
+    const cached = this.cache.get(id);
+    if (cached?.accountId) return cached.accountId;
+    if (cached) this.evictCached(id);
+    return (await this.cachedBinding(id))?.accountId ?? null;
+  }
+
+  private async cachedBinding(id: string): Promise<Binding | null> {
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    const binding = await this.bindings.byId(id);
+    if (binding) this.cache.set(id, binding);
     return binding;
   }
 
