@@ -65,13 +65,25 @@ export interface TransportOptions {
   ca?: string | string[];
 }
 
+/**
+ * What a call's hang-up signal must offer: an AbortSignal has it, and so does a lighter object of the same shape
+ * (the proxy's CallerWatch: no EventTarget per request). Fires at most once; listeners are functions or objects
+ * with handleEvent.
+ */
+export interface CallSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: CallSignalListener, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: CallSignalListener): void;
+}
+export type CallSignalListener = (() => void) | { handleEvent(): void };
+
 export interface TransportRequest {
   method: string;
   url: string;
   headers?: Record<string, string>;
   body?: Buffer | string;
   timeoutMs?: number;
-  signal?: AbortSignal | undefined;
+  signal?: CallSignal | undefined;
   /** The caller's own budget for this response's bytes besides the transport's (e.g. the account's calls). */
   budget?: ResponseBudget | undefined;
 }

@@ -1,0 +1,13 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { migrate } from '../src/storage/db.js';
+import { spawnServer } from '../scripts/spawn-instance.js';
+const dir = mkdtempSync(join(tmpdir(), 'p2idle-'));
+const databaseUrl = `file:${join(dir, 'c.db')}`;
+await migrate(databaseUrl);
+const c = await spawnServer('scripts/instance.ts', { DATABASE_URL: databaseUrl, SECRETS_KEY: `b1:${randomBytes(32).toString('base64')}`, INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir }, [], ['--cpu-prof', '--cpu-prof-dir=/tmp/p2idleprof']);
+await new Promise((r) => setTimeout(r, 25000));
+await c.stop();
+await new Promise((r) => setTimeout(r, 3000));
