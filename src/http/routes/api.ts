@@ -190,14 +190,28 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
   return router;
 }
 
+/** The proxy's path, as @koa/router matched `/api` + `/stores/:id/rest/*path` (any case, one trailing `/` allowed). */
+export const PROXY_PATH = /^(?:\/api\/stores\/([^/]+)\/rest\/([^]+))(?:\/$)?$/i;
+/** The proxy's route as the OpenAPI document and a router would name it. */
+export const PROXY_ROUTE = '/api/stores/:id/rest/*path';
+
+/** A path parameter, URI-decoded as @koa/router decodes them (left as it is when it is not valid). */
+function decodeParam(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 /**
- * The proxy, ANY /api/stores/:id/rest/<path>, in a router of its own that app.ts registers before every other: it
- * carries the traffic, and each router a request passes matches its path against all of that router's routes.
+ * The proxy, ANY /api/stores/:id/rest/<path>: one middleware that app.ts registers before every router. It carries
+ * the traffic; a router would, per request, match the path against its routes, build the matched route's chain
+ * and compose it, for this one route that every method takes. Its steps are the chain any route has.
  */
-export function proxyRoutes(services: HttpServices): Router<ApiState> {
+export function proxyRoute(services: HttpServices): Middleware<ApiState> {
   const { config, stores } = services;
   const { metrics } = services.operators;
-  const router = new Router<ApiState>({ prefix: '/api' });
   const auth = requireKey(services, { storeOwner: true });
 
   // ---- ANY /api/stores/:id/rest/<path> ------------------------------------------------------------
@@ -258,6 +272,11 @@ export function proxyRoutes(services: HttpServices): Router<ApiState> {
     sendStoreAnswer(ctx, response);
   };
 
-  router.all('/stores/:id/rest/*path', auth, readQuery, readBody, forward);
-  return router;
+  return function proxyRoute(ctx, next) {
+    const match = PROXY_PATH.exec(ctx.path);
+    if (match === null) return next();
+    ctx.params = { id: decodeParam(match[1]!), path: decodeParam(match[2]!) };
+    // auth, readQuery, readBody, forward; the last answers (nothing after it runs).
+    return auth(ctx, () => readQuery(ctx, () => readBody(ctx, () => forward(ctx, next))));
+  };
 }
