@@ -6,7 +6,7 @@ import { FlashMessages } from './flash.js';
 import { accessLog, requestId, securityHeaders } from './middleware.js';
 import { accountRoutes } from './routes/account.js';
 import { accountsApiRoutes } from './routes/accounts-api.js';
-import { apiRoutes, proxyRoutes } from './routes/api.js';
+import { apiRoutes, proxyRoute } from './routes/api.js';
 import { connectCredentialsRoutes } from './routes/connect-credentials.js';
 import { assetRoutes } from './routes/assets.js';
 import { identityPopupRoutes } from './routes/identity-popup.js';
@@ -29,10 +29,10 @@ export function createHttpApp(services: HttpServices): Koa {
   app.use(handleErrors(services));
   // The flash key is derived from the CSRF key (itself derived from the secrets key): every instance opens it.
   const flash = new FlashMessages(services.csrfKey, services.config, services.clock);
-  // The API first: it carries the traffic, and each router matches the path against all of its routes.
+  // The proxy first, before every router: nothing else answers its paths, and a request it takes passes no router.
+  app.use(proxyRoute(services) as Koa.Middleware);
+  // The API next: it carries the rest of the traffic, and each router matches the path against all of its routes.
   const routers = [
-    // The proxy first: nothing else answers its paths, and a request it takes passes no other router.
-    proxyRoutes(services),
     // The operator routers before apiRoutes, whose catch-all answers every other /api path with 404.
     accountsApiRoutes(services),
     ...connectCredentialsRoutes(services, { flash }), // issue 17: POST /api/accounts/:id/stores and the account page's form

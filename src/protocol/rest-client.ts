@@ -12,7 +12,7 @@ import type { QueryInput } from './query.js';
 import { createSigner, type MagentoSigner, type Token } from './signer.js';
 import type { SigningProfileName } from './signing-profiles.js';
 import { RequestAbortedError } from './transport-errors.js';
-import type { ResponseBudget, Transport, TransportResponse } from './transport.js';
+import type { CallSignal, ResponseBudget, Transport, TransportResponse } from './transport.js';
 
 export interface StoreCredentials {
   storeBaseUrl: string;
@@ -33,7 +33,8 @@ export interface RestCall {
   body?: Buffer | string;
   contentType?: string;
   accept?: string;
-  signal?: AbortSignal;
+  /** The caller's hang-up: an AbortSignal, or any object of its shape (transport.ts CallSignal). */
+  signal?: CallSignal | undefined;
   /** `graphql` sends to `{store_base_url}graphql` (path ignored), signed the same way; `rest` by default. */
   endpoint?: 'rest' | 'graphql';
   /** Extra headers, never signed: Magento's `Store` header (store view) for GraphQL. */
@@ -134,19 +135,24 @@ export function createRestClient(options: RestClientOptions): RestClient {
   }
 
   /** Waits before a retry; a caller who hangs up (signal) is released at once with RequestAbortedError. */
-  async function pause(ms: number, url: string, signal: AbortSignal | undefined): Promise<void> {
+  async function pause(ms: number, url: string, signal: CallSignal | undefined): Promise<void> {
     if (!signal) return wait(ms);
     const aborted = (): RequestAbortedError => {
       const { hostname, port, protocol } = new URL(url);
       return new RequestAbortedError(hostname, Number(port) || (protocol === 'https:' ? 443 : 80));
     };
     if (signal.aborted) throw aborted();
+    // The wait gets an AbortSignal of its own (the caller's may be a lighter object), fired with the caller's.
+    const waitAbort = new AbortController();
     let onAbort: (() => void) | undefined;
     try {
       await Promise.race([
-        wait(ms, signal),
+        wait(ms, waitAbort.signal),
         new Promise<never>((_, reject) => {
-          onAbort = () => reject(aborted());
+          onAbort = () => {
+            waitAbort.abort();
+            reject(aborted());
+          };
           signal.addEventListener('abort', onAbort, { once: true });
         }),
       ]);

@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { Readable } from 'node:stream';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import axios, { AxiosError, AxiosHeaders, type AxiosResponse } from 'axios';
+import axios, { AxiosError, AxiosHeaders, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { DEFAULT_LIMITS } from '../config.js';
 import { createEgressAgents } from './egress-agent.js';
 import { describeFailure, errorCode, messageOf } from './failure-reasons.js';
@@ -65,13 +65,25 @@ export interface TransportOptions {
   ca?: string | string[];
 }
 
+/**
+ * What a call's hang-up signal must offer: an AbortSignal has it, and so does a lighter object of the same shape
+ * (the proxy's CallerWatch: no EventTarget per request). Fires at most once; listeners are functions or objects
+ * with handleEvent.
+ */
+export interface CallSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: CallSignalListener, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: CallSignalListener): void;
+}
+export type CallSignalListener = (() => void) | { handleEvent(): void };
+
 export interface TransportRequest {
   method: string;
   url: string;
   headers?: Record<string, string>;
   body?: Buffer | string;
   timeoutMs?: number;
-  signal?: AbortSignal | undefined;
+  signal?: CallSignal | undefined;
   /** The caller's own budget for this response's bytes besides the transport's (e.g. the account's calls). */
   budget?: ResponseBudget | undefined;
 }
@@ -164,6 +176,14 @@ export function createTransport(options: TransportOptions): Transport {
     transformRequest: [(data: unknown) => data],
     transformResponse: [(data: unknown) => data],
   });
+  // Each call goes to axios's own http adapter with a config that inherits this one, merged once: axios's
+  // request pipeline (mergeConfig of the defaults and the call, the header buckets flattened into AxiosHeaders,
+  // the identity transforms, the response headers converted again) would redo per call what never changes here.
+  // What it added per call is added in checkHeaders: its default Accept, and the form Content-Type it gives a
+  // POST, PUT or PATCH without one.
+  const adapter = axios.getAdapter('http');
+  const template: Record<string, unknown> = Object.assign(new CallTemplate() as Record<string, unknown>, client.defaults, { allowAbsoluteUrls: true });
+  delete template.headers;
 
   async function request(req: TransportRequest): Promise<TransportResponse> {
     const target = checkTarget(req.url);
@@ -177,7 +197,7 @@ export function createTransport(options: TransportOptions): Transport {
       const size = typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body.length;
       if (size > maxRequestBodyBytes) throw new RequestTooLargeError(size, maxRequestBodyBytes);
     }
-    const headers = checkHeaders(req.headers);
+    const headers = checkHeaders(req.headers, req.method);
     if (req.signal?.aborted) throw new RequestAbortedError(host, port);
 
     // One abort per call, fired by whichever comes first: the total timeout or the caller's hang-up. A plain object
@@ -192,7 +212,7 @@ export function createTransport(options: TransportOptions): Transport {
     const started = debug ? performance.now() : 0;
     let inBody = false;
     try {
-      const res = await client.request<Readable>({ url: target.href, method: req.method, headers, data: req.body, signal: abort });
+      const res = (await adapter(callConfig(template, target.href, req.method, headers, req.body, abort))) as AxiosResponse<Readable>;
       inBody = true;
       const body = await readBody(res.data, host, port, responseBudget, req.budget);
       debug?.debug(
@@ -280,12 +300,38 @@ function checkTarget(raw: string): Target {
 }
 
 /**
- * The request headers as a plain object (axios builds its own AxiosHeaders from it once), our User-Agent unless the
- * caller gave one. axios would silently strip control and non-Latin-1 characters from header values: refuse them.
+ * The shared part of every call's config. A class instance: axios reads inherited config only from below
+ * Object.prototype and not across a null prototype (its guard against prototype pollution).
  */
-function checkHeaders(given: Record<string, string> | undefined): Record<string, string> {
-  const headers: Record<string, string> = {};
+class CallTemplate {}
+
+/** One call's config for axios's http adapter: its own fields over the shared, merged-once template. */
+function callConfig(template: object, url: string, method: string, headers: Record<string, string>, data: Buffer | string | undefined, signal: CallAbort): InternalAxiosRequestConfig {
+  const config = Object.create(template) as InternalAxiosRequestConfig & { signal: CallAbort };
+  config.url = url;
+  config.method = method;
+  // A plain object: the adapter builds its one AxiosHeaders from it.
+  config.headers = headers as unknown as AxiosHeaders;
+  config.data = data;
+  config.signal = signal;
+  return config;
+}
+
+// What axios's request pipeline added to every call: its default Accept, and the form content type it gave a
+// POST, PUT or PATCH sent without one (dispatchRequest).
+const DEFAULT_ACCEPT = 'application/json, text/plain, */*';
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * The request headers as a plain object (axios builds its own AxiosHeaders from it once), our User-Agent unless the
+ * caller gave one, axios's defaults (above) unless the caller gave them. axios would silently strip control and
+ * non-Latin-1 characters from header values: refuse them.
+ */
+function checkHeaders(given: Record<string, string> | undefined, method: string): Record<string, string> {
+  // Accept first, where axios's defaults put it.
+  const headers: Record<string, string> = { Accept: DEFAULT_ACCEPT };
   let userAgent = false;
+  let contentType = false;
   if (given) {
     for (const name in given) {
       const value = given[name]!;
@@ -297,11 +343,18 @@ function checkHeaders(given: Record<string, string> | undefined): Record<string,
         const shown = name.replace(/[^\x21-\x7e]/g, '?');
         throw new InvalidRequestError(`the request header "${shown}" has an invalid name or value`);
       }
-      if (!userAgent && name.length === 10 && name.toLowerCase() === 'user-agent') userAgent = true;
+      const n = name.length;
+      if (n === 10 && !userAgent && name.toLowerCase() === 'user-agent') userAgent = true;
+      else if (n === 6 && name.toLowerCase() === 'accept') {
+        // In the default's place and spelling, as axios merged it.
+        headers.Accept = value;
+        continue;
+      } else if (n === 12 && name.toLowerCase() === 'content-type') contentType = true;
       headers[name] = value;
     }
   }
   if (!userAgent) headers['User-Agent'] = USER_AGENT;
+  if (!contentType && /^(?:post|put|patch)$/i.test(method)) headers['Content-Type'] = FORM_TYPE;
   return headers;
 }
 

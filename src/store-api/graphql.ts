@@ -1,6 +1,7 @@
 // GraphQL calls ({store_base_url}graphql) for the proxy and the TypeScript client: OAuth-signed like REST (the JSON
 // body is never part of the signature), Magento's `Store` header selecting the store view.
 import type { RestCall, RestResponse } from '../protocol/rest-client.js';
+import type { CallSignal } from '../protocol/transport.js';
 import { MagentoApiError, MagentoGraphQLError, RequestRefusedError, type GraphQLErrorEntry } from './errors.js';
 
 // Magento's rule for a store code (Store\Model\ResourceModel\Store::_checkCode): a letter, then letters, digits, `_`.
@@ -21,7 +22,7 @@ export interface GraphqlCallInput {
   body: Buffer | string;
   /** The store view (Magento's `Store` header); `all` and undefined send none (the default store view). */
   storeCode?: string | undefined;
-  signal?: AbortSignal | undefined;
+  signal?: CallSignal | undefined;
 }
 
 export function graphqlCall({ body, storeCode, signal }: GraphqlCallInput): RestCall {

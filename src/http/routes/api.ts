@@ -8,6 +8,7 @@ import { RequestRefusedError } from '../../store-api/errors.js';
 import { graphqlCall } from '../../store-api/graphql.js';
 import { parseFormEncoded } from '../../protocol/query.js';
 import type { RestResponse } from '../../protocol/rest-client.js';
+import type { CallSignal, CallSignalListener } from '../../protocol/transport.js';
 import { QueryError } from '../../protocol/errors.js';
 import { requireKey } from '../operator-auth.js';
 import type { HttpServices } from '../context.js';
@@ -54,20 +55,33 @@ function sendStoreAnswer(ctx: ParameterizedContext<ApiState>, response: RestResp
 }
 
 /**
- * A signed call's (the proxy's, GraphQL's) one 'close' listener on its caller's response. Before the answer is written, a hang-up aborts the
- * call: a caller who left does not keep a store connection (and retries) busy. After it, the call's slot and its
- * answer's bytes are released (issue 13: counted until the answer has been written, or the caller left); a hold
- * that comes after the close releases at once. An object with methods, not per-request closures (the proxy's hot path).
+ * A signed call's (the proxy's, GraphQL's) one 'close' listener on its caller's response. Before the answer is
+ * written, a hang-up aborts the call: a caller who left does not keep a store connection (and retries) busy. After
+ * it, the call's slot and its answer's bytes are released (issue 13: counted until the answer has been written, or
+ * the caller left); a hold that comes after the close releases at once. It is itself the call's hang-up signal
+ * (CallSignal, the shape of an AbortSignal without an EventTarget): one object per request, no closures (the
+ * proxy's hot path).
  */
-class CallerWatch {
-  readonly hangUp = new AbortController();
+class CallerWatch implements CallSignal {
+  aborted = false;
   readonly options: { holdUntil: HoldUntil };
   private release: (() => void) | undefined;
   private closed = false;
+  /** The transport's and the retry wait's listeners, one at a time in practice. */
+  private listeners: CallSignalListener[] | undefined;
 
   constructor(private readonly res: ServerResponse) {
     res.once('close', () => this.onClose());
     this.options = { holdUntil: this.hold.bind(this) };
+  }
+
+  addEventListener(_type: 'abort', listener: CallSignalListener): void {
+    (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: CallSignalListener): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i !== -1) this.listeners!.splice(i, 1);
   }
 
   private hold(release: () => void): void {
@@ -77,11 +91,18 @@ class CallerWatch {
 
   private onClose(): void {
     this.closed = true;
-    if (!this.res.writableFinished) this.hangUp.abort();
+    if (!this.res.writableFinished) this.abort();
     this.release?.();
   }
-}
 
+  private abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners) for (const l of listeners) typeof l === 'function' ? l() : l.handleEvent();
+  }
+}
 
 export function apiRoutes(services: HttpServices): Router<ApiState> {
   const { config, stores, availability, storeViews, health } = services;
@@ -139,7 +160,7 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
     }
     const body = await getRawBody(ctx.req, { limit: config.limits.maxRequestBodyBytes, length: ctx.request.length });
     const watch = new CallerWatch(ctx.res);
-    const call = graphqlCall({ body, storeCode: ctx.get('Store') || undefined, signal: watch.hangUp.signal });
+    const call = graphqlCall({ body, storeCode: ctx.get('Store') || undefined, signal: watch });
     const response = await stores.send(ctx.state.accountId, ctx.params.id!, call, watch.options);
     // Magento's answer unchanged: GraphQL errors come as HTTP 200 (or 500 before execution) with `errors`.
     sendStoreAnswer(ctx, response);
@@ -173,14 +194,28 @@ export function apiRoutes(services: HttpServices): Router<ApiState> {
   return router;
 }
 
+/** The proxy's path, as @koa/router matched `/api` + `/stores/:id/rest/*path` (any case, one trailing `/` allowed). */
+export const PROXY_PATH = /^(?:\/api\/stores\/([^/]+)\/rest\/([^]+))(?:\/$)?$/i;
+/** The proxy's route as the OpenAPI document and a router would name it. */
+export const PROXY_ROUTE = '/api/stores/:id/rest/*path';
+
+/** A path parameter, URI-decoded as @koa/router decodes them (left as it is when it is not valid). */
+function decodeParam(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 /**
- * The proxy, ANY /api/stores/:id/rest/<path>, in a router of its own that app.ts registers before every other: it
- * carries the traffic, and each router a request passes matches its path against all of that router's routes.
+ * The proxy, ANY /api/stores/:id/rest/<path>: one middleware that app.ts registers before every router. It carries
+ * the traffic; a router would, per request, match the path against its routes, build the matched route's chain
+ * and compose it, for this one route that every method takes. Its steps are the chain any route has.
  */
-export function proxyRoutes(services: HttpServices): Router<ApiState> {
+export function proxyRoute(services: HttpServices): Middleware<ApiState> {
   const { config, stores } = services;
   const { metrics } = services.operators;
-  const router = new Router<ApiState>({ prefix: '/api' });
   const auth = requireKey(services, { storeOwner: true });
 
   // ---- ANY /api/stores/:id/rest/<path> ------------------------------------------------------------
@@ -230,7 +265,7 @@ export function proxyRoutes(services: HttpServices): Router<ApiState> {
         body: ctx.state.rawBody,
         contentType: ctx.state.rawBody ? ctx.get('Content-Type') : undefined,
         accept: ctx.get('Accept') || undefined,
-        signal: watch.hangUp.signal,
+        signal: watch,
       }, watch.options);
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
@@ -241,6 +276,11 @@ export function proxyRoutes(services: HttpServices): Router<ApiState> {
     sendStoreAnswer(ctx, response);
   };
 
-  router.all('/stores/:id/rest/*path', auth, readQuery, readBody, forward);
-  return router;
+  return function proxyRoute(ctx, next) {
+    const match = PROXY_PATH.exec(ctx.path);
+    if (match === null) return next();
+    ctx.params = { id: decodeParam(match[1]!), path: decodeParam(match[2]!) };
+    // auth, readQuery, readBody, forward; the last answers (nothing after it runs).
+    return auth(ctx, () => readQuery(ctx, () => readBody(ctx, () => forward(ctx, next))));
+  };
 }
