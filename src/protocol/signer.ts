@@ -7,12 +7,12 @@
 //   4. base string METHOD&enc(url)&enc(parameters), key enc(consumer_secret)&enc(token_secret), HMAC-SHA256, base64
 //   5. the Authorization header.
 //
-// oauth-1.0a's base string cannot express Magento's orders: it sorts encoded names with JavaScript's sort, reads
-// queries in ways PHP does not (values split on every `=`, no `+` as space, names not decoded, repeated names as
-// arrays) and keeps the URL as given. So steps 1-4 are written out here, in a few lines each, instead of being passed
-// through its internals. Step 5 writes the header oauth-1.0a's toHeader writes, byte for byte (test/protocol holds
-// the two to each other), in one concatenation instead of its sort and five regular expressions per value.
+// oauth-1.0a is used for step 5 only (toHeader, its public interface). Its base string cannot express Magento's
+// orders: it sorts encoded names with JavaScript's sort, reads queries in ways PHP does not (values split on every
+// `=`, no `+` as space, names not decoded, repeated names as arrays) and keeps the URL as given. So steps 1-4 are
+// written out here, in a few lines each, instead of being passed through its internals.
 import { createHmac } from 'node:crypto';
+import OAuth from 'oauth-1.0a';
 import { systemClock, type Clock } from '../clock.js';
 import { SigningError } from './errors.js';
 import { nonceFor, timestampFor, type FixedNonce } from './nonce.js';
@@ -97,32 +97,12 @@ export interface MagentoSigner {
 export const SIGNATURE_METHOD = 'HMAC-SHA256';
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
-/** The oauth_* fields of one signature, as they go into the Authorization header. */
-export interface OAuthFields {
-  oauth_consumer_key: string;
-  oauth_nonce: string;
-  oauth_signature: string;
-  oauth_signature_method: string;
-  oauth_timestamp: string;
-  oauth_token?: string | undefined;
-  oauth_verifier?: string | undefined;
-  oauth_version: string;
-}
-
-/**
- * `OAuth k="v", ...`: the fields in JavaScript's sort order of their names (fixed, so written out), values RFC 3986
- * encoded, `, ` between them; what oauth-1.0a's toHeader writes for them.
- */
-export function authorizationOf(f: OAuthFields): string {
-  let header = 'OAuth oauth_consumer_key="' + percentEncode(f.oauth_consumer_key) +
-    '", oauth_nonce="' + percentEncode(f.oauth_nonce) +
-    '", oauth_signature="' + percentEncode(f.oauth_signature) +
-    '", oauth_signature_method="' + percentEncode(f.oauth_signature_method) +
-    '", oauth_timestamp="' + percentEncode(f.oauth_timestamp) + '"';
-  if (f.oauth_token !== undefined) header += ', oauth_token="' + percentEncode(f.oauth_token) + '"';
-  if (f.oauth_verifier !== undefined) header += ', oauth_verifier="' + percentEncode(f.oauth_verifier) + '"';
-  return header + ', oauth_version="' + percentEncode(f.oauth_version) + '"';
-}
+// Only toHeader() is used: it writes `OAuth k="v", ...` with the oauth_* pairs sorted and RFC 3986 encoded.
+const headerWriter = new OAuth({
+  consumer: { key: '', secret: '' },
+  signature_method: SIGNATURE_METHOD,
+  hash_function: (base, key) => signatureOf(base, key),
+});
 
 /** `METHOD&enc(url)&enc(name=value&...)`, the parameters already encoded and in the verifier's order. */
 export function baseStringOf(method: string, url: string, parameterString: string): string {
@@ -180,18 +160,25 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
     const query = input.query === undefined ? urlPairs : urlPairs.concat(flattenQuery(input.query));
     const form = input.form === undefined ? [] : flattenQuery(input.form);
     // 2. protocol parameters
-    const nonce = nonceFor(input);
-    const timestamp = String(timestampFor(input, clock));
-    // In this order, as always: oauth_consumer_key, _nonce, _signature_method, _timestamp, _version, _token, _verifier.
+    const oauth: OAuth.Data & { oauth_verifier?: string } = {
+      oauth_consumer_key: consumer.key,
+      oauth_nonce: nonceFor(input),
+      oauth_signature_method: SIGNATURE_METHOD,
+      oauth_timestamp: timestampFor(input, clock),
+      oauth_version: '1.0',
+    };
+    if (token !== undefined) oauth.oauth_token = token.key;
+    if (verifier !== undefined) oauth.oauth_verifier = verifier;
+    // In the object's order, as before: oauth_consumer_key, _nonce, _signature_method, _timestamp, _version, _token, _verifier.
     const protocol: QueryPair[] = [
-      ['oauth_consumer_key', consumer.key],
-      ['oauth_nonce', nonce],
-      ['oauth_signature_method', SIGNATURE_METHOD],
-      ['oauth_timestamp', timestamp],
-      ['oauth_version', '1.0'],
+      ['oauth_consumer_key', oauth.oauth_consumer_key],
+      ['oauth_nonce', oauth.oauth_nonce],
+      ['oauth_signature_method', oauth.oauth_signature_method],
+      ['oauth_timestamp', String(oauth.oauth_timestamp)],
+      ['oauth_version', oauth.oauth_version],
     ];
-    if (token !== undefined) protocol.push(['oauth_token', token.key]);
-    if (verifier !== undefined) protocol.push(['oauth_verifier', verifier]);
+    if (oauth.oauth_token !== undefined) protocol.push(['oauth_token', oauth.oauth_token]);
+    if (oauth.oauth_verifier !== undefined) protocol.push(['oauth_verifier', oauth.oauth_verifier]);
     // 3. every signed parameter, in the verifier's order
     const params = collectParameters(protocol, query, form, profile);
     let parameterString = params.sorted[0]?.signed ?? '';
@@ -200,21 +187,12 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
     const baseString = baseStringOf(method, base, parameterString);
     const signature = signatureOf(baseString, signingKey(token?.secret ?? ''));
     // 5. header
-    const authorization = authorizationOf({
-      oauth_consumer_key: consumer.key,
-      oauth_nonce: nonce,
-      oauth_signature: signature,
-      oauth_signature_method: SIGNATURE_METHOD,
-      oauth_timestamp: timestamp,
-      oauth_token: token?.key,
-      oauth_verifier: verifier,
-      oauth_version: '1.0',
-    });
+    const { Authorization } = headerWriter.toHeader({ ...oauth, oauth_signature: signature });
 
     const signed: SignedRequest = {
       method,
       url: params.query === '' ? base : base + '?' + params.query,
-      authorization,
+      authorization: Authorization,
       baseString,
     };
     if (params.body !== undefined) {
