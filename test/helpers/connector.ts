@@ -331,7 +331,8 @@ export async function assertConnectedAgain(
   return after;
 }
 
-export async function waitForState(connector: Connector, consumerKey: string, state: Binding['state'], timeoutMs = 10_000): Promise<Binding> {
+// As generous as waitFor: a request token fetched on a machine at load 40 can take longer than 10 s, and is no failure.
+export async function waitForState(connector: Connector, consumerKey: string, state: Binding['state'], timeoutMs = 45_000): Promise<Binding> {
   return waitFor(`binding ${consumerKey} to be ${state}`, async () => {
     const b = await connector.binding(consumerKey);
     return b?.state === state ? b : undefined;
