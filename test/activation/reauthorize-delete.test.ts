@@ -1,5 +1,6 @@
 // After activation: Reauthorize (same binding, new tokens), Delete in Magento (revoked on our next call), and a
 // Reauthorize popup finished by someone signed in to another account.
+import type { ExecutionContext } from 'ava';
 import { MagentoApiError, StoreNotActiveError } from '../../src/store-api/errors.js';
 import type { Binding } from '../../src/storage/types.js';
 import { forEachBackend } from '../helpers/db.js';
@@ -108,19 +109,8 @@ forEachBackend((backend, test) => {
 
   // StoreCalls serves a binding from its cache for limits.cacheTtlMs: the first call after a Reauthorize finished in
   // this process still signs with the old, dead token. It must come back with the new token, not Magento's 401.
-  test('the first call after a Reauthorize uses the new token even if the binding was cached just before', async (t) => {
-    const { mock, connector } = await storeAndConnector(backend, t, { limits: { cacheTtlMs: 60_000 } });
-    const { integrationId, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com');
-    const store = connector.running.services.client(before.accountId!).forStore(before.id);
-    t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01'); // caches the binding
-    const reauth = await mock.admin.reauthorize(integrationId);
-    await settle(connector);
-    const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, 'login', 'owner@example.com', PASSWORD);
-    t.is(done.status, 302, done.text.slice(0, 300));
-    t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
-  });
-
-  test('a Reauthorize then a Delete while the binding was cached: the first call (old token, then the new one) revokes it', async (t) => {
+  /** A store called once (its binding now cached for a minute), then reauthorized in Magento and the popup. */
+  async function reauthorizedWhileCached(t: ExecutionContext) {
     const { mock, connector } = await storeAndConnector(backend, t, { limits: { cacheTtlMs: 60_000 } });
     const { integrationId, consumerKey, binding: before } = await activateAndSignUp(mock, connector, 'owner@example.com');
     const store = connector.running.services.client(before.accountId!).forStore(before.id);
@@ -129,6 +119,16 @@ forEachBackend((backend, test) => {
     await settle(connector);
     const done = await finishInPopup(new Browser(), connector, reauth.popupUrl!, 'login', 'owner@example.com', PASSWORD);
     t.is(done.status, 302, done.text.slice(0, 300));
+    return { mock, connector, store, integrationId, consumerKey };
+  }
+
+  test('the first call after a Reauthorize uses the new token even if the binding was cached just before', async (t) => {
+    const { store } = await reauthorizedWhileCached(t);
+    t.is((await store.get<{ sku: string }>('V1/products/24-MB01')).sku, '24-MB01');
+  });
+
+  test('a Reauthorize then a Delete while the binding was cached: the first call (old token, then the new one) revokes it', async (t) => {
+    const { mock, connector, store, integrationId, consumerKey } = await reauthorizedWhileCached(t);
     mock.admin.delete(integrationId);
     const refused = await t.throwsAsync(store.get('V1/products/24-MB01'), { instanceOf: MagentoApiError });
     t.is(refused.status, 401);
