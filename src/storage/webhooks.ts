@@ -292,7 +292,8 @@ export function createWebhookRepository(db: Db, sealer: Sealer, provider: 'sqlit
       // subquery's snapshot and the delete is re-checked against them and kept. On PostgreSQL the batch is picked
       // by its rows' physical addresses (a Tid Scan reads just those rows): with the key IN (...) form the planner
       // chose a hash join over every old finished row, once per batch (100,000 old rows: 47 ms -> 1.2 ms a batch;
-      // bench/scale.ts prints the plan); a row retried meanwhile is followed to its new version, re-checked and kept.
+      // bench/scale.ts prints the plan: with statistics saying there are few old rows the planner reads them through the
+      // index instead); a row retried meanwhile is followed to its new version, re-checked and kept.
       const deliveries = provider === 'postgresql'
         ? await db.$executeRaw`
           DELETE FROM "WebhookDelivery"
