@@ -245,6 +245,11 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   const loop = setInterval(() => {
     if (stopping) return;
     services.activation.resumeDue().catch(warn('resuming due activations failed'));
+    if (ticks % 10 === 0) {
+      // Cached entries past their TTL (seconds) go: the memory of a burst over many stores is given back.
+      services.stores.purgeStale();
+      services.keys.purgeStale();
+    }
     if (++ticks % 300 === 0) {
       services.accounts.housekeeping().catch(warn('housekeeping failed')); // every 5 minutes
       services.identity.resets.deleteExpired().catch(warn('housekeeping failed')); // issue 14: expired reset links

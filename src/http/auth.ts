@@ -36,6 +36,11 @@ export class ApiKeyCache {
     return key;
   }
 
+  /** Drops the keys past their TTL (an idle instance holds none, see StoreGateway.purgeStale). */
+  purgeStale(): void {
+    this.entries.purgeStale();
+  }
+
   /** Forget a key at once on this instance (revoked here); other instances forget it within the TTL. */
   forget(keyHash: string): void {
     this.entries.delete(keyHash);

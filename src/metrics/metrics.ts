@@ -69,8 +69,8 @@ export function createMetrics(o: { storage: Storage }): Metrics {
     registers,
   });
   for (const outcome of CALLBACK_OUTCOMES) callbacks.inc({ outcome }, 0);
-  // Counting bindings by state reads every row's state (26–130 ms at 100,000 stores, `npm run bench -- scale`): at
-  // most once per STATE_COUNTS_TTL_MS per instance, however often it is scraped; concurrent scrapes share one count.
+  // Bindings by state come from the counters the database's triggers keep (a few rows, however many stores): still
+  // read at most once per STATE_COUNTS_TTL_MS per instance, however often it is scraped; concurrent scrapes share one.
   let counted: { at: number; counts: Promise<Partial<Record<string, number>>> } | null = null;
   const stateCounts = () => {
     const now = Date.now();

@@ -27,7 +27,7 @@ export interface ProbeRepository {
   reschedule(id: string, claimedUntil: Date, next: Date, callOkAt?: Date): Promise<boolean>;
   /** A successful call to the store at `at`. */
   recordOk(id: string, at: Date): Promise<void>;
-  /** Bindings per state (metrics). */
+  /** Bindings per state (metrics), from the counters the database keeps; states with none may be 0 or missing. */
   stateCounts(): Promise<Partial<Record<string, number>>>;
   /** The two columns (tests, the store doctor). */
   state(id: string): Promise<{ nextProbeAt: Date | null; lastCallOkAt: Date | null } | null>;
@@ -92,8 +92,10 @@ export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' 
       await db.$executeRaw`UPDATE "Binding" SET "lastCallOkAt" = ${at} WHERE "id" = ${id}`;
     },
     async stateCounts() {
-      const groups = await db.binding.groupBy({ by: ['state'], _count: { _all: true } });
-      return Object.fromEntries(groups.map((g) => [g.state, g._count._all]));
+      // The counters the Binding triggers keep (migration 20261201174900_binding_state_counts): a few rows per
+      // state, however many bindings (a GROUP BY over Binding read every row: 6-33 ms at 100,000).
+      const groups = await db.bindingStateCount.groupBy({ by: ['state'], _sum: { n: true } });
+      return Object.fromEntries(groups.map((g) => [g.state, g._sum.n ?? 0]));
     },
     async state(id) {
       return db.binding.findUnique({ where: { id }, select: { nextProbeAt: true, lastCallOkAt: true } });

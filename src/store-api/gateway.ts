@@ -187,6 +187,15 @@ export class StoreGateway {
     this.cache.delete(id);
   }
 
+  /**
+   * Drops the cached bindings (and call records) past their TTL. LRU entries are only dropped when read or pushed
+   * out, so after a burst over many stores an idle instance would hold up to 10,000 stale bindings (issue 16).
+   */
+  purgeStale(): void {
+    this.cache.purgeStale();
+    this.callOkRecorded.purgeStale();
+  }
+
   /** Calls to this store in flight on this instance, and waiting for a slot of its cap (tests, metrics). */
   inFlight(storeId: string): number {
     return this.limiter.inFlight(storeId);

@@ -211,6 +211,15 @@ forEachBackend((backend, test) => {
     const other = await accounts.signUp('other@example.com', PASSWORD);
     t.is(await accounts.revokeApiKey(other.id, keys[2]!.record.id), null, "another account's key is none of its business");
     t.is((await accounts.listApiKeys(account.id)).filter((k) => k.revokedAt === null).length, 2);
+
+    // Entries past their TTL are dropped by purgeStale (an idle instance holds none), fresh ones stay.
+    t.true(cache.size > 0);
+    cache.purgeStale();
+    t.true(cache.size > 0, 'nothing is stale yet');
+    clock.advance(61_000);
+    t.truthy(await cache.authenticate(keys[3]!.key), 'cached afresh');
+    cache.purgeStale();
+    t.is(cache.size, 1, 'only the fresh entry is left');
   });
 
   test('FlashMessages: shown once, sealed, gone after its life on the injected clock', async (t) => {

@@ -41,7 +41,7 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     credentials: guarded(createCredentialRepository(db)),
     operatorKeys: guarded(createOperatorKeyRepository(db)),
     operatorAccounts: guarded(createOperatorAccountRepository(db)),
-    webhooks: guarded(createWebhookRepository(db, sealer)),
+    webhooks: guarded(createWebhookRepository(db, sealer, provider)),
     probes: guarded(createProbeRepository(db, provider)),
     async ping() {
       try {
