@@ -190,6 +190,7 @@ export interface BindingRepository {
   insert(binding: NewBinding, patch: BindingPatch, events?: TransitionEvents): Promise<Binding | null>;
   byId(id: string): Promise<Binding | null>;
   byConsumerKey(consumerKey: string): Promise<Binding | null>;
+  /** Lists (the account's, every, a page): a binding whose secrets cannot be opened is listed without them, lastError saying why. */
   listByAccount(accountId: string): Promise<Binding[]>;
   list(): Promise<Binding[]>;
   /** Every binding (or one account's) a page at a time, on the (createdAt, id) index: what the operator API lists. */

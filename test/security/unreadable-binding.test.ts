@@ -60,7 +60,7 @@ forEachBackend((backend, test) => {
     t.regex(connector.logs(), /request-token step skipped: the binding's secrets cannot be opened/);
   });
 
-  test('a connected store whose secrets cannot be opened: its calls answer 503 store_secrets_unreadable with the fix, not a 500', async (t) => {
+  test('a connected store whose secrets cannot be opened: its calls answer 503 store_secrets_unreadable with the fix, not a 500; the lists show it with why', async (t) => {
     const store = await activatedStore(backend, t);
     t.is((await store.api('GET', 'V1/products/24-MB01')).status, 200);
     const sql = (query: string) => rawQuery(backend, store.connector.databaseUrl, query);
@@ -76,6 +76,17 @@ forEachBackend((backend, test) => {
     const res = await store.api('GET', 'V1/products/24-MB01');
     t.regex(ours(t, res, 503, 'store_secrets_unreadable'), /cannot be opened by this instance \(this value was sealed with key "retired", which is not configured: add "retired:<that key>" to SECRETS_KEY/);
     t.is(store.mock.knobs.requests().length, requestsBefore, 'nothing sent to the store');
+
+    // The lists still answer: the store is in them, saying why it cannot be used (one such row is not a 503 for all).
+    const listed = await fetch(`${store.connector.url}/api/stores`, { headers: { authorization: `Bearer ${store.apiKey}` } });
+    t.is(listed.status, 200);
+    const [row] = ((await listed.json()) as { stores: { id: string; state: string; lastError: { message: string } | null }[] }).stores;
+    t.is(row?.id, store.storeId);
+    t.regex(row!.lastError!.message, /stored credentials cannot be opened by this instance .*SECRETS_KEY/);
+    const operatorKey = (await store.connector.running.services.operators.keys.create('ops')).key;
+    const paged = await fetch(`${store.connector.url}/api/stores?limit=10`, { headers: { authorization: `Bearer ${operatorKey}` } });
+    t.is(paged.status, 200);
+    t.is(((await paged.json()) as { stores: { id: string }[] }).stores[0]?.id, store.storeId);
     t.notRegex(store.connector.logs(), /unhandled error|no HTTP status for this error code/);
   });
 });

@@ -76,6 +76,20 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
     }
   };
 
+  /**
+   * A row in a list (the account's stores, the operator's pages, the CLI): one whose secrets cannot be opened is still
+   * listed, with none of them and its lastError saying why, so that one such row does not make the whole list a 503
+   * (its own description and calls still answer 503 store_secrets_unreadable).
+   */
+  const listed = (row: BindingRow): Binding => {
+    try {
+      return toBinding(row);
+    } catch (err) {
+      if (!(err instanceof UnreadableBindingError)) throw err;
+      return { ...readable(row), requestToken: null, accessToken: null, lastError: `${err.message} ${err.fix ?? ''}`.trim(), lastErrorAt: row.updatedAt };
+    }
+  };
+
   /** A row as a record, its sealed values opened by `sealer` (shadowing the repository's: see readable()). */
   function readRow(row: BindingRow, sealer: Pick<Sealer, 'open'>): Binding {
     let requestToken: Binding['requestToken'] = null;
@@ -219,14 +233,14 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       return row && toBinding(row);
     },
     async listByAccount(accountId) {
-      return (await db.binding.findMany({ where: { accountId }, orderBy: byCreation })).map(toBinding);
+      return (await db.binding.findMany({ where: { accountId }, orderBy: byCreation })).map(listed);
     },
     async list() {
-      return (await db.binding.findMany({ orderBy: byCreation })).map(toBinding);
+      return (await db.binding.findMany({ orderBy: byCreation })).map(listed);
     },
     async page({ limit, after, accountId }) {
       const where = { ...afterCursor(after), ...(accountId === undefined ? {} : { accountId }) };
-      return pageOf(await db.binding.findMany({ where, orderBy: byCreation, take: limit + 1 }), limit, toBinding);
+      return pageOf(await db.binding.findMany({ where, orderBy: byCreation, take: limit + 1 }), limit, listed);
     },
     async update(id, version, patch, emit) {
       // One statement (UPDATE ... WHERE id = ? AND version = ? RETURNING ...) on both backends: of two writers
