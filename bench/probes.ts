@@ -154,10 +154,10 @@ async function plans(db: Db, provider: Provider, shapes: Map<string, string>): P
   let unindexed = 0;
   const shown = new Set<string>();
   for (const [sql, params] of shapes) {
-    if (!/^\s*(SELECT|UPDATE|INSERT|DELETE)/i.test(sql)) continue;
+    if (!/^\s*(SELECT|UPDATE|INSERT|DELETE|WITH)/i.test(sql)) continue;
     // Prisma's by-id reads differ only past the column list: one plan each.
     // (and Prisma batches concurrent reads by id into one IN (...) of any length)
-    const head = sql.replace(/\s+/g, ' ').replace(/IN \((?:\?|\$\d+)(?:,\s*(?:\?|\$\d+))*\)/g, 'IN (...)').replace(/^(.{60}).*(.{120})$/, '$1|$2');
+    const head = sql.replace(/\s+/g, ' ').replace(/\$\d+/g, '$').replace(/IN \(\$(?:,\s*\$)*\)/g, 'IN (...)').replace(/IN \((?:\?|\$\d+)(?:,\s*(?:\?|\$\d+))*\)/g, 'IN (...)').replace(/^(.{60}).*(.{120})$/, '$1|$2');
     if (shown.has(head)) continue;
     shown.add(head);
     const args = JSON.parse(params) as unknown[];

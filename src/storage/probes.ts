@@ -34,7 +34,7 @@ export interface ProbeRepository {
   /** Active bindings due for a probe (index [state, nextProbeAt]), earliest first. */
   due(now: Date, limit: number): Promise<DueProbe[]>;
   /**
-   * Claims up to `limit` due probes in one conditional update (earliest first, on the index [state, nextProbeAt]):
+   * Claims up to `limit` due probes in one conditional update (the earliest, in no set order; on the index [state, nextProbeAt]):
    * each row's due time moves to `until` only if it is still due when the statement writes it, so a row another
    * instance claimed meanwhile is not returned (PostgreSQL: locked rows are skipped, not waited for).
    */
@@ -105,16 +105,18 @@ export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' 
     // Claims and reschedules run for every probe: through HotSql (a fraction of Prisma's cost per query, and no
     // @updatedAt bump: bookkeeping is no change of the store).
     async claimDue(now, until, limit) {
-      // One statement for the tick's batch. The inner SELECT walks the index [state, nextProbeAt] over due rows
+      // One statement for the tick's batch. The inner SELECT (on PostgreSQL a CTE: evaluated once, its rows locked
+      // before the update; as an IN subquery the planner may run it again per row, a LIMIT window that moves) walks the index [state, nextProbeAt] over due rows
       // only; the outer WHERE repeats the condition, so a row claimed by another instance since is left alone
       // (PostgreSQL re-checks it on the row's newest version; SKIP LOCKED passes over rows another claim holds, so
       // two instances take different rows instead of waiting on each other; SQLite has one writer at a time).
       const rows =
         provider === 'postgresql'
           ? await sql.rows<{ id: string; lastCallOkAt: DateValue | null }>`
-              UPDATE "Binding" SET "nextProbeAt" = ${until} WHERE "id" IN (
+              WITH "due" AS (
                 SELECT "id" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" <= ${now} ORDER BY "state", "nextProbeAt" LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-              AND "state" = 'active' AND "nextProbeAt" <= ${now} RETURNING "id", "lastCallOkAt"`
+              UPDATE "Binding" AS b SET "nextProbeAt" = ${until} FROM "due"
+              WHERE b."id" = "due"."id" AND b."state" = 'active' AND b."nextProbeAt" <= ${now} RETURNING b."id", b."lastCallOkAt"`
           : await sql.rows<{ id: string; lastCallOkAt: DateValue | null }>`
               UPDATE "Binding" SET "nextProbeAt" = ${until} WHERE "id" IN (
                 SELECT "id" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" <= ${now} ORDER BY "state", "nextProbeAt" LIMIT ${limit})
