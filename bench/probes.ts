@@ -7,6 +7,9 @@
 // is set (a database of its own is created and dropped on that server).
 //   npm run bench -- probes [N] [steady minutes]
 //
+// The storage is opened as the connector opens it (src/storage/db.ts): Prisma, plus the hot statements (HotSql) on
+// the adapter's own connection; both are counted, timed and explained.
+//
 // The store's answer is made in-process (a 200 with a small body, as a granted V1/customerGroups/default answers):
 // this measures the database work of probing, not the network.
 import { randomBytes, randomUUID } from 'node:crypto';
