@@ -279,7 +279,7 @@ async function run(provider: Provider, url: string, n: number, steadyMinutes: nu
     console.log(`    per minute: ${Math.round(perMinute(log.count)).toLocaleString('en')} queries (${(log.count / Math.max(1, probes)).toFixed(1)} per probe)${rowsBefore !== null && rowsAfter !== null ? `, ${Math.round(perMinute(rowsAfter - rowsBefore)).toLocaleString('en')} table rows read` : ''}, ${(perMinute(log.ms) / 1000).toFixed(2)} s of query time (summed over concurrent queries), mean ${(log.ms / Math.max(1, log.count)).toFixed(2)} ms per query`);
     console.log(`    the scheduler busy ${(busy / 1000).toFixed(1)} s per minute (its ticks' wall time, database and CPU, the store answering at once): ${verdict(busy <= 6_000)} (<= 6 s: a tenth of the minute)`);
     console.log(`    stores overdue by more than a minute at the end: ${overdue}: ${verdict(overdue === 0)}`);
-    console.log(`  query plans (${log.shapes.size} distinct statements; the scheduler's query is ${dueSql ? 'findDueProbes' : 'not seen'}):`);
+    console.log(`  query plans (${log.shapes.size} distinct statements; the scheduler's query is ${dueSql ? (/UPDATE/i.test(dueSql) ? 'claimDue' : 'findDueProbes') : 'not seen'}):`);
     for (const line of explained.lines) console.log(line);
     console.log(`  every background query uses an index: ${verdict(explained.unindexed === 0)}${explained.unindexed ? ` (${explained.unindexed} without)` : ''}`);
     // The one exported function the scale benchmark times, called once more on its own.
