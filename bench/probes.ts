@@ -7,6 +7,9 @@
 // is set (a database of its own is created and dropped on that server).
 //   npm run bench -- probes [N] [steady minutes]
 //
+// The storage is opened as the connector opens it (src/storage/db.ts): Prisma, plus the hot statements (HotSql) on
+// the adapter's own connection; both are counted, timed and explained.
+//
 // The store's answer is made in-process (a 200 with a small body, as a granted V1/customerGroups/default answers):
 // this measures the database work of probing, not the network.
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -20,10 +23,11 @@ import type { Clock } from '../src/clock.js';
 import { RevocationProber } from '../src/probes/prober.js';
 import type { RestClient } from '../src/protocol/rest-client.js';
 import { parseSecretsKey, Sealer } from '../src/secrets/sealer.js';
-import { migrate } from '../src/storage/db.js';
+import { captureAdapter, captureConnection, migrate } from '../src/storage/db.js';
 import { PrismaClient as PostgresClient } from '../src/storage/generated/postgresql/client.js';
 import { Prisma, PrismaClient as SqliteClient } from '../src/storage/generated/sqlite/client.js';
 import { createPrismaStorage } from '../src/storage/prisma/index.js';
+import { adapterSql, prismaSql, sqliteDriverSql, type HotSql, type SqlValue } from '../src/storage/prisma/hot-sql.js';
 import type { Db } from '../src/storage/prisma/shared.js';
 import { findDueProbes } from '../src/storage/probes.js';
 import { StoreGateway } from '../src/store-api/gateway.js';
@@ -56,12 +60,25 @@ class SimulatedClock implements Clock {
   }
 }
 
-async function openDb(provider: Provider, url: string, log: QueryLog): Promise<Db> {
+/**
+ * The database as the connector opens it (src/storage/db.ts): Prisma, and the hot statements (HotSql) on the
+ * adapter's own connection; both counted in `log`.
+ */
+async function openDb(provider: Provider, url: string, log: QueryLog): Promise<{ db: Db; sql: HotSql }> {
   const options = { log: [{ level: 'query' as const, emit: 'event' as const }], errorFormat: 'minimal' as const };
-  const db =
-    provider === 'sqlite'
-      ? new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: url.replace(/^file:/, ''), timeout: 5_000 }), ...options })
-      : (new PostgresClient({ adapter: new PrismaPg({ connectionString: url, max: 4 }), ...options }) as unknown as SqliteClient<'query'>);
+  let db: SqliteClient<'query'>;
+  let sql: (fallback: HotSql) => HotSql;
+  if (provider === 'sqlite') {
+    const adapter = new PrismaBetterSQLite3({ url: url.replace(/^file:/, ''), timeout: 5_000 });
+    const connection = captureConnection(adapter);
+    db = new SqliteClient({ adapter, ...options });
+    sql = (fallback) => sqliteDriverSql(connection, fallback);
+  } else {
+    const adapter = new PrismaPg({ connectionString: url, max: 4 });
+    const connection = captureAdapter(adapter);
+    db = new PostgresClient({ adapter, ...options }) as unknown as SqliteClient<'query'>;
+    sql = (fallback) => adapterSql(connection, fallback);
+  }
   db.$on('query', (e) => {
     if (!log.on) return;
     log.count++;
@@ -72,7 +89,31 @@ async function openDb(provider: Provider, url: string, log: QueryLog): Promise<D
     await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
     await db.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
   }
-  return db as unknown as Db;
+  const prisma = db as unknown as Db;
+  // The fallback goes through Prisma (its queries are logged there); a hot statement is logged here.
+  return { db: prisma, sql: counted(sql(prismaSql(prisma)), provider, log) };
+}
+
+/** HotSql that adds each statement to `log` (count, time, the statement and one run's parameters for its plan). */
+function counted(sql: HotSql, provider: Provider, log: QueryLog): HotSql {
+  const text = (strings: TemplateStringsArray) => (provider === 'sqlite' ? strings.join('?') : strings.reduce((out, part, i) => `${out}$${i}${part}`));
+  const param = (v: SqlValue) => (v instanceof Date ? (provider === 'sqlite' ? v.toISOString().replace('Z', '+00:00') : v.toISOString()) : typeof v === 'bigint' ? Number(v) : v);
+  const timed = async <R>(strings: TemplateStringsArray, values: SqlValue[], run: () => Promise<R>): Promise<R> => {
+    if (!log.on) return run();
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      log.count++;
+      log.ms += performance.now() - started;
+      const q = text(strings);
+      if (!log.shapes.has(q)) log.shapes.set(q, JSON.stringify(values.map(param)));
+    }
+  };
+  return {
+    rows: <T>(strings: TemplateStringsArray, ...values: SqlValue[]) => timed(strings, values, () => sql.rows<T>(strings, ...values)),
+    run: (strings, ...values) => timed(strings, values, () => sql.run(strings, ...values)),
+  };
 }
 
 /**
@@ -116,10 +157,10 @@ async function plans(db: Db, provider: Provider, shapes: Map<string, string>): P
   let unindexed = 0;
   const shown = new Set<string>();
   for (const [sql, params] of shapes) {
-    if (!/^\s*(SELECT|UPDATE|INSERT|DELETE)/i.test(sql)) continue;
+    if (!/^\s*(SELECT|UPDATE|INSERT|DELETE|WITH)/i.test(sql)) continue;
     // Prisma's by-id reads differ only past the column list: one plan each.
     // (and Prisma batches concurrent reads by id into one IN (...) of any length)
-    const head = sql.replace(/\s+/g, ' ').replace(/IN \((?:\?|\$\d+)(?:,\s*(?:\?|\$\d+))*\)/g, 'IN (...)').replace(/^(.{60}).*(.{120})$/, '$1|$2');
+    const head = sql.replace(/\s+/g, ' ').replace(/\$\d+/g, '$').replace(/IN \(\$(?:,\s*\$)*\)/g, 'IN (...)').replace(/IN \((?:\?|\$\d+)(?:,\s*(?:\?|\$\d+))*\)/g, 'IN (...)').replace(/^(.{60}).*(.{120})$/, '$1|$2');
     if (shown.has(head)) continue;
     shown.add(head);
     const args = JSON.parse(params) as unknown[];
@@ -141,10 +182,10 @@ async function plans(db: Db, provider: Provider, shapes: Map<string, string>): P
 async function run(provider: Provider, url: string, n: number, steadyMinutes: number, cleanup: () => Promise<void>): Promise<void> {
   await migrate(url);
   const log: QueryLog = { count: 0, ms: 0, shapes: new Map(), on: false };
-  const db = await openDb(provider, url, log);
+  const { db, sql } = await openDb(provider, url, log);
   const sealer = new Sealer(parseSecretsKey(`b1:${randomBytes(32).toString('base64')}`));
   const clock = new SimulatedClock(Date.UTC(2026, 11, 1, 12, 0, 0));
-  const storage = createPrismaStorage(db, provider, sealer, clock);
+  const storage = createPrismaStorage(db, provider, sealer, clock, sql);
   try {
     const t0 = clock.now();
     const seedMs = await seed(db, sealer, n, t0);
@@ -238,12 +279,12 @@ async function run(provider: Provider, url: string, n: number, steadyMinutes: nu
     console.log(`    per minute: ${Math.round(perMinute(log.count)).toLocaleString('en')} queries (${(log.count / Math.max(1, probes)).toFixed(1)} per probe)${rowsBefore !== null && rowsAfter !== null ? `, ${Math.round(perMinute(rowsAfter - rowsBefore)).toLocaleString('en')} table rows read` : ''}, ${(perMinute(log.ms) / 1000).toFixed(2)} s of query time (summed over concurrent queries), mean ${(log.ms / Math.max(1, log.count)).toFixed(2)} ms per query`);
     console.log(`    the scheduler busy ${(busy / 1000).toFixed(1)} s per minute (its ticks' wall time, database and CPU, the store answering at once): ${verdict(busy <= 6_000)} (<= 6 s: a tenth of the minute)`);
     console.log(`    stores overdue by more than a minute at the end: ${overdue}: ${verdict(overdue === 0)}`);
-    console.log(`  query plans (${log.shapes.size} distinct statements; the scheduler's query is ${dueSql ? 'findDueProbes' : 'not seen'}):`);
+    console.log(`  query plans (${log.shapes.size} distinct statements; the scheduler's query is ${dueSql ? (/UPDATE/i.test(dueSql) ? 'claimDue' : 'findDueProbes') : 'not seen'}):`);
     for (const line of explained.lines) console.log(line);
     console.log(`  every background query uses an index: ${verdict(explained.unindexed === 0)}${explained.unindexed ? ` (${explained.unindexed} without)` : ''}`);
     // The one exported function the scale benchmark times, called once more on its own.
     const single = Date.now();
-    const sample = await findDueProbes(db, clock.now(), budget);
+    const sample = await findDueProbes(db, clock.now(), budget, sql);
     console.log(`  findDueProbes(now, ${budget}): ${sample.length} rows in ${Date.now() - single} ms`);
   } finally {
     await db.$disconnect();

@@ -8,6 +8,7 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { ProbeOutcome } from '../store-api/gateway.js';
+import type { ProbeReschedule } from '../storage/probes.js';
 import type { Storage } from '../storage/types.js';
 
 export interface ProbeConfig {
@@ -84,25 +85,30 @@ export class RevocationProber {
     const budget = Math.max(1, Math.floor((config.ratePerSecond * config.tickMs) / 1000));
     const now = clock.now();
     await storage.probes.scheduleNew(now, config.intervalMs, budget * 10, this.random);
-    const due = await storage.probes.due(now, budget);
+    // The tick's due probes, claimed in one conditional update (only rows still due when it writes: another
+    // instance's claims are not taken); their next due times are written together once the probes are done, each
+    // only while its claim still holds. Two index moves per probe (the claim, the next time), two statements a tick.
+    const until = new Date(now.getTime() + config.claimMs);
+    const claimed = await storage.probes.claimDue(now, until, budget);
+    const next: ProbeReschedule[] = [];
     const probes: Promise<void>[] = [];
-    for (const d of due) {
-      const until = new Date(now.getTime() + config.claimMs);
-      if (!(await storage.probes.claim(d.id, d.nextProbeAt, until))) continue; // another instance has it
+    for (const d of claimed) {
       // In use: a successful call says as much as a probe would. Recent enough that the next due time after it is in
       // the future (a probe's own successful call, recorded too, is never that recent when its next probe comes due).
       if (d.lastCallOkAt && d.lastCallOkAt.getTime() > now.getTime() - config.intervalMs * (1 - JITTER)) {
-        await storage.probes.reschedule(d.id, until, this.nextAfter(d.lastCallOkAt));
+        next.push({ id: d.id, claimedUntil: until, next: this.nextAfter(d.lastCallOkAt) });
         this.o.onOutcome?.('skipped');
         continue;
       }
-      probes.push(this.probeOne(d.id, until));
+      probes.push(this.probeOne(d.id, until).then((entry) => void next.push(entry)));
     }
     await Promise.all(probes);
+    await storage.probes.rescheduleMany(next);
     return probes.length;
   }
 
-  private async probeOne(id: string, claimedUntil: Date): Promise<void> {
+  /** One probe; gives its next due time (the claim's replacement, with the probe's own successful call if any). */
+  private async probeOne(id: string, claimedUntil: Date): Promise<ProbeReschedule> {
     let outcome: ProbeOutcome['outcome'] | 'error';
     let callOkAt: Date | undefined;
     try {
@@ -114,8 +120,8 @@ export class RevocationProber {
       this.o.logger.warn({ bindingId: id, err: err instanceof Error ? err.message : String(err) }, 'revocation probe failed');
     }
     this.o.onOutcome?.(outcome);
-    // A revoked store is no longer due (only active ones are); the claim is replaced by the next due time, and a
-    // successful probe call is recorded with it (one write).
-    await this.o.storage.probes.reschedule(id, claimedUntil, this.nextAfter(this.o.clock.now()), callOkAt);
+    // A revoked store is no longer due (only active ones are, and the write is conditional on the claim only: the
+    // due time of a revoked row is never read).
+    return { id, claimedUntil, next: this.nextAfter(this.o.clock.now()), ...(callOkAt ? { callOkAt } : {}) };
   }
 }

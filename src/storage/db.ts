@@ -113,7 +113,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
  * process. The adapter keeps it as `client` (not part of its typed interface: checked, and without it the hot
  * statements go through Prisma).
  */
-function captureConnection(adapter: PrismaBetterSQLite3): () => Database | undefined {
+export function captureConnection(adapter: PrismaBetterSQLite3): () => Database | undefined {
   let connection: Database | undefined;
   const connect = adapter.connect.bind(adapter);
   adapter.connect = async () => {
@@ -126,7 +126,7 @@ function captureConnection(adapter: PrismaBetterSQLite3): () => Database | undef
 }
 
 /** The connected pg adapter Prisma uses (its pool): the hot statements go to it directly (src/storage/prisma/hot-sql.ts). */
-function captureAdapter(factory: PrismaPg): () => RawQueryable | undefined {
+export function captureAdapter(factory: PrismaPg): () => RawQueryable | undefined {
   let connected: RawQueryable | undefined;
   let disposed = false;
   const connect = factory.connect.bind(factory);

@@ -4,6 +4,7 @@
 // to the store, written at most once a minute: a store in use needs no probe). Neither touches the row's version or
 // updatedAt: they are bookkeeping, not a state change, and must not make a transition lose its race.
 import { Prisma } from './generated/sqlite/client.js';
+import { prismaSql, type HotSql } from './prisma/hot-sql.js';
 import type { Db } from './prisma/shared.js';
 
 export interface DueProbe {
@@ -13,11 +14,33 @@ export interface DueProbe {
   lastCallOkAt: Date | null;
 }
 
+/** A probe claimed by claimDue: its due time is now the lease's `until`. */
+export interface ClaimedProbe {
+  id: string;
+  lastCallOkAt: Date | null;
+}
+
+/** One probe's next due time (rescheduleMany), written only while its claim (`claimedUntil`) still holds. */
+export interface ProbeReschedule {
+  id: string;
+  claimedUntil: Date;
+  next: Date;
+  callOkAt?: Date;
+}
+
 export interface ProbeRepository {
   /** Gives up to `limit` active bindings that have no due time yet one spread over [now, now + intervalMs). */
   scheduleNew(now: Date, intervalMs: number, limit: number, random: () => number): Promise<number>;
   /** Active bindings due for a probe (index [state, nextProbeAt]), earliest first. */
   due(now: Date, limit: number): Promise<DueProbe[]>;
+  /**
+   * Claims up to `limit` due probes in one conditional update (the earliest, in no set order; on the index [state, nextProbeAt]):
+   * each row's due time moves to `until` only if it is still due when the statement writes it, so a row another
+   * instance claimed meanwhile is not returned (PostgreSQL: locked rows are skipped, not waited for).
+   */
+  claimDue(now: Date, until: Date, limit: number): Promise<ClaimedProbe[]>;
+  /** reschedule for several probes in one statement; how many claims still held. */
+  rescheduleMany(entries: ProbeReschedule[]): Promise<number>;
   /** Claims a due probe by moving its due time from `seen` to `until` (a lease); false when another instance did. */
   claim(id: string, seen: Date, until: Date): Promise<boolean>;
   /**
@@ -34,20 +57,25 @@ export interface ProbeRepository {
 }
 
 /**
- * The scheduler's query, run every tick by every instance: active bindings due for a probe, earliest first. It reads
- * only the index [state, nextProbeAt] and the rows it returns (bench/probes.ts prints its plan on both providers).
+ * The scheduler's query: active bindings due for a probe, earliest first. It reads only the index [state,
+ * nextProbeAt] and the rows it returns (bench/probes.ts prints its plan on both providers); its ORDER BY is the
+ * index's own order, so nothing is sorted. Through `sql` (HotSql: a few µs where Prisma's query compiler spent
+ * ~150-340 µs of CPU on every tick of an idle instance); Prisma's raw query when none is given.
  */
-export async function findDueProbes(db: Db, now: Date, limit: number): Promise<DueProbe[]> {
-  const rows = await db.binding.findMany({
-    where: { state: 'active', nextProbeAt: { lte: now } },
-    select: { id: true, nextProbeAt: true, lastCallOkAt: true },
-    orderBy: [{ nextProbeAt: 'asc' }, { id: 'asc' }],
-    take: limit,
-  });
-  return rows.map((r) => ({ id: r.id, nextProbeAt: r.nextProbeAt!, lastCallOkAt: r.lastCallOkAt }));
+export async function findDueProbes(db: Db, now: Date, limit: number, sql: HotSql = prismaSql(db)): Promise<DueProbe[]> {
+  const rows = await sql.rows<{ id: string; nextProbeAt: DateValue; lastCallOkAt: DateValue | null }>`
+    SELECT "id", "nextProbeAt", "lastCallOkAt" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" <= ${now} ORDER BY "state", "nextProbeAt" LIMIT ${limit}`;
+  return rows.map((r) => ({ id: r.id, nextProbeAt: toDate(r.nextProbeAt), lastCallOkAt: r.lastCallOkAt === null ? null : toDate(r.lastCallOkAt) }));
 }
 
-export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' = 'sqlite'): ProbeRepository {
+/** A date column as HotSql gives it: a Date through Prisma, text from SQLite's driver and the pg adapter. */
+type DateValue = Date | string;
+const toDate = (v: DateValue): Date => (v instanceof Date ? v : new Date(v));
+
+/** A date as the SQLite adapter stores it (ISO 8601 with "+00:00"): the claim's equality compares this text. */
+const sqliteDate = (d: Date): string => d.toISOString().replace('Z', '+00:00');
+
+export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' = 'sqlite', sql: HotSql = prismaSql(db)): ProbeRepository {
   return {
     async scheduleNew(now, intervalMs, limit, random) {
       // Raw: Prisma adds an ORDER BY id to a findMany with take, which sorts every unscheduled row (100,000 of them
@@ -56,7 +84,8 @@ export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' 
       // independent (10% of rows have no due time: every binding not active), expects thousands of matches and
       // scanned all 100,000 rows every second (52 ms) where the index finds the usual none in 0.05 ms
       // (npm run bench -- scale prints the plan).
-      const rows = await db.$queryRaw<{ id: string }[]>`
+      // Through HotSql: asked every tick, and almost always finds none.
+      const rows = await sql.rows<{ id: string }>`
         SELECT "id" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" IS NULL ORDER BY "state", "nextProbeAt" LIMIT ${limit}`;
       if (rows.length === 0) return 0;
       // One statement for the batch, each row its own random time; only rows still unscheduled (another instance
@@ -73,23 +102,60 @@ export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' 
             UPDATE "Binding" SET "nextProbeAt" = v.column2 FROM (VALUES ${Prisma.join(values)}) AS v
             WHERE "Binding"."id" = v.column1 AND "Binding"."nextProbeAt" IS NULL`;
     },
-    due: (now, limit) => findDueProbes(db, now, limit),
-    // Claim and reschedule run for every probe: raw statements (a fraction of Prisma's cost per query, and no
+    due: (now, limit) => findDueProbes(db, now, limit, sql),
+    // Claims and reschedules run for every probe: through HotSql (a fraction of Prisma's cost per query, and no
     // @updatedAt bump: bookkeeping is no change of the store).
+    async claimDue(now, until, limit) {
+      // One statement for the tick's batch. The inner SELECT (on PostgreSQL a CTE: evaluated once, its rows locked
+      // before the update; as an IN subquery the planner may run it again per row, a LIMIT window that moves) walks the index [state, nextProbeAt] over due rows
+      // only; the outer WHERE repeats the condition, so a row claimed by another instance since is left alone
+      // (PostgreSQL re-checks it on the row's newest version; SKIP LOCKED passes over rows another claim holds, so
+      // two instances take different rows instead of waiting on each other; SQLite has one writer at a time).
+      const rows =
+        provider === 'postgresql'
+          ? await sql.rows<{ id: string; lastCallOkAt: DateValue | null }>`
+              WITH "due" AS (
+                SELECT "id" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" <= ${now} ORDER BY "state", "nextProbeAt" LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+              UPDATE "Binding" AS b SET "nextProbeAt" = ${until} FROM "due"
+              WHERE b."id" = "due"."id" AND b."state" = 'active' AND b."nextProbeAt" <= ${now} RETURNING b."id", b."lastCallOkAt"`
+          : await sql.rows<{ id: string; lastCallOkAt: DateValue | null }>`
+              UPDATE "Binding" SET "nextProbeAt" = ${until} WHERE "id" IN (
+                SELECT "id" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" <= ${now} ORDER BY "state", "nextProbeAt" LIMIT ${limit})
+              AND "state" = 'active' AND "nextProbeAt" <= ${now} RETURNING "id", "lastCallOkAt"`;
+      return rows.map((r) => ({ id: r.id, lastCallOkAt: r.lastCallOkAt === null ? null : toDate(r.lastCallOkAt) }));
+    },
+    async rescheduleMany(entries) {
+      if (entries.length === 0) return 0;
+      // One statement for the batch, the entries as one JSON parameter (a fixed statement, prepared once, whatever
+      // the batch's size); each row is written only while its claim holds.
+      if (provider === 'postgresql') {
+        const json = JSON.stringify(entries.map((e) => ({ id: e.id, until: e.claimedUntil.toISOString(), next: e.next.toISOString(), ok: e.callOkAt?.toISOString() ?? null })));
+        return sql.run`
+          UPDATE "Binding" AS b SET "nextProbeAt" = j."next", "lastCallOkAt" = COALESCE(j."ok", b."lastCallOkAt")
+          FROM json_to_recordset(CAST(${json} AS json)) AS j("id" text, "until" timestamp(3), "next" timestamp(3), "ok" timestamp(3))
+          WHERE b."id" = j."id" AND b."nextProbeAt" = j."until"`;
+      }
+      const json = JSON.stringify(entries.map((e) => [e.id, sqliteDate(e.claimedUntil), sqliteDate(e.next), e.callOkAt ? sqliteDate(e.callOkAt) : null]));
+      return sql.run`
+        UPDATE "Binding" SET "nextProbeAt" = j."next", "lastCallOkAt" = COALESCE(j."ok", "Binding"."lastCallOkAt")
+        FROM (SELECT json_extract("value", '$[0]') AS "id", json_extract("value", '$[1]') AS "until", json_extract("value", '$[2]') AS "next",
+          json_extract("value", '$[3]') AS "ok" FROM json_each(${json})) AS j
+        WHERE "Binding"."id" = j."id" AND "Binding"."nextProbeAt" = j."until"`;
+    },
     async claim(id, seen, until) {
-      return (await db.$executeRaw`
+      return (await sql.run`
         UPDATE "Binding" SET "nextProbeAt" = ${until} WHERE "id" = ${id} AND "state" = 'active' AND "nextProbeAt" = ${seen}`) === 1;
     },
     async reschedule(id, claimedUntil, next, callOkAt) {
       return (
         (callOkAt
-          ? await db.$executeRaw`
+          ? await sql.run`
               UPDATE "Binding" SET "nextProbeAt" = ${next}, "lastCallOkAt" = ${callOkAt} WHERE "id" = ${id} AND "nextProbeAt" = ${claimedUntil}`
-          : await db.$executeRaw`UPDATE "Binding" SET "nextProbeAt" = ${next} WHERE "id" = ${id} AND "nextProbeAt" = ${claimedUntil}`) === 1
+          : await sql.run`UPDATE "Binding" SET "nextProbeAt" = ${next} WHERE "id" = ${id} AND "nextProbeAt" = ${claimedUntil}`) === 1
       );
     },
     async recordOk(id, at) {
-      await db.$executeRaw`UPDATE "Binding" SET "lastCallOkAt" = ${at} WHERE "id" = ${id}`;
+      await sql.run`UPDATE "Binding" SET "lastCallOkAt" = ${at} WHERE "id" = ${id}`;
     },
     async stateCounts() {
       // The counters the Binding triggers keep (migration 20261201174900_binding_state_counts): a few rows per

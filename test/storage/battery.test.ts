@@ -358,6 +358,9 @@ forEachBackend((backend, test) => {
       ['due-early', 'claim-expired', 'claim-ends-now', 'due-late', 'due-exactly-now'].map((l) => ids[l]),
     );
     t.deepEqual((await storage.bindings.due(now, 2)).map((b) => b.id), [ids['due-early'], ids['claim-expired']]);
+    // The plain columns as the scheduler needs them (read through the hot statements: dates come back as Dates).
+    t.deepEqual(due[0]!.nextAttemptAt, at(10_000));
+    t.true(due.every((b) => b.nextAttemptAt instanceof Date && typeof b.consumerKey === 'string' && b.storeBaseUrl.length > 0));
   });
 
   // ---- sessions ---------------------------------------------------------------------------------------------------

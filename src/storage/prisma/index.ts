@@ -42,7 +42,7 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     operatorKeys: guarded(createOperatorKeyRepository(db)),
     operatorAccounts: guarded(createOperatorAccountRepository(db)),
     webhooks: guarded(createWebhookRepository(db, sealer, provider)),
-    probes: guarded(createProbeRepository(db, provider)),
+    probes: guarded(createProbeRepository(db, provider, sql)),
     async ping() {
       try {
         await db.$queryRawUnsafe('SELECT 1');
