@@ -209,12 +209,22 @@ export async function emptyDatabase(backend: Backend): Promise<FreshDatabase> {
   return tracked({ backend, url: databaseUrl(adminUrl, name), drop: () => dropPostgres(adminUrl, name) });
 }
 
+/** Runs a script on a database directly, the way `prisma migrate deploy` runs a migration (the provider's driver adapter). */
+export async function executeScript(backend: Backend, url: string, script: string): Promise<void> {
+  const connection = await rawConnection(backend, url);
+  try {
+    await connection.executeScript(script);
+  } finally {
+    await connection.dispose();
+  }
+}
+
+const rawConnection = (backend: Backend, url: string) =>
+  backend === 'sqlite' ? new PrismaBetterSQLite3({ url: url.replace(/^file:/, '') }).connect() : new PrismaPg({ connectionString: url, max: 1 }).connect();
+
 /** Runs SQL on a database directly (one connection, closed afterwards); rows as objects. */
 export async function rawQuery(backend: Backend, url: string, sql: string): Promise<Record<string, unknown>[]> {
-  const connection =
-    backend === 'sqlite'
-      ? await new PrismaBetterSQLite3({ url: url.replace(/^file:/, '') }).connect()
-      : await new PrismaPg({ connectionString: url, max: 1 }).connect();
+  const connection = await rawConnection(backend, url);
   try {
     const result = await connection.queryRaw({ sql, args: [], argTypes: [] });
     return result.rows.map((row) => Object.fromEntries(result.columnNames.map((name, i) => [name, row[i]])));

@@ -6,25 +6,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { openStorage } from '../../src/storage/db.js';
-import type { Binding, NewBinding, Storage } from '../../src/storage/types.js';
+import type { Binding, Storage } from '../../src/storage/types.js';
+import { newBinding, T0 } from '../helpers/bindings.js';
 import { forEachBackend, freshStorage, type Backend, type FreshStorage } from '../helpers/db.js';
 
-const T0 = new Date('2026-11-27T10:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
 const id = () => randomUUID();
 
-function newBinding(overrides: Partial<NewBinding> = {}): NewBinding {
-  return {
-    id: id(),
-    consumerKey: `ck-${id()}`,
-    storeBaseUrl: 'https://store.example.com/',
-    state: 'pending',
-    consumerSecret: `cs-${id()}`,
-    verifier: `ver-${id()}`,
-    callbackAt: T0,
-    ...overrides,
-  };
-}
 
 async function account(storage: Storage, email = `${id()}@example.com`) {
   const created = await storage.accounts.create({ id: id(), email, passwordHash: 'scrypt$stand-in' });

@@ -16,11 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
 import test from 'ava';
 import { providers, renderSchema } from '../../scripts/prisma-schemas.js';
-import { emptyDatabase, forEachBackend, freshDatabase, rawQuery, type Backend } from '../helpers/db.js';
+import { emptyDatabase, executeScript, forEachBackend, freshDatabase, rawQuery, type Backend } from '../helpers/db.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
@@ -79,17 +77,6 @@ async function schemaScript(provider: Backend): Promise<string> {
   return readFileSync(out, 'utf8');
 }
 
-async function executeScript(backend: Backend, url: string, script: string): Promise<void> {
-  const connection =
-    backend === 'sqlite'
-      ? await new PrismaBetterSQLite3({ url: url.replace(/^file:/, '') }).connect()
-      : await new PrismaPg({ connectionString: url, max: 1 }).connect();
-  try {
-    await connection.executeScript(script);
-  } finally {
-    await connection.dispose();
-  }
-}
 
 interface Catalog {
   tables: string[];

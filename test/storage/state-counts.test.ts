@@ -8,32 +8,18 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
 import type { ExecutionContext } from 'ava';
 import { Sealer } from '../../src/secrets/sealer.js';
 import type { NewBinding, Storage } from '../../src/storage/types.js';
-import { forEachBackend, freshStorage, type Backend, type FreshStorage } from '../helpers/db.js';
+import { newBinding, T0 } from '../helpers/bindings.js';
+import { executeScript, forEachBackend, freshStorage, type FreshStorage } from '../helpers/db.js';
 import { runRound, type Round, type WireBinding } from './fixtures/binding-writer.js';
 
-const T0 = new Date('2026-11-27T10:00:00.000Z');
 const id = () => randomUUID();
 const MIGRATION = '20261201174900_binding_state_counts';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 
-function newBinding(overrides: Partial<NewBinding> = {}): NewBinding {
-  return {
-    id: id(),
-    consumerKey: `ck-${id()}`,
-    storeBaseUrl: 'https://store.example.com/',
-    state: 'pending',
-    consumerSecret: `cs-${id()}`,
-    verifier: `ver-${id()}`,
-    callbackAt: T0,
-    ...overrides,
-  };
-}
 
 /** Non-zero counts only: a state whose bindings all went may keep a counter at 0. */
 function nonZero(counts: Partial<Record<string, number>>): Record<string, number> {
@@ -141,7 +127,7 @@ forEachBackend((backend, test) => {
 
     // Deleting the account (no repository method: as an operator would, in SQL) keeps its bindings (SetNull): a
     // cascade that changes no state.
-    await script(backend, db.url, `${backend === 'sqlite' ? 'PRAGMA foreign_keys = ON; ' : ''}DELETE FROM "Account" WHERE "id" = '${owner.id}'`);
+    await executeScript(backend, db.url, `${backend === 'sqlite' ? 'PRAGMA foreign_keys = ON; ' : ''}DELETE FROM "Account" WHERE "id" = '${owner.id}'`);
     t.is((await a.bindings.byId(keep.id))?.accountId, null);
     const final = await countsMatch(t, db, a, "the account's deletion");
     t.true((final.active ?? 0) > 0, 'bindings remain to be counted');
@@ -155,10 +141,10 @@ forEachBackend((backend, test) => {
       if (state !== 'pending') await runRound(s, { kind: 'transition', ids: [created.id], from: 'pending', to: [state] });
     }
     // As before the migration: no counters, no triggers; then the migration's own file, run as Prisma runs it.
-    await script(backend, db.url, backend === 'sqlite'
+    await executeScript(backend, db.url, backend === 'sqlite'
       ? 'DROP TRIGGER "Binding_count_insert"; DROP TRIGGER "Binding_count_update"; DROP TRIGGER "Binding_count_delete"; DROP TABLE "BindingStateCount";'
       : 'DROP TABLE "BindingStateCount"; DROP FUNCTION "binding_state_count_add"() CASCADE; DROP FUNCTION "binding_state_count_clear"() CASCADE;');
-    await script(backend, db.url, readFileSync(fileURLToPath(new URL(`../../prisma/${backend}/migrations/${MIGRATION}/migration.sql`, import.meta.url)), 'utf8'));
+    await executeScript(backend, db.url, readFileSync(fileURLToPath(new URL(`../../prisma/${backend}/migrations/${MIGRATION}/migration.sql`, import.meta.url)), 'utf8'));
     t.deepEqual(await countsMatch(t, db, s, 'the migration'), { pending: 2, active: 3, failed: 1, revoked: 1 });
     const later = (await s.bindings.create(newBinding()))!;
     await runRound(s, { kind: 'transition', ids: [later.id], from: 'pending', to: ['active'] });
@@ -166,15 +152,3 @@ forEachBackend((backend, test) => {
   });
 });
 
-/** Runs a script the way `prisma migrate deploy` runs a migration: through the provider's driver adapter. */
-async function script(backend: Backend, url: string, sql: string): Promise<void> {
-  const connection =
-    backend === 'sqlite'
-      ? await new PrismaBetterSQLite3({ url: url.replace(/^file:/, '') }).connect()
-      : await new PrismaPg({ connectionString: url, max: 1 }).connect();
-  try {
-    await connection.executeScript(sql);
-  } finally {
-    await connection.dispose();
-  }
-}
