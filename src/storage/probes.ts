@@ -4,7 +4,7 @@
 // to the store, written at most once a minute: a store in use needs no probe). Neither touches the row's version or
 // updatedAt: they are bookkeeping, not a state change, and must not make a transition lose its race.
 import { Prisma } from './generated/sqlite/client.js';
-import { prismaSql, type HotSql } from './prisma/hot-sql.js';
+import { dateOf, prismaSql, sqliteDateText, type HotSql, type SqlDate } from './prisma/hot-sql.js';
 import type { Db } from './prisma/shared.js';
 
 export interface DueProbe {
@@ -39,7 +39,7 @@ export interface ProbeRepository {
    * instance claimed meanwhile is not returned (PostgreSQL: locked rows are skipped, not waited for).
    */
   claimDue(now: Date, until: Date, limit: number): Promise<ClaimedProbe[]>;
-  /** reschedule for several probes in one statement; how many claims still held. */
+  /** reschedule for several probes in one statement; how many claims still held. reschedule is a batch of one. */
   rescheduleMany(entries: ProbeReschedule[]): Promise<number>;
   /** Claims a due probe by moving its due time from `seen` to `until` (a lease); false when another instance did. */
   claim(id: string, seen: Date, until: Date): Promise<boolean>;
@@ -63,20 +63,13 @@ export interface ProbeRepository {
  * ~150-340 µs of CPU on every tick of an idle instance); Prisma's raw query when none is given.
  */
 export async function findDueProbes(db: Db, now: Date, limit: number, sql: HotSql = prismaSql(db)): Promise<DueProbe[]> {
-  const rows = await sql.rows<{ id: string; nextProbeAt: DateValue; lastCallOkAt: DateValue | null }>`
+  const rows = await sql.rows<{ id: string; nextProbeAt: SqlDate; lastCallOkAt: SqlDate | null }>`
     SELECT "id", "nextProbeAt", "lastCallOkAt" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" <= ${now} ORDER BY "state", "nextProbeAt" LIMIT ${limit}`;
-  return rows.map((r) => ({ id: r.id, nextProbeAt: toDate(r.nextProbeAt), lastCallOkAt: r.lastCallOkAt === null ? null : toDate(r.lastCallOkAt) }));
+  return rows.map((r) => ({ id: r.id, nextProbeAt: dateOf(r.nextProbeAt), lastCallOkAt: r.lastCallOkAt === null ? null : dateOf(r.lastCallOkAt) }));
 }
 
-/** A date column as HotSql gives it: a Date through Prisma, text from SQLite's driver and the pg adapter. */
-type DateValue = Date | string;
-const toDate = (v: DateValue): Date => (v instanceof Date ? v : new Date(v));
-
-/** A date as the SQLite adapter stores it (ISO 8601 with "+00:00"): the claim's equality compares this text. */
-const sqliteDate = (d: Date): string => d.toISOString().replace('Z', '+00:00');
-
 export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' = 'sqlite', sql: HotSql = prismaSql(db)): ProbeRepository {
-  return {
+  const repository: ProbeRepository = {
     async scheduleNew(now, intervalMs, limit, random) {
       // Raw: Prisma adds an ORDER BY id to a findMany with take, which sorts every unscheduled row (100,000 of them
       // when a deployment first starts probing). The ORDER BY here is the index's own order [state, nextProbeAt], so
@@ -107,22 +100,22 @@ export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' 
     // @updatedAt bump: bookkeeping is no change of the store).
     async claimDue(now, until, limit) {
       // One statement for the tick's batch. The inner SELECT (on PostgreSQL a CTE: evaluated once, its rows locked
-      // before the update; as an IN subquery the planner may run it again per row, a LIMIT window that moves) walks the index [state, nextProbeAt] over due rows
-      // only; the outer WHERE repeats the condition, so a row claimed by another instance since is left alone
+      // before the update; as an IN subquery the planner may run it again per row, a LIMIT window that moves) walks
+      // the index [state, nextProbeAt] over due rows only; the outer WHERE repeats the condition, so a row claimed by another instance since is left alone
       // (PostgreSQL re-checks it on the row's newest version; SKIP LOCKED passes over rows another claim holds, so
       // two instances take different rows instead of waiting on each other; SQLite has one writer at a time).
       const rows =
         provider === 'postgresql'
-          ? await sql.rows<{ id: string; lastCallOkAt: DateValue | null }>`
+          ? await sql.rows<{ id: string; lastCallOkAt: SqlDate | null }>`
               WITH "due" AS (
                 SELECT "id" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" <= ${now} ORDER BY "state", "nextProbeAt" LIMIT ${limit} FOR UPDATE SKIP LOCKED)
               UPDATE "Binding" AS b SET "nextProbeAt" = ${until} FROM "due"
               WHERE b."id" = "due"."id" AND b."state" = 'active' AND b."nextProbeAt" <= ${now} RETURNING b."id", b."lastCallOkAt"`
-          : await sql.rows<{ id: string; lastCallOkAt: DateValue | null }>`
+          : await sql.rows<{ id: string; lastCallOkAt: SqlDate | null }>`
               UPDATE "Binding" SET "nextProbeAt" = ${until} WHERE "id" IN (
                 SELECT "id" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" <= ${now} ORDER BY "state", "nextProbeAt" LIMIT ${limit})
               AND "state" = 'active' AND "nextProbeAt" <= ${now} RETURNING "id", "lastCallOkAt"`;
-      return rows.map((r) => ({ id: r.id, lastCallOkAt: r.lastCallOkAt === null ? null : toDate(r.lastCallOkAt) }));
+      return rows.map((r) => ({ id: r.id, lastCallOkAt: r.lastCallOkAt === null ? null : dateOf(r.lastCallOkAt) }));
     },
     async rescheduleMany(entries) {
       if (entries.length === 0) return 0;
@@ -135,7 +128,7 @@ export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' 
           FROM json_to_recordset(CAST(${json} AS json)) AS j("id" text, "until" timestamp(3), "next" timestamp(3), "ok" timestamp(3))
           WHERE b."id" = j."id" AND b."nextProbeAt" = j."until"`;
       }
-      const json = JSON.stringify(entries.map((e) => [e.id, sqliteDate(e.claimedUntil), sqliteDate(e.next), e.callOkAt ? sqliteDate(e.callOkAt) : null]));
+      const json = JSON.stringify(entries.map((e) => [e.id, sqliteDateText(e.claimedUntil), sqliteDateText(e.next), e.callOkAt ? sqliteDateText(e.callOkAt) : null]));
       return sql.run`
         UPDATE "Binding" SET "nextProbeAt" = j."next", "lastCallOkAt" = COALESCE(j."ok", "Binding"."lastCallOkAt")
         FROM (SELECT json_extract("value", '$[0]') AS "id", json_extract("value", '$[1]') AS "until", json_extract("value", '$[2]') AS "next",
@@ -147,12 +140,7 @@ export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' 
         UPDATE "Binding" SET "nextProbeAt" = ${until} WHERE "id" = ${id} AND "state" = 'active' AND "nextProbeAt" = ${seen}`) === 1;
     },
     async reschedule(id, claimedUntil, next, callOkAt) {
-      return (
-        (callOkAt
-          ? await sql.run`
-              UPDATE "Binding" SET "nextProbeAt" = ${next}, "lastCallOkAt" = ${callOkAt} WHERE "id" = ${id} AND "nextProbeAt" = ${claimedUntil}`
-          : await sql.run`UPDATE "Binding" SET "nextProbeAt" = ${next} WHERE "id" = ${id} AND "nextProbeAt" = ${claimedUntil}`) === 1
-      );
+      return (await repository.rescheduleMany([{ id, claimedUntil, next, ...(callOkAt ? { callOkAt } : {}) }])) === 1;
     },
     async recordOk(id, at) {
       await sql.run`UPDATE "Binding" SET "lastCallOkAt" = ${at} WHERE "id" = ${id}`;
@@ -167,4 +155,5 @@ export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' 
       return db.binding.findUnique({ where: { id }, select: { nextProbeAt: true, lastCallOkAt: true } });
     },
   };
+  return repository;
 }

@@ -2,7 +2,7 @@
 // tombstones that keep a deleted binding's consumer key reserved.
 import type { Sealer } from '../../secrets/sealer.js';
 import type { ActivationToken, ActivationTokenRepository, TombstoneRepository } from '../types.js';
-import type { HotSql } from './hot-sql.js';
+import { dateOf, type HotSql, type SqlDate } from './hot-sql.js';
 import { updated, type Db } from './shared.js';
 
 export function activationTokenRepository(db: Db, sealer: Sealer, sql: HotSql): ActivationTokenRepository {
@@ -55,9 +55,9 @@ export function tombstoneRepository(db: Db, sql: HotSql): TombstoneRepository {
   return {
     async byKeyHash(consumerKeyHash) {
       // Raw: every new callback asks (a Prisma findUnique costs ~1.2 ms of CPU on the callback's hot path).
-      const [row] = await sql.rows<{ consumerKeyHash: string; consumerSecretHash: string; accountId: string | null; deletedAt: Date | string | number }>`
+      const [row] = await sql.rows<{ consumerKeyHash: string; consumerSecretHash: string; accountId: string | null; deletedAt: SqlDate }>`
         SELECT "consumerKeyHash", "consumerSecretHash", "accountId", "deletedAt" FROM "ConsumerKeyTombstone" WHERE "consumerKeyHash" = ${consumerKeyHash}`;
-      return row ? { ...row, deletedAt: row.deletedAt instanceof Date ? row.deletedAt : new Date(row.deletedAt) } : null;
+      return row ? { ...row, deletedAt: dateOf(row.deletedAt) } : null;
     },
     async put(tombstone) {
       const { consumerKeyHash, ...rest } = tombstone;

@@ -19,7 +19,7 @@ import {
   type NewBinding,
   type TombstoneRepository,
 } from '../types.js';
-import type { HotSql } from './hot-sql.js';
+import { dateOf, type HotSql, type SqlDate } from './hot-sql.js';
 import { afterCursor, byCreation, pageOf, updated, type Db } from './shared.js';
 
 type BindingColumns = Partial<Omit<BindingRow, 'id' | 'consumerKey' | 'version' | 'createdAt' | 'updatedAt'>>;
@@ -297,10 +297,10 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       // on an idle instance). No state filter: nextAttemptAt is set only while there is request-token work (index
       // [nextAttemptAt, stepUntil]). Nothing sealed: the step re-reads its binding, and a row that cannot be opened
       // fails only its own step.
-      const rows = await sql.rows<{ id: string; consumerKey: string; storeBaseUrl: string; nextAttemptAt: Date | string | null }>`
+      const rows = await sql.rows<{ id: string; consumerKey: string; storeBaseUrl: string; nextAttemptAt: SqlDate | null }>`
         SELECT "id", "consumerKey", "storeBaseUrl", "nextAttemptAt" FROM "Binding"
         WHERE "nextAttemptAt" <= ${now} AND ("stepUntil" IS NULL OR "stepUntil" <= ${now}) ORDER BY "nextAttemptAt", "id" LIMIT ${limit}`;
-      return rows.map((r) => ({ ...r, nextAttemptAt: r.nextAttemptAt === null || r.nextAttemptAt instanceof Date ? r.nextAttemptAt : new Date(r.nextAttemptAt) }));
+      return rows.map((r) => ({ ...r, nextAttemptAt: r.nextAttemptAt === null ? null : dateOf(r.nextAttemptAt) }));
     },
     async modifyUnreadable(id, change, events) {
       const row = await db.binding.findUnique({ where: { id } });

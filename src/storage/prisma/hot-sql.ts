@@ -12,6 +12,15 @@ import type { Db } from './shared.js';
 
 export type SqlValue = string | number | bigint | boolean | Date | null;
 
+/** A date column as a hot statement gives it: a Date through Prisma's raw queries, text (or a number) from the drivers. */
+export type SqlDate = Date | string | number;
+
+/** A date column back as a Date, whichever path read it. */
+export const dateOf = (value: SqlDate): Date => (value instanceof Date ? value : new Date(value));
+
+/** A date as Prisma's SQLite adapter binds and stores it (ISO 8601 with "+00:00"): equality compares this text. */
+export const sqliteDateText = (value: Date): string => value.toISOString().replace('Z', '+00:00');
+
 export interface HotSql {
   /** The rows of a SELECT, or of a write with RETURNING. */
   rows<T>(strings: TemplateStringsArray, ...values: SqlValue[]): Promise<T[]>;
@@ -224,7 +233,7 @@ export function sqliteDriverSql(connection: () => Database | undefined, fallback
 }
 
 function bindable(value: SqlValue): string | number | bigint | null {
-  if (value instanceof Date) return value.toISOString().replace('Z', '+00:00');
+  if (value instanceof Date) return sqliteDateText(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
   return value;
 }
