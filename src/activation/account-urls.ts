@@ -45,11 +45,14 @@ export async function activationUrls(deps: Deps, accountId: string, publicUrl: s
   return urlsFor(await accountActivationToken(deps, accountId), publicUrl);
 }
 
-/** The URLs of a page of accounts: one query for the tokens held, then one creation per account still without. */
-export async function activationUrlsOf(deps: Deps, accountIds: readonly string[], publicUrl: string): Promise<Map<string, ActivationUrls>> {
+/**
+ * The URLs of a page of accounts, in the order given: one query for the tokens held, then one creation per account
+ * still without.
+ */
+export async function activationUrlsOf(deps: Deps, accountIds: readonly string[], publicUrl: string): Promise<ActivationUrls[]> {
   const held = new Map((await deps.storage.activationTokens.ofAccounts(accountIds)).map((t) => [t.accountId, t.token]));
-  const urls = new Map<string, ActivationUrls>();
-  for (const id of accountIds) urls.set(id, urlsFor(held.get(id) ?? (await accountActivationToken(deps, id)), publicUrl));
+  const urls: ActivationUrls[] = [];
+  for (const id of accountIds) urls.push(urlsFor(held.get(id) ?? (await accountActivationToken(deps, id)), publicUrl));
   return urls;
 }
 

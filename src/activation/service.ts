@@ -80,8 +80,8 @@ export class ActivationService {
     return activationUrls(this.deps, accountId, publicUrl);
   }
 
-  /** The URLs of several accounts at once (a page of the operator API's account list), by account id. */
-  activationUrlsOf(accountIds: readonly string[], publicUrl: string): Promise<Map<string, ActivationUrls>> {
+  /** The URLs of several accounts at once (a page of the operator API's account list), in the order given. */
+  activationUrlsOf(accountIds: readonly string[], publicUrl: string): Promise<ActivationUrls[]> {
     return activationUrlsOf(this.deps, accountIds, publicUrl);
   }
 

@@ -7,7 +7,7 @@ import type { Account } from '../storage/types.js';
 /** What can tell an account's URLs: the activation service. */
 export interface ActivationUrlSource {
   activationUrls(accountId: string, publicUrl: string): Promise<ActivationUrls>;
-  activationUrlsOf(accountIds: readonly string[], publicUrl: string): Promise<Map<string, ActivationUrls>>;
+  activationUrlsOf(accountIds: readonly string[], publicUrl: string): Promise<ActivationUrls[]>;
 }
 
 export function activationUrls(source: ActivationUrlSource, publicUrl: string, account: Pick<Account, 'id'>): Promise<ActivationUrls> {
@@ -15,7 +15,6 @@ export function activationUrls(source: ActivationUrlSource, publicUrl: string, a
 }
 
 /** The URLs of a page of accounts, in the page's order. */
-export async function activationUrlsOfPage(source: ActivationUrlSource, publicUrl: string, accounts: readonly Pick<Account, 'id'>[]): Promise<ActivationUrls[]> {
-  const urls = await source.activationUrlsOf(accounts.map((a) => a.id), publicUrl);
-  return accounts.map((a) => urls.get(a.id)!);
+export function activationUrlsOfPage(source: ActivationUrlSource, publicUrl: string, accounts: readonly Pick<Account, 'id'>[]): Promise<ActivationUrls[]> {
+  return source.activationUrlsOf(accounts.map((a) => a.id), publicUrl);
 }
