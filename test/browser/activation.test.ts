@@ -4,7 +4,7 @@
 import type { ExecutionContext } from 'ava';
 import type { Page } from 'playwright-core';
 import type { MockStore } from '../../src/mock-store/app.js';
-import { assertUsable, browserBackends, browserSuite, POPUP, screenshot } from '../helpers/browser.js';
+import { assertUsable, browserBackends, browserSuite, clickToClose, POPUP, screenshot } from '../helpers/browser.js';
 import { activationUrlsFor, startConnector, startMockStore, waitFor, waitForState } from '../helpers/connector.js';
 
 const ADMIN = { width: 1280, height: 800 };
@@ -36,9 +36,7 @@ async function openPopup(admin: Page, name: string, button: 'Activate' | 'Reauth
 async function submitAndWaitForClose(popup: Page, form: 'signin' | 'signup', email: string, password: string): Promise<void> {
   await popup.locator(`#${form}-email`).fill(email);
   await popup.locator(`#${form}-password`).fill(password);
-  const closed = popup.waitForEvent('close', { timeout: 15_000 });
-  await popup.getByRole('button', { name: form === 'signup' ? 'Create account and connect' : 'Sign in and connect' }).click();
-  await closed;
+  await clickToClose(popup, popup.getByRole('button', { name: form === 'signup' ? 'Create account and connect' : 'Sign in and connect' }), 15_000);
 }
 
 async function waitForGridStatus(admin: Page, name: string, status: 'Active' | 'Inactive'): Promise<void> {
@@ -86,9 +84,7 @@ browserSuite((test) => {
       await assertUsable(t, popup, 'the popup at 680x510', '#signin-email');
 
       await waitForState(connector, integration.consumerKey, 'request_token');
-      const closed = popup.waitForEvent('close', { timeout: 15_000 });
-      await popup.getByRole('button', { name: 'Connect', exact: true }).click();
-      await closed;
+      await clickToClose(popup, popup.getByRole('button', { name: 'Connect', exact: true }), 15_000);
       await assertClosedThroughMagento(t, visited, mock);
       await waitForGridStatus(admin, 'CRM', 'Active');
       t.is(await row(admin, 'CRM').getByRole('button', { name: 'Reauthorize' }).count(), 1);
@@ -148,9 +144,7 @@ browserSuite((test) => {
       await assertUsable(t, second.popup, 'the reauthorize popup at 680x510', '#signin-email');
       await waitForState(connector, integration.consumerKey, 'active');
       await waitFor('the reauthorization request token', async () => (await connector.binding(integration.consumerKey))?.requestToken);
-      const closed = second.popup.waitForEvent('close', { timeout: 15_000 });
-      await second.popup.getByRole('button', { name: 'Connect', exact: true }).click();
-      await closed;
+      await clickToClose(second.popup, second.popup.getByRole('button', { name: 'Connect', exact: true }), 15_000);
       await assertClosedThroughMagento(t, second.visited, mock);
       await waitForGridStatus(admin, 'Rotating', 'Active');
 

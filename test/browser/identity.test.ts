@@ -2,7 +2,7 @@
 // CRM's OpenID provider (oidc-provider in this process), and a merchant who forgot the password resets it through
 // the mail a real SMTP server received, then connects the store.
 import type { Page } from 'playwright-core';
-import { assertUsable, browserBackends, browserSuite, POPUP, screenshot } from '../helpers/browser.js';
+import { assertUsable, browserBackends, browserSuite, clickToClose, POPUP, screenshot } from '../helpers/browser.js';
 import { activationUrlsFor, startConnector, startMockStore, waitForState, type Connector } from '../helpers/connector.js';
 import { startProvider } from '../helpers/oidc.js';
 import { linkIn, startSmtp } from '../helpers/smtp.js';
@@ -48,9 +48,7 @@ browserSuite((test) => {
       // The provider's own login form (oidc-provider's development interaction).
       await popup.locator('input[name=login]').fill('merchant-42');
       await popup.locator('input[name=password]').fill('anything');
-      const closed = popup.waitForEvent('close', { timeout: 20_000 });
-      await popup.locator('button[type=submit]').click();
-      await closed;
+      await clickToClose(popup, popup.locator('button[type=submit]'), 20_000);
       t.is(visited.at(-1), mock.successCallbackUrl, 'the popup ends on Magento\'s success_call_back');
       t.true(visited.some((u) => u.startsWith(idp.issuer)), 'it went through the provider');
       await row(admin, 'CRM').getByRole('cell', { name: 'Active', exact: true }).waitFor({ timeout: 15_000 });
@@ -90,9 +88,7 @@ browserSuite((test) => {
       await waitForState(connector, integration.consumerKey, 'request_token');
       await popup.locator('#signin-email').fill('forgetful@example.com');
       await popup.locator('#signin-password').fill('a brand new passphrase');
-      const closed = popup.waitForEvent('close', { timeout: 20_000 });
-      await popup.getByRole('button', { name: 'Sign in and connect' }).click();
-      await closed;
+      await clickToClose(popup, popup.getByRole('button', { name: 'Sign in and connect' }), 20_000);
       t.is(visited.at(-1), mock.successCallbackUrl);
       await row(admin, 'Shop').getByRole('cell', { name: 'Active', exact: true }).waitFor({ timeout: 15_000 });
       t.is((await connector.binding(integration.consumerKey))?.state, 'active');

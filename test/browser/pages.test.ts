@@ -1,7 +1,7 @@
 // Our pages as a person sees them: the failure page of an activation that ran out of time, the popup and the account
 // page on a phone, with screenshots under test-output/screenshots/ to look at.
 import { FIX_TEXT } from '../../src/activation/fixes.js';
-import { assertUsable, browserBackends, browserSuite, horizontalOverflow, PHONE, POPUP, screenshot } from '../helpers/browser.js';
+import { assertUsable, browserBackends, browserSuite, clickToClose, horizontalOverflow, PHONE, POPUP, screenshot } from '../helpers/browser.js';
 import { activationUrlsFor, createAndActivate, decodeHtml, startConnector, startMockStore, waitForState } from '../helpers/connector.js';
 
 const ADMIN = { width: 1280, height: 800 };
@@ -62,7 +62,7 @@ browserSuite((test) => {
       // A person closes the popup from the page itself; Magento's admin then reloads its grid.
       const close = popup.getByRole('button', { name: 'Close this window' });
       t.true(await close.isVisible(), 'a popup offers to close itself');
-      await Promise.all([popup.waitForEvent('close'), close.click()]);
+      await clickToClose(popup, close);
       t.true(popup.isClosed());
     });
 
@@ -153,8 +153,7 @@ browserSuite((test) => {
       await popup.waitForLoadState();
       const close = popup.getByRole('button', { name: 'Close this window' });
       t.true(await close.isVisible());
-      // The click closes the page under it; only the close event tells it worked.
-      await Promise.all([popup.waitForEvent('close'), close.click({ noWaitAfter: true }).catch(() => {})]);
+      await clickToClose(popup, close);
       t.true(popup.isClosed());
       // Pages outside the popup never offer it, opened by another window or not.
       for (const path of ['/account/login', '/nothing/here', '/account/api-keys']) {

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { backends, type Backend } from './db.js';
 import { CHROMIUM_PATH, CHROMIUM_SKIPPED, inCi, recordSkip } from './skips.js';
 
@@ -100,6 +100,24 @@ export function browserSuite(define: (test: TestFn<BrowserTestContext>) => void)
 // What a person checks on a page
 
 /** Horizontal scrolling: the document is wider than the window. */
+/**
+ * Clicks a button whose page closes itself (window.close() in its handler, or a page it leads to) and waits for the
+ * page's close event. The
+ * click can race the close: Chromium may drop the page before it answers the click, and Playwright then rejects the
+ * click with "Target page, context or browser has been closed". That answer is the success being looked for, so it is
+ * accepted once the close event came; any other failure of the click is the test's.
+ */
+export async function clickToClose(page: Page, button: Locator, timeout = 30_000): Promise<void> {
+  const closed = page.waitForEvent('close', { timeout });
+  closed.catch(() => {}); // awaited below unless the click failed otherwise, which is then the error reported
+  const error = await button.click().then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  if (error !== undefined && !(error instanceof Error && /Target page, context or browser has been closed/.test(error.message))) throw error;
+  await closed;
+}
+
 export async function horizontalOverflow(page: Page): Promise<{ scrollWidth: number; innerWidth: number }> {
   return page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
 }
