@@ -5,7 +5,8 @@ import { hmacSignature, signatureBaseString } from '../../src/protocol/diagnosti
 import { ProtocolError, QueryError, SigningError } from '../../src/protocol/errors.js';
 import { generateNonce } from '../../src/protocol/nonce.js';
 import { parseFormEncoded } from '../../src/protocol/query.js';
-import { createSigner, type SignedRequest } from '../../src/protocol/signer.js';
+import OAuth from 'oauth-1.0a';
+import { createSigner, headerTemplateOf, SIGNATURE_METHOD, type SignedRequest } from '../../src/protocol/signer.js';
 import { normaliseUrl } from '../../src/protocol/url.js';
 
 
@@ -140,6 +141,38 @@ test('the Authorization header is exactly what Magento parses: OAuth k="v", ... 
       'oauth_signature="ilRQidoxHx%2BDgGODmRccKU2WcA4%2F9Xwa%2F%2FYUTwcvZ%2Bs%3D", oauth_signature_method="HMAC-SHA256", ' +
       'oauth_timestamp="1700000000", oauth_token="at0000000000000000000000000000c3", oauth_version="1.0"',
   );
+});
+
+test("the header template writes exactly what oauth-1.0a's toHeader writes, for awkward values too", (t) => {
+  const library = new OAuth({ consumer: { key: '', secret: '' }, signature_method: SIGNATURE_METHOD, hash_function: () => '' });
+  const awkward = ["a b+c/d=e&f", "!'()*~._-", 'é€😀', '%41%', 'x"y,z', ''];
+  const fixedParts = [
+    { oauth_consumer_key: 'ck0000000000000000000000000000a1', oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0' },
+    { oauth_consumer_key: "k!'()*", oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0', oauth_token: 't t/+=' },
+    { oauth_consumer_key: 'k', oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0', oauth_token: 'rt', oauth_verifier: 'v&=' },
+    // A key that holds one of the template's own marks: the template steps aside for toHeader itself.
+    { oauth_consumer_key: 'Q2signatureHEREq2', oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0' },
+  ];
+  for (const fixedPart of fixedParts) {
+    const template = headerTemplateOf(fixedPart);
+    for (const nonce of ['n0nce0000000000000000000000000e5', ...awkward]) {
+      for (const signature of ['ilRQidoxHx+DgGODmRccKU2WcA4/9Xwa//YUTwcvZ+s=', ...awkward]) {
+        const expected = library.toHeader({ ...fixedPart, oauth_nonce: nonce, oauth_timestamp: 1700000000, oauth_signature: signature }).Authorization;
+        t.is(template(nonce, 1700000000, signature), expected, `${JSON.stringify(fixedPart)} ${nonce} ${signature}`);
+      }
+    }
+  }
+});
+
+test('one signer signing with another token writes that token into the header', (t) => {
+  const signer = createSigner(consumer);
+  const first = signer.sign({ method: 'GET', url: vectors[0]!.url, ...fixed }, accessToken);
+  const other = signer.sign({ method: 'GET', url: vectors[0]!.url, ...fixed }, { key: 'ot0000000000000000000000000000z9', secret: 'os0000000000000000000000000000y8' });
+  t.is(headerParam(first, 'oauth_token'), accessToken.key);
+  t.is(headerParam(other, 'oauth_token'), 'ot0000000000000000000000000000z9');
+  t.not(headerParam(first, 'oauth_signature'), headerParam(other, 'oauth_signature'));
+  const request = signer.requestToken({ url: 'https://shop.example.com/oauth/token/request', ...fixed });
+  t.false(request.authorization.includes('oauth_token'));
 });
 
 test('request-token header: no token; access-token header: token and verifier', (t) => {
