@@ -2,7 +2,8 @@
 // signing anything. Sending a request is createSigner()'s job (signer.ts).
 import { createHmac } from 'node:crypto';
 import { SigningError } from './errors.js';
-import { collectParameters } from './parameters.js';
+import { collectParameters, protocolParameter } from './parameters.js';
+import type { Parameter } from './parameter-order.js';
 import { flattenQuery, percentEncode, type QueryInput, type QueryPair } from './query.js';
 import { signingProfile, type SigningProfileName } from './signing-profiles.js';
 import { baseStringOf, methodOf } from './signer.js';
@@ -20,16 +21,16 @@ export function signatureBaseString(
   form?: QueryInput,
   profile: SigningProfileName | null = null,
 ): string {
-  const protocolPairs: QueryPair[] = [];
+  const protocolParams: Parameter[] = [];
   for (const [name, value] of Object.entries(protocol)) {
     if (!name.startsWith('oauth_') || name === 'oauth_signature') {
       throw new SigningError('invalid_credentials', `${name} is not a protocol parameter that is signed`);
     }
-    protocolPairs.push([name, value]);
+    protocolParams.push(protocolParameter(name, value));
   }
   const strategy = signingProfile(profile);
   const { base, pairs } = splitUrl(url, strategy);
-  const params = collectParameters(protocolPairs, pairs, form === undefined ? [] : flattenQuery(form), strategy);
+  const params = collectParameters(protocolParams, pairs, form === undefined ? [] : flattenQuery(form), strategy);
   return baseStringOf(methodOf(method), base, params.sorted.map((p) => p.signed).join('&'));
 }
 

@@ -16,17 +16,23 @@ export interface SignedParameters {
   body: string | undefined;
 }
 
+/**
+ * One oauth_* parameter as it is signed. Every verifier encodes them alike, and all but the nonce and timestamp stay
+ * the same for a token's calls, so the signer builds those once (signer.ts) and passes them to collectParameters.
+ */
+export function protocolParameter(name: string, value: string): Parameter {
+  const enc = percentEncode(name);
+  return { name, enc, signed: enc + '=' + percentEncode(value) };
+}
+
+/** `protocol`: the oauth_* parameters, built by protocolParameter; never mutated (shared between calls). */
 export function collectParameters(
-  protocol: readonly QueryPair[],
+  protocol: readonly Parameter[],
   query: readonly QueryPair[],
   form: readonly QueryPair[],
   profile: SigningProfile,
 ): SignedParameters {
-  const params: Parameter[] = [];
-  for (const [name, value] of protocol) {
-    const enc = percentEncode(name);
-    params.push({ name, enc, signed: enc + '=' + percentEncode(value) });
-  }
+  const params: Parameter[] = protocol.slice();
 
   const seen = new Set<string>();
   const add = (name: string, signedValue: string): void => {

@@ -17,8 +17,9 @@ import OAuth from 'oauth-1.0a';
 import { systemClock, type Clock } from '../clock.js';
 import { SigningError } from './errors.js';
 import { nonceFor, timestampFor, type FixedNonce } from './nonce.js';
-import { collectParameters } from './parameters.js';
-import { flattenQuery, percentEncode, type QueryInput, type QueryPair } from './query.js';
+import { collectParameters, protocolParameter } from './parameters.js';
+import type { Parameter } from './parameter-order.js';
+import { flattenQuery, percentEncode, type QueryInput } from './query.js';
 import { signingProfile, type SigningProfileName } from './signing-profiles.js';
 import { splitUrl } from './url.js';
 
@@ -184,19 +185,20 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
     }
     return key;
   };
-  // The header's layout for the last token (and verifier) signed with: a store's calls all use one.
-  let headerFor: string | undefined;
-  let header: ReturnType<typeof headerTemplateOf> = () => '';
-  const headerOf = (token: Token | undefined, verifier: string | undefined) => {
+  // What stays the same between signatures with one token (and verifier), kept for the last one: a store's calls all
+  // use one. The oauth_* parameters but the nonce and timestamp, signed, and the header's layout.
+  let fixedFor: string | undefined;
+  let fixed: { parameters: Parameter[]; header: ReturnType<typeof headerTemplateOf> } = { parameters: [], header: () => '' };
+  const fixedOf = (token: Token | undefined, verifier: string | undefined) => {
     const which = token === undefined ? '' : verifier === undefined ? token.key : `${token.key}&${verifier}`;
-    if (which !== headerFor) {
-      const fixed: HeaderFixed = { oauth_consumer_key: consumer.key, oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0' };
-      if (token !== undefined) fixed.oauth_token = token.key;
-      if (verifier !== undefined) fixed.oauth_verifier = verifier;
-      header = headerTemplateOf(fixed);
-      headerFor = which;
+    if (which !== fixedFor) {
+      const values: HeaderFixed = { oauth_consumer_key: consumer.key, oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0' };
+      if (token !== undefined) values.oauth_token = token.key;
+      if (verifier !== undefined) values.oauth_verifier = verifier;
+      fixed = { parameters: Object.entries(values).map(([name, value]) => protocolParameter(name, value)), header: headerTemplateOf(values) };
+      fixedFor = which;
     }
-    return header;
+    return fixed;
   };
 
   function signWith(input: SignInput, token?: Token, verifier?: string): SignedRequest {
@@ -213,18 +215,11 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
     const { base, pairs: urlPairs } = splitUrl(input.url, profile);
     const query = input.query === undefined ? urlPairs : urlPairs.concat(flattenQuery(input.query));
     const form = input.form === undefined ? [] : flattenQuery(input.form);
-    // 2. protocol parameters: oauth_consumer_key, _nonce, _signature_method, _timestamp, _version, _token, _verifier
+    // 2. protocol parameters: the token's fixed ones, a fresh nonce and the clock's timestamp
     const nonce = nonceFor(input);
     const timestamp = timestampFor(input, clock);
-    const protocol: QueryPair[] = [
-      ['oauth_consumer_key', consumer.key],
-      ['oauth_nonce', nonce],
-      ['oauth_signature_method', SIGNATURE_METHOD],
-      ['oauth_timestamp', String(timestamp)],
-      ['oauth_version', '1.0'],
-    ];
-    if (token !== undefined) protocol.push(['oauth_token', token.key]);
-    if (verifier !== undefined) protocol.push(['oauth_verifier', verifier]);
+    const { parameters, header } = fixedOf(token, verifier);
+    const protocol = parameters.concat(protocolParameter('oauth_nonce', nonce), protocolParameter('oauth_timestamp', String(timestamp)));
     // 3. every signed parameter, in the verifier's order
     const params = collectParameters(protocol, query, form, profile);
     let parameterString = params.sorted[0]?.signed ?? '';
@@ -233,7 +228,7 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
     const baseString = baseStringOf(method, base, parameterString);
     const signature = signatureOf(baseString, signingKey(token?.secret ?? ''));
     // 5. header
-    const authorization = headerOf(token, verifier)(nonce, timestamp, signature);
+    const authorization = header(nonce, timestamp, signature);
 
     const signed: SignedRequest = {
       method,
