@@ -19,7 +19,7 @@ import {
   type NewBinding,
   type TombstoneRepository,
 } from '../types.js';
-import { dateOf, type HotSql, type SqlDate } from './hot-sql.js';
+import { dateOf, type HotSql, type SqlDate, type SqlValue } from './hot-sql.js';
 import { afterCursor, byCreation, pageOf, updated, type Db } from './shared.js';
 
 type BindingColumns = Partial<Omit<BindingRow, 'id' | 'consumerKey' | 'version' | 'createdAt' | 'updatedAt'>>;
@@ -57,6 +57,55 @@ type PlainField = { [F in keyof typeof FIELD_KIND]: (typeof FIELD_KIND)[F] exten
 const PLAIN_FIELDS = (Object.keys(FIELD_KIND) as (keyof typeof FIELD_KIND)[]).filter(
   (field): field is PlainField => FIELD_KIND[field] === 'plain',
 );
+
+// A Binding row as a hot statement gives it back (driver rows: dates as text, integers as bigint on SQLite, booleans
+// as 0 / 1), made the row Prisma would have read. `satisfies` and the check below make a new date column that is
+// missing here a compile error.
+type DateColumn = { [K in keyof BindingRow]-?: BindingRow[K] extends Date | null ? K : never }[keyof BindingRow];
+const DATE_COLUMNS = [
+  'callbackAt', 'requestTokenAt', 'activatedAt', 'revokedAt', 'stepUntil', 'nextAttemptAt', 'lastErrorAt',
+  'profileDetectedAt', 'nextProbeAt', 'lastCallOkAt', 'probeWarningAt', 'unavailableSince', 'createdAt', 'updatedAt',
+] as const satisfies readonly DateColumn[];
+const everyDateColumn: Exclude<DateColumn, (typeof DATE_COLUMNS)[number]> extends never ? true : never = true;
+void everyDateColumn;
+
+function driverRow(raw: Record<string, unknown>): BindingRow {
+  const row: Record<string, unknown> = { ...raw };
+  for (const column of DATE_COLUMNS) {
+    const value = row[column];
+    if (value !== null && value !== undefined) row[column] = dateOf(value as SqlDate);
+  }
+  row.version = Number(row.version);
+  row.stepAttempts = Number(row.stepAttempts);
+  row.accessOutcomeUnknown = Boolean(row.accessOutcomeUnknown);
+  return row as BindingRow;
+}
+
+/**
+ * The conditional UPDATE ... RETURNING of one set of columns, as a template HotSql prepares once per connection: the
+ * same array object for the same columns (a patch's columns come from FIELD_KIND and toColumns, so the shapes are
+ * few; past UPDATE_SHAPES a shape is built each time, which only costs its preparation).
+ */
+const UPDATE_SHAPES = 256;
+const updateShapes = new Map<string, TemplateStringsArray>();
+function updateStatement(columns: readonly string[]): TemplateStringsArray {
+  const key = columns.join(',');
+  const known = updateShapes.get(key);
+  if (known) return known;
+  const parts: string[] = ['UPDATE "Binding" SET '];
+  const append = (text: string) => (parts[parts.length - 1] += text);
+  for (const column of columns) {
+    if (!/^[A-Za-z]+$/.test(column)) throw new StorageError(`not a Binding column: ${JSON.stringify(column)}`);
+    append(`"${column}" = `);
+    parts.push(', ');
+  }
+  append('"updatedAt" = ');
+  parts.push(', "version" = "version" + 1 WHERE "id" = ', ' AND "version" = ', ' RETURNING *');
+  // A template object as the tagged-template call sites pass one (HotSql keys its prepared statements on it).
+  const strings = Object.freeze(Object.assign([...parts], { raw: Object.freeze([...parts]) })) as unknown as TemplateStringsArray;
+  if (updateShapes.size < UPDATE_SHAPES) updateShapes.set(key, strings);
+  return strings;
+}
 
 // How often modify() re-reads and retries when other writers keep moving the row on.
 const MODIFY_ATTEMPTS = 10;
@@ -225,8 +274,10 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       }
     },
     async byId(id) {
-      const row = await db.binding.findUnique({ where: { id } });
-      return row && toBinding(row);
+      // Raw through HotSql: every step of an activation and every cache miss of a call reads its binding (Prisma's
+      // findUnique cost 1-3 ms of CPU in a storm of activations, issue 16).
+      const [row] = await sql.rows<Record<string, unknown>>`SELECT * FROM "Binding" WHERE "id" = ${id}`;
+      return row ? toBinding(driverRow(row)) : null;
     },
     async byConsumerKey(consumerKey) {
       const row = await db.binding.findUnique({ where: { consumerKey } });
@@ -246,12 +297,16 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       // One statement (UPDATE ... WHERE id = ? AND version = ? RETURNING ...) on both backends: of two writers
       // holding the same version, exactly one matches the row.
       const now = clock.now();
-      const write = db.binding.update({ where: { id, version }, data: { ...toColumns(patch), updatedAt: now, version: { increment: 1 } } });
+      const columns = toColumns(patch);
       const events = emit ? await emit.events(emit.before, projected(emit.before, patch, version, now)) : [];
       if (events.length === 0) {
-        const row = await updated(write);
-        return row && toBinding(row);
+        // Raw through HotSql, like byId: each activation step writes its binding two or three times.
+        const names = Object.keys(columns) as (keyof BindingColumns)[];
+        const values = names.map((name) => columns[name] as SqlValue);
+        const [row] = await sql.rows<Record<string, unknown>>(updateStatement(names), ...values, now, id, version);
+        return row ? toBinding(driverRow(row)) : null;
       }
+      const write = db.binding.update({ where: { id, version }, data: { ...columns, updatedAt: now, version: { increment: 1 } } });
       // A batch transaction: the conditional update first (a lost race fails it with P2025 and nothing is written),
       // then the outbox rows, sent together, so no lock is held across our own awaits (src/storage/webhooks.ts).
       const rows = await updated(db.$transaction([write, ...events.flatMap((e) => eventStatements(db, e))]));
