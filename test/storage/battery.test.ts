@@ -218,6 +218,50 @@ forEachBackend((backend, test) => {
     t.false((await storage.bindings.update(b4.id, 5, { accessOutcomeUnknown: false }))!.accessOutcomeUnknown);
   });
 
+  test("bindings: byId and update (hot statements on the driver's rows) give exactly what Prisma's reads give, every field set", async (t) => {
+    const { storage } = await freshStorage(backend, t);
+    const owner = await account(storage);
+    const created = (await storage.bindings.create(newBinding({ nextAttemptAt: at(5) })))!;
+    const full = (await storage.bindings.update(created.id, created.version, {
+      state: 'active',
+      accountId: owner.id,
+      storeBaseUrl: 'https://shop.example.com/',
+      requestToken: { token: 'rt', secret: 'rts', verifier: 'rtv', at: at(1) },
+      accessToken: { token: 'at', secret: 'ats', verifier: 'atv' },
+      activatedAt: at(2),
+      revokedAt: at(3),
+      step: 'access_token',
+      stepUntil: at(4),
+      stepAttempts: 7,
+      nextAttemptAt: at(6),
+      lastError: 'an error',
+      lastErrorAt: at(7),
+      fix: 'check_store',
+      accessOutcomeUnknown: true,
+      signingProfile: 'laminas-double-encoding',
+      profileDetectedAt: at(8),
+      probeWarning: 'a warning',
+      probeWarningAt: at(9),
+      unavailableSince: at(10),
+      unavailableReason: 'down',
+      origin: 'credentials',
+    }))!;
+    t.truthy(full);
+    const viaPrisma = await storage.bindings.byConsumerKey(created.consumerKey);
+    t.deepEqual(full, viaPrisma, 'the update returns the row as Prisma reads it');
+    t.deepEqual(await storage.bindings.byId(created.id), viaPrisma);
+    for (const field of ['activatedAt', 'revokedAt', 'stepUntil', 'nextAttemptAt', 'lastErrorAt', 'profileDetectedAt', 'probeWarningAt', 'unavailableSince', 'createdAt', 'updatedAt'] as const) {
+      t.true(full[field] instanceof Date, field);
+    }
+    t.true(full.requestToken!.at instanceof Date);
+    t.is(typeof full.version, 'number');
+    t.is(typeof full.stepAttempts, 'number');
+    // Cleared again: nulls come back as nulls, false as false.
+    const cleared = (await storage.bindings.update(full.id, full.version, { revokedAt: null, stepUntil: null, accessOutcomeUnknown: false, unavailableSince: null, requestToken: null }))!;
+    t.deepEqual(cleared, await storage.bindings.byConsumerKey(created.consumerKey));
+    t.like(cleared, { revokedAt: null, stepUntil: null, accessOutcomeUnknown: false, unavailableSince: null, requestToken: null });
+  });
+
   test('bindings: modify() re-reads and re-applies the change when another writer moved the row on', async (t) => {
     const db = await freshStorage(backend, t);
     const { storage } = db;
