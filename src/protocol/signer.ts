@@ -8,10 +8,11 @@
 //   5. the Authorization header.
 //
 // oauth-1.0a is used for step 5 only (toHeader, its public interface), once per token: the header's layout it writes
-// is kept as a template (headerTemplateOf) that each signature fills with its nonce, timestamp and signature. Its base string cannot express Magento's
-// orders: it sorts encoded names with JavaScript's sort, reads queries in ways PHP does not (values split on every
-// `=`, no `+` as space, names not decoded, repeated names as arrays) and keeps the URL as given. So steps 1-4 are
-// written out here, in a few lines each, instead of being passed through its internals.
+// is kept as a template (headerTemplateOf) that each signature fills with its nonce, timestamp and signature. Its
+// base string cannot express Magento's orders: it sorts encoded names with JavaScript's sort, reads queries in ways
+// PHP does not (values split on every `=`, no `+` as space, names not decoded, repeated names as arrays) and keeps
+// the URL as given. So steps 1-4 are written out here, in a few lines each, instead of being passed through its
+// internals.
 import { createHmac } from 'node:crypto';
 import OAuth from 'oauth-1.0a';
 import { systemClock, type Clock } from '../clock.js';

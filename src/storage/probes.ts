@@ -4,7 +4,7 @@
 // to the store, written at most once a minute: a store in use needs no probe). Neither touches the row's version or
 // updatedAt: they are bookkeeping, not a state change, and must not make a transition lose its race.
 import { Prisma } from './generated/sqlite/client.js';
-import { dateOf, prismaSql, sqliteDateText, type HotSql, type SqlDate } from './prisma/hot-sql.js';
+import { dateOf, dateOrNull, prismaSql, sqliteDateText, type HotSql, type SqlDate } from './prisma/hot-sql.js';
 import type { Db } from './prisma/shared.js';
 
 export interface DueProbe {
@@ -34,9 +34,9 @@ export interface ProbeRepository {
   /** Active bindings due for a probe (index [state, nextProbeAt]), earliest first. */
   due(now: Date, limit: number): Promise<DueProbe[]>;
   /**
-   * Claims up to `limit` due probes in one conditional update (the earliest, in no set order; on the index [state, nextProbeAt]):
-   * each row's due time moves to `until` only if it is still due when the statement writes it, so a row another
-   * instance claimed meanwhile is not returned (PostgreSQL: locked rows are skipped, not waited for).
+   * Claims up to `limit` due probes in one conditional update (the earliest, in no set order; on the index [state,
+   * nextProbeAt]): each row's due time moves to `until` only if it is still due when the statement writes it, so a
+   * row another instance claimed meanwhile is not returned (PostgreSQL: locked rows are skipped, not waited for).
    */
   claimDue(now: Date, until: Date, limit: number): Promise<ClaimedProbe[]>;
   /** reschedule for several probes in one statement; how many claims still held. reschedule is a batch of one. */
@@ -65,7 +65,7 @@ export interface ProbeRepository {
 export async function findDueProbes(db: Db, now: Date, limit: number, sql: HotSql = prismaSql(db)): Promise<DueProbe[]> {
   const rows = await sql.rows<{ id: string; nextProbeAt: SqlDate; lastCallOkAt: SqlDate | null }>`
     SELECT "id", "nextProbeAt", "lastCallOkAt" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" <= ${now} ORDER BY "state", "nextProbeAt" LIMIT ${limit}`;
-  return rows.map((r) => ({ id: r.id, nextProbeAt: dateOf(r.nextProbeAt), lastCallOkAt: r.lastCallOkAt === null ? null : dateOf(r.lastCallOkAt) }));
+  return rows.map((r) => ({ id: r.id, nextProbeAt: dateOf(r.nextProbeAt), lastCallOkAt: dateOrNull(r.lastCallOkAt) }));
 }
 
 export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' = 'sqlite', sql: HotSql = prismaSql(db)): ProbeRepository {
@@ -101,9 +101,10 @@ export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' 
     async claimDue(now, until, limit) {
       // One statement for the tick's batch. The inner SELECT (on PostgreSQL a CTE: evaluated once, its rows locked
       // before the update; as an IN subquery the planner may run it again per row, a LIMIT window that moves) walks
-      // the index [state, nextProbeAt] over due rows only; the outer WHERE repeats the condition, so a row claimed by another instance since is left alone
-      // (PostgreSQL re-checks it on the row's newest version; SKIP LOCKED passes over rows another claim holds, so
-      // two instances take different rows instead of waiting on each other; SQLite has one writer at a time).
+      // the index [state, nextProbeAt] over due rows only; the outer WHERE repeats the condition, so a row claimed
+      // by another instance since is left alone (PostgreSQL re-checks it on the row's newest version; SKIP LOCKED
+      // passes over rows another claim holds, so two instances take different rows instead of waiting on each
+      // other; SQLite has one writer at a time).
       const rows =
         provider === 'postgresql'
           ? await sql.rows<{ id: string; lastCallOkAt: SqlDate | null }>`
@@ -115,7 +116,7 @@ export function createProbeRepository(db: Db, provider: 'sqlite' | 'postgresql' 
               UPDATE "Binding" SET "nextProbeAt" = ${until} WHERE "id" IN (
                 SELECT "id" FROM "Binding" WHERE "state" = 'active' AND "nextProbeAt" <= ${now} ORDER BY "state", "nextProbeAt" LIMIT ${limit})
               AND "state" = 'active' AND "nextProbeAt" <= ${now} RETURNING "id", "lastCallOkAt"`;
-      return rows.map((r) => ({ id: r.id, lastCallOkAt: r.lastCallOkAt === null ? null : dateOf(r.lastCallOkAt) }));
+      return rows.map((r) => ({ id: r.id, lastCallOkAt: dateOrNull(r.lastCallOkAt) }));
     },
     async rescheduleMany(entries) {
       if (entries.length === 0) return 0;

@@ -19,7 +19,7 @@ import {
   type NewBinding,
   type TombstoneRepository,
 } from '../types.js';
-import { dateOf, type HotSql, type SqlDate, type SqlValue } from './hot-sql.js';
+import { dateOrNull, type HotSql, type SqlDate, type SqlValue } from './hot-sql.js';
 import { afterCursor, byCreation, pageOf, updated, type Db } from './shared.js';
 
 type BindingColumns = Partial<Omit<BindingRow, 'id' | 'consumerKey' | 'version' | 'createdAt' | 'updatedAt'>>;
@@ -72,8 +72,7 @@ void everyDateColumn;
 function driverRow(raw: Record<string, unknown>): BindingRow {
   const row: Record<string, unknown> = { ...raw };
   for (const column of DATE_COLUMNS) {
-    const value = row[column];
-    if (value !== null && value !== undefined) row[column] = dateOf(value as SqlDate);
+    row[column] = dateOrNull((row[column] ?? null) as SqlDate | null);
   }
   row.version = Number(row.version);
   row.stepAttempts = Number(row.stepAttempts);
@@ -355,7 +354,7 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       const rows = await sql.rows<{ id: string; consumerKey: string; storeBaseUrl: string; nextAttemptAt: SqlDate | null }>`
         SELECT "id", "consumerKey", "storeBaseUrl", "nextAttemptAt" FROM "Binding"
         WHERE "nextAttemptAt" <= ${now} AND ("stepUntil" IS NULL OR "stepUntil" <= ${now}) ORDER BY "nextAttemptAt", "id" LIMIT ${limit}`;
-      return rows.map((r) => ({ ...r, nextAttemptAt: r.nextAttemptAt === null ? null : dateOf(r.nextAttemptAt) }));
+      return rows.map((r) => ({ ...r, nextAttemptAt: dateOrNull(r.nextAttemptAt) }));
     },
     async modifyUnreadable(id, change, events) {
       const row = await db.binding.findUnique({ where: { id } });

@@ -18,6 +18,9 @@ export type SqlDate = Date | string | number;
 /** A date column back as a Date, whichever path read it. */
 export const dateOf = (value: SqlDate): Date => (value instanceof Date ? value : new Date(value));
 
+/** A nullable date column back as a Date, or null. */
+export const dateOrNull = (value: SqlDate | null): Date | null => (value === null ? null : dateOf(value));
+
 /** A date as Prisma's SQLite adapter binds and stores it (ISO 8601 with "+00:00"): equality compares this text. */
 export const sqliteDateText = (value: Date): string => value.toISOString().replace('Z', '+00:00');
 
