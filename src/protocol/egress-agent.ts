@@ -16,6 +16,31 @@ import { EgressDeniedError, UpstreamTimeoutError } from './transport-errors.js';
 // Close idle pooled sockets before typical server keep-alive timeouts (Apache's is 5 s) so a reused socket is rarely
 // one the server is just closing; node also honours a shorter `Keep-Alive: timeout=` hint from the server.
 const IDLE_SOCKET_TIMEOUT_MS = 4_000;
+// TCP keep-alive probes on a pooled connection after this long without traffic (node's Agent default).
+const KEEP_ALIVE_DELAY_MS = 1_000;
+
+/**
+ * TCP keep-alive switched on once per connection. node's Agent switches it on again each time a request frees the
+ * socket and axios each time a request is given one (with another delay), and each call is four setsockopt system
+ * calls: eight of the thirteen system calls of a proxied GET (strace, issue 16). Calls that would only enable it
+ * again do nothing; switching it off (and on again) still reaches the socket. The delay is always the agent's,
+ * which is what an idle pooled connection had; during a request axios's 60 s no longer applies, so a peer that
+ * vanished mid-request is noticed sooner.
+ */
+export function keepAliveOnce(socket: Duplex, delayMs = KEEP_ALIVE_DELAY_MS): void {
+  const target = socket as Duplex & { setKeepAlive?(enable?: boolean, initialDelay?: number): unknown };
+  const original = target.setKeepAlive;
+  if (typeof original !== 'function') return;
+  original.call(socket, true, delayMs);
+  let enabled = true;
+  target.setKeepAlive = function setKeepAlive(enable = false) {
+    if (enable !== enabled) {
+      enabled = enable;
+      original.call(socket, enable, delayMs);
+    }
+    return socket;
+  };
+}
 
 export interface EgressAgentOptions {
   /** Development and tests only: allow loopback, private and other non-public addresses. */
@@ -90,6 +115,7 @@ export function createEgressAgents(options: EgressAgentOptions): EgressAgents {
     }
     const socket = connect();
     if (socket) {
+      keepAliveOnce(socket);
       const timer = setTimeout(() => {
         socket.destroy(new UpstreamTimeoutError(host, Number(opts.port), 'connect', connectTimeoutMs));
       }, connectTimeoutMs);
@@ -119,7 +145,7 @@ export function createEgressAgents(options: EgressAgentOptions): EgressAgents {
       return guardConnection(opts, callback, () => super.createConnection(opts, callback), 'secureConnect');
     }
   }
-  const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS, lookup, scheduling: 'lifo' as const };
+  const agentOptions = { keepAlive: true, keepAliveMsecs: KEEP_ALIVE_DELAY_MS, timeout: IDLE_SOCKET_TIMEOUT_MS, lookup, scheduling: 'lifo' as const };
   const httpAgent = new GuardedHttpAgent(agentOptions);
   // TLS verification left at node's default (on); `ca` only changes whom it trusts.
   const httpsAgent = new GuardedHttpsAgent(options.ca === undefined ? agentOptions : { ...agentOptions, ca: options.ca });

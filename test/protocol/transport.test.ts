@@ -1,7 +1,7 @@
 import test from 'ava';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { createLogger } from '../../src/log.js';
 import { parseStoreBaseUrl } from '../../src/protocol/store-url.js';
@@ -534,6 +534,25 @@ test('keep-alive: sequential requests to one store share one connection', async 
   }
   t.is(server.requests.length, 3);
   t.is(server.connections, 1);
+});
+
+test.serial('keep-alive: TCP keep-alive is switched on once per connection, not again by every request', async (t) => {
+  // node's Agent and axios each switch it on per request (four setsockopt calls each time): counted where they land
+  // (serial: no other test's sockets meanwhile).
+  const server = await startServer(t, (_req, res) => res.end('ok'));
+  const original = net.Socket.prototype.setKeepAlive;
+  const calls: Array<[boolean | undefined, number | undefined]> = [];
+  net.Socket.prototype.setKeepAlive = function (this: net.Socket, enable?: boolean, delay?: number) {
+    calls.push([enable, delay]);
+    return original.call(this, enable, delay);
+  };
+  t.teardown(() => {
+    net.Socket.prototype.setKeepAlive = original;
+  });
+  const tr = transport(t);
+  for (let i = 0; i < 4; i++) t.is((await tr.request({ method: 'GET', url: server.url(`/${i}`) })).status, 200);
+  t.is(server.connections, 1);
+  t.deepEqual(calls, [[true, 1000]]);
 });
 
 test('keep-alive: also for names resolved by the egress lookup (resolved once per connection)', async (t) => {
