@@ -4,6 +4,7 @@
 //   2. the oauth_* parameters, with a fresh CSPRNG nonce and the clock's timestamp                    nonce.ts
 //   3. oauth_*, query and form merged, names checked, values encoded and sorted for the verifier      parameters.ts,
 //      (the signing profile: parameter order, value encoding, path rule)                             signing-profiles.ts
+//      (a call with neither query nor form: the token's parameter string kept in pieces, parameterTailOf)
 //   4. base string METHOD&enc(url)&enc(parameters), key enc(consumer_secret)&enc(token_secret), HMAC-SHA256, base64
 //   5. the Authorization header.
 //
@@ -17,11 +18,11 @@ import { createHmac } from 'node:crypto';
 import OAuth from 'oauth-1.0a';
 import { systemClock, type Clock } from '../clock.js';
 import { SigningError } from './errors.js';
-import { nonceFor, timestampFor, type FixedNonce } from './nonce.js';
+import { generateNonce, nonceFor, timestampFor, type FixedNonce } from './nonce.js';
 import { collectParameters, protocolParameter } from './parameters.js';
 import type { Parameter } from './parameter-order.js';
 import { flattenQuery, percentEncode, type QueryInput } from './query.js';
-import { signingProfile, type SigningProfileName } from './signing-profiles.js';
+import { signingProfile, type SigningProfile, type SigningProfileName } from './signing-profiles.js';
 import { splitUrl } from './url.js';
 
 export type { FixedNonce } from './nonce.js';
@@ -133,6 +134,34 @@ export function headerTemplateOf(fixed: HeaderFixed): (nonce: string, timestamp:
   return (nonce, timestamp, signature) => p0 + percentEncode(nonce) + p1 + percentEncode(signature) + p2 + String(timestamp) + p3;
 }
 
+/**
+ * The base string's last part, `enc(parameter string)`, for a call that signs the oauth_* parameters only (no query,
+ * no form: most REST reads), as a function of its nonce and timestamp; null when it cannot be had that way. Every
+ * verifier orders parameters by name alone and the oauth_* names are distinct, so the order of those six does not
+ * depend on their values; nonces (A-Z a-z 0-9 . _ ~ -) and timestamps (digits) are unreserved characters, which
+ * percent-encoding leaves as they are, once or twice. So the string collectParameters builds with placeholder values
+ * is kept in three pieces around them, like the header's layout (headerTemplateOf); each signature then joins five
+ * strings instead of building, sorting and encoding the parameters again. The template is checked once against the
+ * general path with a real nonce and timestamp, and not used if the two differ.
+ */
+export function parameterTailOf(fixed: readonly Parameter[], profile: SigningProfile): ((nonce: string, timestamp: number) => string) | null {
+  const general = (nonce: string, timestamp: string) => {
+    const { sorted } = collectParameters(fixed.concat(protocolParameter('oauth_nonce', nonce), protocolParameter('oauth_timestamp', timestamp)), [], [], profile);
+    return percentEncode(sorted.map((p) => p.signed).join('&'));
+  };
+  const [N, T] = ['Q1nonceHEREq1', 'Q3timestampHEREq3'];
+  const written = general(N, T);
+  const at = (mark: string) => (written.indexOf(mark) === written.lastIndexOf(mark) ? written.indexOf(mark) : -1);
+  const [n, t] = [at(N), at(T)];
+  if (!(n !== -1 && n < t)) return null;
+  const p0 = written.slice(0, n);
+  const p1 = written.slice(n + N.length, t);
+  const p2 = written.slice(t + T.length);
+  const tail = (nonce: string, timestamp: number) => p0 + nonce + p1 + String(timestamp) + p2;
+  const [nonce, timestamp] = [generateNonce(), 1_700_000_000];
+  return tail(nonce, timestamp) === general(nonce, String(timestamp)) ? tail : null;
+}
+
 /** The oauth_* values of a header that stay the same from one signature to the next. */
 export interface HeaderFixed {
   oauth_consumer_key: string;
@@ -189,14 +218,16 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
   // What stays the same between signatures with one token (and verifier), kept for the last one: a store's calls all
   // use one. The oauth_* parameters but the nonce and timestamp, signed, and the header's layout.
   let fixedFor: string | undefined;
-  let fixed: { parameters: Parameter[]; header: ReturnType<typeof headerTemplateOf> } = { parameters: [], header: () => '' };
+  // Per profile, the parameter tail of calls without query or form (parameterTailOf), made when first needed.
+  type Fixed = { parameters: Parameter[]; header: ReturnType<typeof headerTemplateOf>; tails: Map<SigningProfile, ReturnType<typeof parameterTailOf>> };
+  let fixed: Fixed = { parameters: [], header: () => '', tails: new Map() };
   const fixedOf = (token: Token | undefined, verifier: string | undefined) => {
     const which = token === undefined ? '' : verifier === undefined ? token.key : `${token.key}&${verifier}`;
     if (which !== fixedFor) {
       const values: HeaderFixed = { oauth_consumer_key: consumer.key, oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0' };
       if (token !== undefined) values.oauth_token = token.key;
       if (verifier !== undefined) values.oauth_verifier = verifier;
-      fixed = { parameters: Object.entries(values).map(([name, value]) => protocolParameter(name, value)), header: headerTemplateOf(values) };
+      fixed = { parameters: Object.entries(values).map(([name, value]) => protocolParameter(name, value)), header: headerTemplateOf(values), tails: new Map() };
       fixedFor = which;
     }
     return fixed;
@@ -219,26 +250,37 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
     // 2. protocol parameters: the token's fixed ones, a fresh nonce and the clock's timestamp
     const nonce = nonceFor(input);
     const timestamp = timestampFor(input, clock);
-    const { parameters, header } = fixedOf(token, verifier);
-    const protocol = parameters.concat(protocolParameter('oauth_nonce', nonce), protocolParameter('oauth_timestamp', String(timestamp)));
-    // 3. every signed parameter, in the verifier's order
-    const params = collectParameters(protocol, query, form, profile);
-    let parameterString = params.sorted[0]?.signed ?? '';
-    for (let i = 1; i < params.sorted.length; i++) parameterString += '&' + params.sorted[i]!.signed;
-    // 4. base string, key, signature
-    const baseString = baseStringOf(method, base, parameterString);
+    const current = fixedOf(token, verifier);
+    const { parameters, header } = current;
+    // 3. every signed parameter, in the verifier's order; 4. the base string
+    let baseString: string;
+    let sent: { query: string; body: string | undefined };
+    let tail = query.length === 0 && form.length === 0 ? current.tails.get(profile) : null;
+    if (tail === undefined) current.tails.set(profile, (tail = parameterTailOf(parameters, profile)));
+    if (tail) {
+      baseString = method + '&' + percentEncode(base) + '&' + tail(nonce, timestamp);
+      sent = { query: '', body: undefined };
+    } else {
+      const protocol = parameters.concat(protocolParameter('oauth_nonce', nonce), protocolParameter('oauth_timestamp', String(timestamp)));
+      const params = collectParameters(protocol, query, form, profile);
+      let parameterString = params.sorted[0]?.signed ?? '';
+      for (let i = 1; i < params.sorted.length; i++) parameterString += '&' + params.sorted[i]!.signed;
+      baseString = baseStringOf(method, base, parameterString);
+      sent = params;
+    }
+    // 4. key, signature
     const signature = signatureOf(baseString, signingKey(token?.secret ?? ''));
     // 5. header
     const authorization = header(nonce, timestamp, signature);
 
     const signed: SignedRequest = {
       method,
-      url: params.query === '' ? base : base + '?' + params.query,
+      url: sent.query === '' ? base : base + '?' + sent.query,
       authorization,
       baseString,
     };
-    if (params.body !== undefined) {
-      signed.body = params.body;
+    if (sent.body !== undefined) {
+      signed.body = sent.body;
       signed.contentType = FORM_CONTENT_TYPE;
     }
     return signed;

@@ -4,9 +4,11 @@ import test, { type ExecutionContext } from 'ava';
 import { hmacSignature, signatureBaseString } from '../../src/protocol/diagnostics.js';
 import { ProtocolError, QueryError, SigningError } from '../../src/protocol/errors.js';
 import { generateNonce } from '../../src/protocol/nonce.js';
-import { parseFormEncoded } from '../../src/protocol/query.js';
+import { parseFormEncoded, percentEncode } from '../../src/protocol/query.js';
 import OAuth from 'oauth-1.0a';
-import { createSigner, headerTemplateOf, SIGNATURE_METHOD, type SignedRequest } from '../../src/protocol/signer.js';
+import { createSigner, headerTemplateOf, parameterTailOf, SIGNATURE_METHOD, type SignedRequest } from '../../src/protocol/signer.js';
+import { collectParameters, protocolParameter } from '../../src/protocol/parameters.js';
+import { COMMON_PROFILE, SIGNING_PROFILE_NAMES, signingProfile, type SigningProfile } from '../../src/protocol/signing-profiles.js';
 import { normaliseUrl } from '../../src/protocol/url.js';
 
 
@@ -162,6 +164,39 @@ test("the header template writes exactly what oauth-1.0a's toHeader writes, for 
       }
     }
   }
+});
+
+test('the parameter tail of a call without query or form is what the general path builds, for every profile', (t) => {
+  // The general path written out: every oauth_* parameter, sorted by the profile, joined and encoded.
+  const general = (fixedPart: Record<string, string>, profile: SigningProfile, nonce: string, timestamp: number) => {
+    const all = { ...fixedPart, oauth_nonce: nonce, oauth_timestamp: String(timestamp) };
+    const { sorted } = collectParameters(Object.entries(all).map(([n, v]) => protocolParameter(n, v)), [], [], profile);
+    return percentEncode(sorted.map((p) => p.signed).join('&'));
+  };
+  const fixedParts: Array<Record<string, string>> = [
+    { oauth_consumer_key: 'ck0000000000000000000000000000a1', oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0', oauth_token: 'at0000000000000000000000000000c3' },
+    { oauth_consumer_key: "k!'() *%41é", oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0', oauth_token: 't t/+=&' },
+    { oauth_consumer_key: 'k', oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0', oauth_token: 'rt', oauth_verifier: 'v&=' },
+    { oauth_consumer_key: 'k', oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0' },
+  ];
+  const nonces = ['n0nce0000000000000000000000000e5', '-._~', 'a', generateNonce(), generateNonce()];
+  for (const profile of [COMMON_PROFILE, ...SIGNING_PROFILE_NAMES.map((name) => signingProfile(name))]) {
+    for (const fixedPart of fixedParts) {
+      const tail = parameterTailOf(Object.entries(fixedPart).map(([n, v]) => protocolParameter(n, v)), profile);
+      if (tail === null) return t.fail(`no tail for ${profile.name} ${JSON.stringify(fixedPart)}`);
+      for (const nonce of nonces) {
+        for (const timestamp of [1, 1700000000, 99999999999]) {
+          t.is(tail(nonce, timestamp), general(fixedPart, profile, nonce, timestamp), `${profile.name} ${JSON.stringify(fixedPart)} ${nonce} ${timestamp}`);
+        }
+      }
+    }
+  }
+  // A key that holds one of the template's marks: no tail, the general path signs.
+  const marked = [protocolParameter('oauth_consumer_key', 'Q1nonceHEREq1'), protocolParameter('oauth_version', '1.0')];
+  t.is(parameterTailOf(marked, COMMON_PROFILE), null);
+  const signer = createSigner({ key: 'Q1nonceHEREq1', secret: 's' });
+  const signed = signer.sign({ method: 'GET', url: PRODUCTS, ...fixed }, accessToken);
+  t.true(signed.baseString.endsWith(general({ oauth_consumer_key: 'Q1nonceHEREq1', oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0', oauth_token: accessToken.key }, COMMON_PROFILE, fixed.nonce, fixed.timestamp)));
 });
 
 test('one signer signing with another token writes that token into the header', (t) => {
