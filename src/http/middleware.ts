@@ -26,13 +26,18 @@ export async function requestId(ctx: Context, next: Next): Promise<void> {
 export function accessLog(logger: Logger) {
   // The level is fixed at start: when request lines are off, this middleware is not in the chain at all.
   if (!logger.isLevelEnabled('info')) return (_ctx: Context, next: Next) => next();
+  // The line's fields are these six, none a credential (the caller's id is checked against REQUEST_ID, the path has
+  // no query and its activation token is replaced by a hash): the logger's redaction paths can never match them,
+  // and checking them cost 10-15 µs per request, twice the rest of the line (issue 16). A child without redaction
+  // writes them to the same destination; every other line of the service is still redacted.
+  const lines = logger.child({}, { redact: [] });
   return async function accessLog(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
     try {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info(
+      lines.info(
         { requestId: ctx.state.requestId, callerRequestId: ctx.state.callerRequestId, method: ctx.method, path: redactActivationToken(ctx.path), status: ctx.status, ms: Math.round(ms * 10) / 10 },
         'request',
       );
