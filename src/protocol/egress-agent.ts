@@ -22,7 +22,7 @@ const KEEP_ALIVE_DELAY_MS = 1_000;
 /**
  * TCP keep-alive switched on once per connection. node's Agent switches it on again each time a request frees the
  * socket and axios each time a request is given one (with another delay), and each call is four setsockopt system
- * calls: eight of the thirteen system calls of a proxied GET (strace, issue 16). Calls that would only enable it
+ * calls: eight of the twelve system calls of a proxied GET (strace, issue 16). Calls that would only enable it
  * again do nothing; switching it off (and on again) still reaches the socket. The delay is always the agent's,
  * which is what an idle pooled connection had; during a request axios's 60 s no longer applies, so a peer that
  * vanished mid-request is noticed sooner.
