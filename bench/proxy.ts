@@ -2,7 +2,10 @@
 // (the mock store answering without checking signatures, so the figures measure the proxies):
 //   direct       straight to the upstream
 //   passthrough  a bare Koa + axios hop: no auth, no database, no signing (the floor of any Node proxy)
-//   connector    /api/stores/:id/rest/...: API key, binding lookup, signing, per-store limits
+//   connector    /api/stores/:id/rest/...: API key, binding lookup, signing, per-store limits (LOG_LEVEL=warn, as
+//                the issue's baseline was measured)
+//   logging      the same, as deployed by default: LOG_LEVEL=info, one JSON access-log line per request to a file
+//                (shown beside the others; the verdict is on the connector line)
 // Each server runs in its own process; the load comes from this one.
 //   npm run bench -- proxy [concurrency] [seconds] [rounds]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +17,9 @@ import { systemClock } from '../src/clock.js';
 import { DEFAULT_DURATIONS, DEFAULT_LIMITS } from '../src/config.js';
 import { parseSecretsKey, Sealer } from '../src/secrets/sealer.js';
 import { migrate, openStorage } from '../src/storage/db.js';
-import { spawnServer } from '../scripts/spawn-instance.js';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { spawnServer, stopChild, type Child } from '../scripts/spawn-instance.js';
 import { readFileSync } from 'node:fs';
 import { load, type LoadResult } from './load.js';
 import { median, ms, verdict } from './stats.js';
@@ -77,6 +82,20 @@ export async function activateBenchStore(upstreamUrl: string, connectorUrl: stri
   return { bindingId: binding.id, key };
 }
 
+/** scripts/instance.ts with its standard output (the log) written to `logFile`; its {"url"} line read from there. */
+async function spawnLogging(env: Record<string, string>, logFile: string): Promise<Child> {
+  const out = openSync(logFile, 'w');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/instance.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', out, 'inherit'] });
+  closeSync(out);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const url = /^\{"url":"([^"]+)"\}$/m.exec(readFileSync(logFile, 'utf8'))?.[1];
+    if (url) return { url, process: child, stop: () => stopChild(child, 5_000) };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the logging connector did not start (exit ${child.exitCode})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export async function proxyBench(concurrency = 32, seconds = 5, rounds = 3): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? `file:${join(dir, 'connector.db')}`;
@@ -84,12 +103,15 @@ export async function proxyBench(concurrency = 32, seconds = 5, rounds = 3): Pro
   await migrate(databaseUrl);
   const upstream = await spawnServer('bench/upstream.ts');
   const children = [upstream];
+  const instanceEnv = { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) };
   try {
     const [passthrough, connector] = await Promise.all([
       spawnServer('bench/passthrough.ts', { UPSTREAM: upstream.url }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/passthrough`] : []),
-      spawnServer('scripts/instance.ts', { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/connector`] : []),
+      spawnServer('scripts/instance.ts', instanceEnv, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/connector`] : []),
     ]);
     children.push(passthrough, connector);
+    const logging = await spawnLogging({ ...instanceEnv, LOG_LEVEL: 'info', LOG_FORMAT: 'json' }, join(dir, 'logging.log'));
+    children.push(logging);
 
     const { bindingId, key } = await activateBenchStore(upstream.url, connector.url, databaseUrl, secretsKey);
 
@@ -99,11 +121,13 @@ export async function proxyBench(concurrency = 32, seconds = 5, rounds = 3): Pro
     // The two proxies in alternating rounds: this VM's speed drifts by up to 1.7 x within a minute (other tenants,
     // clock), and a single pair of runs measured a minute apart says more about that drift than about the proxies.
     // Each round pairs the two under the same conditions; the verdict is on the median round.
-    const pairs: Array<{ bare: Measured; ours: Measured }> = [];
+    const pairs: Array<{ bare: Measured; ours: Measured; logged: Measured }> = [];
+    const call = { ...o, headers: { authorization: `Bearer ${key}` } };
     for (let round = 0; round < rounds; round++) {
       const bare = await measured('passthrough', `${passthrough.url}/rest/${path}`, passthrough.process.pid, o);
-      const ours = await measured('connector', `${connector.url}/api/stores/${bindingId}/rest/${path}`, connector.process.pid, { ...o, headers: { authorization: `Bearer ${key}` } });
-      pairs.push({ bare, ours });
+      const ours = await measured('connector', `${connector.url}/api/stores/${bindingId}/rest/${path}`, connector.process.pid, call);
+      const logged = await measured('logging', `${logging.url}/api/stores/${bindingId}/rest/${path}`, logging.process.pid, call);
+      pairs.push({ bare, ours, logged });
     }
 
     console.log(`proxy: GET ${path}, concurrency ${concurrency}, ${seconds} s each, ${rounds} alternating rounds (upstream: mock store, signatures`);
@@ -114,11 +138,14 @@ export async function proxyBench(concurrency = 32, seconds = 5, rounds = 3): Pro
     console.log(`  ${line(direct, 'upstream')}`);
     const throughput: number[] = [];
     const cpu: number[] = [];
-    pairs.forEach(({ bare, ours }, i) => {
+    const loggedCpu: number[] = [];
+    pairs.forEach(({ bare, ours, logged }, i) => {
       throughput.push(ours.rps / bare.rps);
       cpu.push(ours.cpuPerRequest / bare.cpuPerRequest);
+      loggedCpu.push(logged.cpuPerRequest / bare.cpuPerRequest);
       console.log(`  round ${i + 1}  ${line(bare, 'proxy')}`);
       console.log(`           ${line(ours, 'proxy')}`);
+      console.log(`           ${line(logged, 'proxy')}`);
       console.log(`           connector / passthrough: throughput ${throughput[i]!.toFixed(2)}, CPU per request ${cpu[i]!.toFixed(2)} x, p50 +${(ours.p50 - bare.p50).toFixed(2)} ms, p99 x${(ours.p99 / bare.p99).toFixed(2)}`);
     });
     const spread = (v: number[]) => `${Math.min(...v).toFixed(2)}-${Math.max(...v).toFixed(2)}`;
@@ -126,6 +153,7 @@ export async function proxyBench(concurrency = 32, seconds = 5, rounds = 3): Pro
     const medianCpu = Number(median(cpu).toFixed(2));
     console.log(`  connector / passthrough, median of ${rounds} rounds: throughput ${medianThroughput.toFixed(2)} (rounds ${spread(throughput)}; target >= 0.80: ${verdict(medianThroughput >= 0.8)})`);
     console.log(`  CPU per proxied request, median of ${rounds} rounds: ${medianCpu.toFixed(2)} x the pass-through's (rounds ${spread(cpu)}; target <= 1.25 x: ${verdict(medianCpu <= 1.25)})`);
+    console.log(`  with the access log (LOG_LEVEL=info, the default), median of ${rounds} rounds: CPU per request ${median(loggedCpu).toFixed(2)} x the pass-through's (rounds ${spread(loggedCpu)}; shown, not judged)`);
     console.log('  (2 cores shared by load generator, upstream and proxy)');
   } finally {
     await Promise.all(children.map((c) => c.stop()));
