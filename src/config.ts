@@ -53,6 +53,8 @@ const EnvSchema = z.object({
   PENDING_BINDINGS_PER_ACCOUNT: z.coerce.number().int().min(1).optional(),
   MAX_STORES_PER_ACCOUNT: z.coerce.number().int().min(1).optional(),
   // ---- issue 13: bounds on calls to stores (src/store-api/limits.ts), per instance ----
+  /** Requests in flight to one store at once on an instance; more wait in its queue (100), then 503 store_busy. */
+  PER_STORE_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(8),
   /** Calls to its stores one account may have in flight at once (proxy, GraphQL, TypeScript client); then 429. */
   MAX_CALLS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(64),
   /** Calls to stores in flight at once in all; then 503. */
@@ -278,6 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       ...(e.CALLBACK_RATE_PER_ADDRESS && { callbackRatePerAddress: e.CALLBACK_RATE_PER_ADDRESS }),
       ...(e.PENDING_BINDINGS_PER_ACCOUNT && { pendingBindingsPerAccount: e.PENDING_BINDINGS_PER_ACCOUNT }),
       ...(e.MAX_STORES_PER_ACCOUNT && { maxStoresPerAccount: e.MAX_STORES_PER_ACCOUNT }),
+      perStoreConcurrency: e.PER_STORE_CONCURRENCY,
       callsPerAccount: e.MAX_CALLS_PER_ACCOUNT,
       callsInFlight: e.MAX_CALLS,
       responseBufferBytesPerAccount: e.MAX_RESPONSE_BUFFER_MB_PER_ACCOUNT * MIB,

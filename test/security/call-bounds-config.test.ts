@@ -24,3 +24,12 @@ test('checkConfig refuses a buffer smaller than one answer may be, and fewer cal
   t.throws(() => checkConfig(loadConfig({ MAX_RESPONSE_BUFFER_MB_PER_ACCOUNT: '100', MAX_RESPONSE_BUFFER_MB: '50' })), { instanceOf: ConfigError, message: /MAX_RESPONSE_BUFFER_MB \(50 MiB\)/ });
   t.throws(() => checkConfig(loadConfig({ MAX_CALLS_PER_ACCOUNT: '100', MAX_CALLS: '10' })), { instanceOf: ConfigError, message: /MAX_CALLS \(10\) must be at least MAX_CALLS_PER_ACCOUNT \(100\)/ });
 });
+
+test('PER_STORE_CONCURRENCY: the per-store cap, 8 by default, from the environment, refused when not a count', (t) => {
+  t.is(loadConfig({}).limits.perStoreConcurrency, 8);
+  t.is(DEFAULT_LIMITS.perStoreConcurrency, 8);
+  t.is(loadConfig({ PER_STORE_CONCURRENCY: '32' }).limits.perStoreConcurrency, 32);
+  for (const bad of ['0', '-1', '2.5', 'many']) {
+    t.throws(() => loadConfig({ PER_STORE_CONCURRENCY: bad }), { instanceOf: ConfigError, message: /PER_STORE_CONCURRENCY/ }, bad);
+  }
+});
