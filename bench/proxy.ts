@@ -2,10 +2,10 @@
 // (the mock store answering without checking signatures, so the figures measure the proxies):
 //   direct       straight to the upstream
 //   passthrough  a bare Koa + axios hop: no auth, no database, no signing (the floor of any Node proxy)
-//   connector    /api/stores/:id/rest/...: API key, binding lookup, signing, per-store limits (LOG_LEVEL=warn, as
-//                the issue's baseline was measured)
-//   logging      the same, as deployed by default: LOG_LEVEL=info, one JSON access-log line per request to a file
-//                (shown beside the others; the verdict is on the connector line)
+//   connector    /api/stores/:id/rest/...: API key, binding lookup, signing, per-store limits; `npm start` as
+//                production runs it (the compiled copy of src/), LOG_LEVEL=warn as the issue's baseline was measured
+//   logging      the same at the default LOG_LEVEL=info: one JSON access-log line per request, to a file (shown
+//                beside the others; the verdict is on the connector line)
 // Each server runs in its own process; the load comes from this one.
 //   npm run bench -- proxy [concurrency] [seconds] [rounds]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,9 +17,8 @@ import { systemClock } from '../src/clock.js';
 import { DEFAULT_DURATIONS, DEFAULT_LIMITS } from '../src/config.js';
 import { parseSecretsKey, Sealer } from '../src/secrets/sealer.js';
 import { migrate, openStorage } from '../src/storage/db.js';
-import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { spawnServer, stopChild, type Child } from '../scripts/spawn-instance.js';
+import { spawnServer } from '../scripts/spawn-instance.js';
+import { startConnector } from './connector.js';
 import { readFileSync } from 'node:fs';
 import { load, type LoadResult } from './load.js';
 import { median, ms, verdict } from './stats.js';
@@ -82,20 +81,6 @@ export async function activateBenchStore(upstreamUrl: string, connectorUrl: stri
   return { bindingId: binding.id, key };
 }
 
-/** scripts/instance.ts with its standard output (the log) written to `logFile`; its {"url"} line read from there. */
-async function spawnLogging(env: Record<string, string>, logFile: string): Promise<Child> {
-  const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/instance.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', out, 'inherit'] });
-  closeSync(out);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const url = /^\{"url":"([^"]+)"\}$/m.exec(readFileSync(logFile, 'utf8'))?.[1];
-    if (url) return { url, process: child, stop: () => stopChild(child, 5_000) };
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the logging connector did not start (exit ${child.exitCode})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 export async function proxyBench(concurrency = 32, seconds = 5, rounds = 3): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? `file:${join(dir, 'connector.db')}`;
@@ -103,14 +88,17 @@ export async function proxyBench(concurrency = 32, seconds = 5, rounds = 3): Pro
   await migrate(databaseUrl);
   const upstream = await spawnServer('bench/upstream.ts');
   const children = [upstream];
-  const instanceEnv = { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) };
+  // The connector as `npm start` runs it (bench/connector.ts: compiled, npm start's node options), its per-store cap
+  // raised to the load's concurrency so that the figures measure the proxy, not the cap.
+  const instanceEnv = { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', DATA_DIR: dir, PER_STORE_CONCURRENCY: String(concurrency) };
+  const profile = (name: string) => (process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/${name}`] : []);
   try {
     const [passthrough, connector] = await Promise.all([
-      spawnServer('bench/passthrough.ts', { UPSTREAM: upstream.url }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/passthrough`] : []),
-      spawnServer('scripts/instance.ts', instanceEnv, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/connector`] : []),
+      spawnServer('bench/passthrough.ts', { UPSTREAM: upstream.url }, [], profile('passthrough')),
+      startConnector(instanceEnv, 1, dir, 'warn', profile('connector')),
     ]);
     children.push(passthrough, connector);
-    const logging = await spawnLogging({ ...instanceEnv, LOG_LEVEL: 'info', LOG_FORMAT: 'json' }, join(dir, 'logging.log'));
+    const logging = await startConnector(instanceEnv, 1, dir, 'info', profile('logging'));
     children.push(logging);
 
     const { bindingId, key } = await activateBenchStore(upstream.url, connector.url, databaseUrl, secretsKey);

@@ -12,13 +12,11 @@
 // Each figure at the large size is compared with the same figure at the small size: target within 1.5x.
 //   npm run bench -- scale        SCALE_BACKENDS=sqlite,postgresql (PostgreSQL: BENCH_POSTGRES_URL or TEST_POSTGRES_URL)
 //   SCALE_BINDINGS=2000 SCALE_ACCOUNTS=200 SCALE_SECONDS=2 npm run bench -- scale      (a quick smoke run)
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { accountActivationToken } from '../src/activation/account-urls.js';
 import { systemClock } from '../src/clock.js';
 import { createMockStore } from '../src/mock-store/app.js';
@@ -26,11 +24,11 @@ import { parseSecretsKey, Sealer } from '../src/secrets/sealer.js';
 import { migrate } from '../src/storage/db.js';
 import { createPrismaStorage } from '../src/storage/prisma/index.js';
 import type { Storage } from '../src/storage/types.js';
-import { freePort, spawnServer, stopChild } from '../scripts/spawn-instance.js';
+import { spawnServer } from '../scripts/spawn-instance.js';
+import { startConnector, type Connector } from './connector.js';
 import { openBenchDb, seedScale, type BenchDb, type LoggedQuery, type Seeded } from './seed.js';
 import { ms, summary, verdict } from './stats.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const LARGE = num('SCALE_BINDINGS', 100_000);
 const ACCOUNTS = num('SCALE_ACCOUNTS', Math.max(1, Math.round(LARGE / 10)));
@@ -202,52 +200,6 @@ async function measureQueries(databaseUrl: string, sealer: Sealer, now: Date): P
 // ---- the connector -------------------------------------------------------------------------------------------------
 
 
-interface Connector {
-  url: string;
-  process: ChildProcess;
-  /** The server processes: the workers, or the one process. */
-  serverPids(): number[];
-  stop(): Promise<void>;
-}
-
-/** The node options `npm start` passes (package.json: "exec node <options> scripts/start.mjs"). */
-function startFlags(): string[] {
-  const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
-  const options = /\bnode\s+(.*?)\s*scripts\/start\.mjs/.exec(script)?.[1] ?? '';
-  return options.split(/\s+/).filter(Boolean);
-}
-
-/** `npm start` as production runs it (scripts/start.mjs: the compiled copy of src/) (LOG_LEVEL info: one access-log line per request, to a file here). */
-async function startConnector(env: Record<string, string>, workers: number, dir: string): Promise<Connector> {
-  const port = await freePort();
-  const logFile = join(dir, `connector-${port}.log`);
-  const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [...startFlags(), `${root}scripts/start.mjs`], {
-    cwd: root,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
-    stdio: ['ignore', out, 'inherit'],
-  });
-  closeSync(out);
-  const deadline = Date.now() + 120_000;
-  while (!readFileSync(logFile, 'utf8').includes('connector listening on')) {
-    if (child.exitCode !== null) throw new Error(`the connector exited (${child.exitCode}):\n${readFileSync(logFile, 'utf8')}`);
-    if (Date.now() > deadline) throw new Error('the connector did not start within 120 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const children = () => {
-    try {
-      return readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
-  };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    process: child,
-    serverPids: () => (workers > 1 ? children() : [child.pid!]),
-    stop: () => stopChild(child, 15_000),
-  };
-}
 
 function rssMb(pid: number): number {
   try {
