@@ -2,6 +2,8 @@
 // (BASE=<dir>, e.g. an unpacked `git archive` of the commit before a change, with node_modules linked), against one
 // upstream, in interleaved rounds so that a machine shared with other work weighs on each side alike.
 //   node --import tsx bench/proxy-ab.ts [rounds] [seconds] [concurrency]
+//   SIMULTANEOUS=1: each round loads the three at once (steadier on a VM whose speed drifts within seconds; each
+//   process gets less of the machine, so compare ratios, not µs, with the sequential mode)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,12 +54,21 @@ try {
   // A first pass, not counted: every process's code optimised before the rounds compare them.
   for (const s of all) await load(s.name, s.target, { concurrency, seconds: 2, warmupSeconds: 0, headers: s.headers });
   const sums = new Map<string, { cpu: number; sys: number; requests: number; rps: number }>();
+  // SIMULTANEOUS=1: the three loaded at the same time in each round (each its own load at `concurrency`), so that the
+  // VM's speed, which drifts within seconds, is the same for all three; otherwise one after the other.
+  const simultaneous = process.env.SIMULTANEOUS === '1';
+  const measure = async (s: (typeof all)[number]) => {
+    const before = cpuTimes(s.pid);
+    const result = await load(s.name, s.target, { concurrency, seconds, warmupSeconds: 0.5, headers: s.headers });
+    return { s, before, after: cpuTimes(s.pid), result };
+  };
+  console.log(`${rounds} rounds of ${seconds} s, concurrency ${concurrency}, ${simultaneous ? 'the three loaded at once' : 'one after the other'}`);
   for (let r = 0; r < rounds; r++) {
     const line: string[] = [];
-    for (const s of r % 2 ? [...all].reverse() : all) {
-      const before = cpuTimes(s.pid);
-      const result = await load(s.name, s.target, { concurrency, seconds, warmupSeconds: 0.5, headers: s.headers });
-      const after = cpuTimes(s.pid);
+    const order = r % 2 ? [...all].reverse() : all;
+    const measured = simultaneous ? await Promise.all(order.map(measure)) : [];
+    if (!simultaneous) for (const s of order) measured.push(await measure(s));
+    for (const { s, before, after, result } of measured) {
       const cpu = after.user - before.user + after.sys - before.sys;
       const sys = after.sys - before.sys;
       const requests = result.requests * ((seconds + 0.5) / seconds);
