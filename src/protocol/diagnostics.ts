@@ -2,7 +2,7 @@
 // signing anything. Sending a request is createSigner()'s job (signer.ts).
 import { createHmac } from 'node:crypto';
 import { SigningError } from './errors.js';
-import { collectParameters, protocolParameter } from './parameters.js';
+import { collectParameters, parameterStringOf, protocolParameter } from './parameters.js';
 import type { Parameter } from './parameter-order.js';
 import { flattenQuery, percentEncode, type QueryInput, type QueryPair } from './query.js';
 import { signingProfile, type SigningProfileName } from './signing-profiles.js';
@@ -31,7 +31,7 @@ export function signatureBaseString(
   const strategy = signingProfile(profile);
   const { base, pairs } = splitUrl(url, strategy);
   const params = collectParameters(protocolParams, pairs, form === undefined ? [] : flattenQuery(form), strategy);
-  return baseStringOf(methodOf(method), base, params.sorted.map((p) => p.signed).join('&'));
+  return baseStringOf(methodOf(method), base, parameterStringOf(params.sorted));
 }
 
 /**

@@ -25,6 +25,13 @@ export function protocolParameter(name: string, value: string): Parameter {
   return { name, enc, signed: enc + '=' + percentEncode(value) };
 }
 
+/** The parameter string of the base string: the sorted parameters' `enc=value` forms joined with `&`. */
+export function parameterStringOf(sorted: readonly Parameter[]): string {
+  let joined = sorted[0]?.signed ?? '';
+  for (let i = 1; i < sorted.length; i++) joined += '&' + sorted[i]!.signed;
+  return joined;
+}
+
 /** `protocol`: the oauth_* parameters, built by protocolParameter; never mutated (shared between calls). */
 export function collectParameters(
   protocol: readonly Parameter[],

@@ -19,7 +19,7 @@ import OAuth from 'oauth-1.0a';
 import { systemClock, type Clock } from '../clock.js';
 import { SigningError } from './errors.js';
 import { generateNonce, nonceFor, timestampFor, type FixedNonce } from './nonce.js';
-import { collectParameters, protocolParameter } from './parameters.js';
+import { collectParameters, parameterStringOf, protocolParameter } from './parameters.js';
 import type { Parameter } from './parameter-order.js';
 import { flattenQuery, percentEncode, type QueryInput } from './query.js';
 import { signingProfile, type SigningProfile, type SigningProfileName } from './signing-profiles.js';
@@ -99,6 +99,8 @@ export interface MagentoSigner {
 }
 
 export const SIGNATURE_METHOD = 'HMAC-SHA256';
+// What a call without query or form sends besides its URL.
+const NOTHING_SENT = Object.freeze({ query: '', body: undefined });
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
 // Only toHeader() is used: it writes `OAuth k="v", ...` with the oauth_* pairs sorted and RFC 3986 encoded.
@@ -122,16 +124,28 @@ export function headerTemplateOf(fixed: HeaderFixed): (nonce: string, timestamp:
   const viaToHeader = (nonce: string, timestamp: number, signature: string) =>
     headerWriter.toHeader({ ...fixed, oauth_nonce: nonce, oauth_timestamp: timestamp, oauth_signature: signature }).Authorization;
   // toHeader's oauth_timestamp is typed a number; it encodes whatever it is given.
-  const written = viaToHeader(N, T as unknown as number, S);
-  const at = (mark: string) => (written.indexOf(mark) === written.lastIndexOf(mark) ? written.indexOf(mark) : -1);
-  const [n, s, t] = [at(N), at(S), at(T)];
   // Name order puts oauth_nonce before oauth_signature before oauth_timestamp.
-  if (!(n !== -1 && n < s && s < t)) return viaToHeader;
-  const p0 = written.slice(0, n);
-  const p1 = written.slice(n + N.length, s);
-  const p2 = written.slice(s + S.length, t);
-  const p3 = written.slice(t + T.length);
+  const pieces = piecesAround(viaToHeader(N, T as unknown as number, S), [N, S, T]);
+  if (pieces === null) return viaToHeader;
+  const [p0, p1, p2, p3] = pieces as [string, string, string, string];
   return (nonce, timestamp, signature) => p0 + percentEncode(nonce) + p1 + percentEncode(signature) + p2 + String(timestamp) + p3;
+}
+
+/**
+ * `written` cut around `marks` (placeholders of a template): the pieces before, between and after them, or null
+ * unless each mark occurs exactly once and in the order given.
+ */
+function piecesAround(written: string, marks: readonly string[]): string[] | null {
+  const pieces: string[] = [];
+  let from = 0;
+  for (const mark of marks) {
+    const at = written.indexOf(mark);
+    if (at < from || at !== written.lastIndexOf(mark)) return null;
+    pieces.push(written.slice(from, at));
+    from = at + mark.length;
+  }
+  pieces.push(written.slice(from));
+  return pieces;
 }
 
 /**
@@ -147,16 +161,12 @@ export function headerTemplateOf(fixed: HeaderFixed): (nonce: string, timestamp:
 export function parameterTailOf(fixed: readonly Parameter[], profile: SigningProfile): ((nonce: string, timestamp: number) => string) | null {
   const general = (nonce: string, timestamp: string) => {
     const { sorted } = collectParameters(fixed.concat(protocolParameter('oauth_nonce', nonce), protocolParameter('oauth_timestamp', timestamp)), [], [], profile);
-    return percentEncode(sorted.map((p) => p.signed).join('&'));
+    return percentEncode(parameterStringOf(sorted));
   };
   const [N, T] = ['Q1nonceHEREq1', 'Q3timestampHEREq3'];
-  const written = general(N, T);
-  const at = (mark: string) => (written.indexOf(mark) === written.lastIndexOf(mark) ? written.indexOf(mark) : -1);
-  const [n, t] = [at(N), at(T)];
-  if (!(n !== -1 && n < t)) return null;
-  const p0 = written.slice(0, n);
-  const p1 = written.slice(n + N.length, t);
-  const p2 = written.slice(t + T.length);
+  const pieces = piecesAround(general(N, T), [N, T]);
+  if (pieces === null) return null;
+  const [p0, p1, p2] = pieces as [string, string, string];
   const tail = (nonce: string, timestamp: number) => p0 + nonce + p1 + String(timestamp) + p2;
   const [nonce, timestamp] = [generateNonce(), 1_700_000_000];
   return tail(nonce, timestamp) === general(nonce, String(timestamp)) ? tail : null;
@@ -254,18 +264,16 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
     const { parameters, header } = current;
     // 3. every signed parameter, in the verifier's order; 4. the base string
     let baseString: string;
-    let sent: { query: string; body: string | undefined };
+    let sent: Readonly<{ query: string; body: string | undefined }>;
     let tail = query.length === 0 && form.length === 0 ? current.tails.get(profile) : null;
     if (tail === undefined) current.tails.set(profile, (tail = parameterTailOf(parameters, profile)));
     if (tail) {
       baseString = method + '&' + percentEncode(base) + '&' + tail(nonce, timestamp);
-      sent = { query: '', body: undefined };
+      sent = NOTHING_SENT;
     } else {
       const protocol = parameters.concat(protocolParameter('oauth_nonce', nonce), protocolParameter('oauth_timestamp', String(timestamp)));
       const params = collectParameters(protocol, query, form, profile);
-      let parameterString = params.sorted[0]?.signed ?? '';
-      for (let i = 1; i < params.sorted.length; i++) parameterString += '&' + params.sorted[i]!.signed;
-      baseString = baseStringOf(method, base, parameterString);
+      baseString = baseStringOf(method, base, parameterStringOf(params.sorted));
       sent = params;
     }
     // 4. key, signature
