@@ -66,8 +66,9 @@ try {
   for (let r = 0; r < rounds; r++) {
     const line: string[] = [];
     const order = r % 2 ? [...all].reverse() : all;
-    const measured = simultaneous ? await Promise.all(order.map(measure)) : [];
-    if (!simultaneous) for (const s of order) measured.push(await measure(s));
+    const measured: Array<Awaited<ReturnType<typeof measure>>> = [];
+    if (simultaneous) measured.push(...(await Promise.all(order.map(measure))));
+    else for (const s of order) measured.push(await measure(s));
     for (const { s, before, after, result } of measured) {
       const cpu = after.user - before.user + after.sys - before.sys;
       const sys = after.sys - before.sys;
