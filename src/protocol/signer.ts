@@ -9,7 +9,7 @@
 //   5. the Authorization header.
 //
 // oauth-1.0a is used for step 5 only (toHeader, its public interface), once per token: the header's layout it writes
-// is kept as a template (headerTemplateOf) that each signature fills with its nonce, timestamp and signature. Its
+// is kept as a layout (headerLayoutOf) that each signature fills with its nonce, timestamp and signature. Its
 // base string cannot express Magento's orders: it sorts encoded names with JavaScript's sort, reads queries in ways
 // PHP does not (values split on every `=`, no `+` as space, names not decoded, repeated names as arrays) and keeps
 // the URL as given. So steps 1-4 are written out here, in a few lines each, instead of being passed through its
@@ -110,25 +110,34 @@ const headerWriter = new OAuth({
   hash_function: (base, key) => signatureOf(base, key),
 });
 
+/** The Authorization header's layout for one token: the pieces before, between and after nonce, signature, timestamp. */
+export type HeaderLayout = readonly [string, string, string, string];
+
 /**
- * The Authorization header oauth-1.0a's toHeader writes for a token, as a function of the three values that change
- * with every signature. toHeader sorts the oauth_* names and percent-encodes names and values each time (5 regex
- * passes per value, a sorted copy of the object): in the proxy's path that was a sixth of a signed call's cost, for a
- * header whose layout only changes with the token. The layout is read from toHeader's own output, with placeholders
- * where the nonce, timestamp and signature go; a placeholder found other than exactly once (a key that happens to
- * contain one) falls back to toHeader itself. Values are encoded with our percentEncode, which is RFC 3986 as
- * toHeader's (test/protocol/signer.test.ts compares the two).
+ * The Authorization header oauth-1.0a's toHeader writes for a token, as the pieces around the three values that change
+ * with every signature (writeHeader fills them). toHeader sorts the oauth_* names and percent-encodes names and values
+ * each time (5 regex passes per value, a sorted copy of the object): in the proxy's path that was a sixth of a signed
+ * call's cost, for a header whose layout only changes with the token. The layout is read from toHeader's own output,
+ * with placeholders where the nonce, timestamp and signature go; null when a placeholder is found other than exactly
+ * once (a key that happens to contain one): such a header is written by toHeader itself (headerOf). Values are
+ * encoded with our percentEncode, which is RFC 3986 as toHeader's (test/protocol/signer.test.ts compares the two).
  */
-export function headerTemplateOf(fixed: HeaderFixed): (nonce: string, timestamp: number, signature: string) => string {
-  const [N, S, T] = ['Q1nonceHEREq1', 'Q2signatureHEREq2', 'Q3timestampHEREq3'];
-  const viaToHeader = (nonce: string, timestamp: number, signature: string) =>
-    headerWriter.toHeader({ ...fixed, oauth_nonce: nonce, oauth_timestamp: timestamp, oauth_signature: signature }).Authorization;
+export function headerLayoutOf(fixed: HeaderFixed): HeaderLayout | null {
   // toHeader's oauth_timestamp is typed a number; it encodes whatever it is given.
   // Name order puts oauth_nonce before oauth_signature before oauth_timestamp.
-  const pieces = piecesAround(viaToHeader(N, T as unknown as number, S), [N, S, T]);
-  if (pieces === null) return viaToHeader;
-  const [p0, p1, p2, p3] = pieces as [string, string, string, string];
-  return (nonce, timestamp, signature) => p0 + percentEncode(nonce) + p1 + percentEncode(signature) + p2 + String(timestamp) + p3;
+  const pieces = piecesAround(headerOf(fixed, HEADER_MARKS[0], HEADER_MARKS[2] as unknown as number, HEADER_MARKS[1]), HEADER_MARKS);
+  return pieces && (shared(pieces, lastHeader) as unknown as HeaderLayout);
+}
+const HEADER_MARKS = ['Q1nonceHEREq1', 'Q2signatureHEREq2', 'Q3timestampHEREq3'] as const;
+const TAIL_MARKS = [HEADER_MARKS[0], HEADER_MARKS[2]] as const;
+
+export function writeHeader(layout: HeaderLayout, nonce: string, timestamp: number, signature: string): string {
+  return layout[0] + percentEncode(nonce) + layout[1] + percentEncode(signature) + layout[2] + String(timestamp) + layout[3];
+}
+
+/** The header as toHeader writes it: for a layout that cannot be kept in pieces. */
+function headerOf(fixed: HeaderFixed, nonce: string, timestamp: number, signature: string): string {
+  return headerWriter.toHeader({ ...fixed, oauth_nonce: nonce, oauth_timestamp: timestamp, oauth_signature: signature }).Authorization;
 }
 
 /**
@@ -148,28 +157,53 @@ function piecesAround(written: string, marks: readonly string[]): string[] | nul
   return pieces;
 }
 
+// The pieces most recently made: those that are the same for every token (between nonce and signature, say) are
+// kept once rather than once per cached signer, and the others as strings of their own. A proxy may cache 10,000
+// signers (issue 16), and a piece cut with slice() is a view that keeps the whole string it was cut from alive.
+const lastHeader: string[] = [];
+const lastTail: string[] = [];
+function shared(pieces: string[], last: string[]): string[] {
+  const kept = new Array<string>(pieces.length); // exactly its length: push() leaves room to grow
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i]!;
+    if (piece !== last[i]) last[i] = ownCopy(piece);
+    kept[i] = last[i]!;
+  }
+  return kept;
+}
+
+/** `text` as a string of its own rather than a view of a longer one (the pieces are ASCII: encoded values). */
+function ownCopy(text: string): string {
+  const copy = Buffer.from(text, 'latin1').toString('latin1');
+  return copy === text ? copy : text;
+}
+
+/** The base string's last part for a call without query or form: the pieces around its nonce and timestamp. */
+export type TailLayout = readonly [string, string, string];
+
 /**
  * The base string's last part, `enc(parameter string)`, for a call that signs the oauth_* parameters only (no query,
- * no form: most REST reads), as a function of its nonce and timestamp; null when it cannot be had that way. Every
- * verifier orders parameters by name alone and the oauth_* names are distinct, so the order of those six does not
- * depend on their values; nonces (A-Z a-z 0-9 . _ ~ -) and timestamps (digits) are unreserved characters, which
- * percent-encoding leaves as they are, once or twice. So the string collectParameters builds with placeholder values
- * is kept in three pieces around them, like the header's layout (headerTemplateOf); each signature then joins five
- * strings instead of building, sorting and encoding the parameters again. The template is checked once against the
- * general path with a real nonce and timestamp, and not used if the two differ.
+ * no form: most REST reads), as pieces around its nonce and timestamp (writeTail fills them); null when it cannot be
+ * had that way. Every verifier orders parameters by name alone and the oauth_* names are distinct, so the order of
+ * those six does not depend on their values; nonces (A-Z a-z 0-9 . _ ~ -) and timestamps (digits) are unreserved
+ * characters, which percent-encoding leaves as they are, once or twice. So the string collectParameters builds with
+ * placeholder values is kept in three pieces around them, like the header's layout (headerLayoutOf); each signature
+ * then joins five strings instead of building, sorting and encoding the parameters again. The layout is checked once
+ * against the general path with a real nonce and timestamp, and not used if the two differ.
  */
-export function parameterTailOf(fixed: readonly Parameter[], profile: SigningProfile): ((nonce: string, timestamp: number) => string) | null {
+export function parameterTailOf(fixed: readonly Parameter[], profile: SigningProfile): TailLayout | null {
   const general = (nonce: string, timestamp: string) => {
     const { sorted } = collectParameters(fixed.concat(protocolParameter('oauth_nonce', nonce), protocolParameter('oauth_timestamp', timestamp)), [], [], profile);
     return percentEncode(parameterStringOf(sorted));
   };
-  const [N, T] = ['Q1nonceHEREq1', 'Q3timestampHEREq3'];
-  const pieces = piecesAround(general(N, T), [N, T]);
+  const pieces = piecesAround(general(TAIL_MARKS[0], TAIL_MARKS[1]), TAIL_MARKS) as [string, string, string] | null;
   if (pieces === null) return null;
-  const [p0, p1, p2] = pieces as [string, string, string];
-  const tail = (nonce: string, timestamp: number) => p0 + nonce + p1 + String(timestamp) + p2;
   const [nonce, timestamp] = [generateNonce(), 1_700_000_000];
-  return tail(nonce, timestamp) === general(nonce, String(timestamp)) ? tail : null;
+  return writeTail(pieces, nonce, timestamp) === general(nonce, String(timestamp)) ? (shared(pieces, lastTail) as unknown as TailLayout) : null;
+}
+
+export function writeTail(layout: TailLayout, nonce: string, timestamp: number): string {
+  return layout[0] + nonce + layout[1] + String(timestamp) + layout[2];
 }
 
 /** The oauth_* values of a header that stay the same from one signature to the next. */
@@ -209,41 +243,97 @@ interface SignInput extends FixedNonce {
 /** Signs requests for one integration (one consumer key and secret). Always HMAC-SHA256, oauth_version 1.0. */
 export function createSigner(consumer: Consumer, options: SignerOptions = {}): MagentoSigner {
   assertCredential(consumer, 'consumer');
-  const clock = options.clock ?? systemClock;
-  // The signing key as bytes, kept for the last token secret: a store's calls all use its one access token, and a
-  // Buffer key spares createHmac converting the string every time. Its own allocation of exactly its size: a small
-  // Buffer.from() is a slice of node's shared 8 KB pool, and one long-lived slice keeps its whole slab alive (10,000
-  // cached signers held 10 MB of slabs for 0.7 MB of keys, issue 16).
-  let keyFor: string | undefined;
-  let key: Buffer = Buffer.alloc(0);
-  const signingKey = (tokenSecret: string): Buffer => {
-    if (tokenSecret !== keyFor) {
-      const text = signingKeyOf(consumer.secret, tokenSecret);
-      key = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
-      key.write(text);
-      keyFor = tokenSecret;
+  return new Signer(consumer.key, consumer.secret, options.clock ?? systemClock);
+}
+
+/**
+ * What stays the same between signatures with one token (and verifier): the oauth_* values but the nonce and
+ * timestamp, the header's layout, and the parameter tail for one profile (the store's; another profile makes it
+ * again). A class with nothing per call: a proxy may cache 10,000 signers (issue 16).
+ */
+class TokenState {
+  /** The fixed values as signed parameters, for calls with a query or form (made when first needed). */
+  private signed: Parameter[] | undefined;
+  private tailProfile: SigningProfile | undefined;
+  private tail: TailLayout | null = null;
+
+  constructor(
+    /** The token key, and `&verifier` when there is one. */
+    readonly which: string,
+    readonly values: HeaderFixed,
+    readonly header: HeaderLayout | null,
+  ) {}
+
+  parameters(): Parameter[] {
+    return (this.signed ??= signedParameters(this.values));
+  }
+
+  /** The profile's parameter tail (parameterTailOf); null: the general path signs. */
+  tailFor(profile: SigningProfile): TailLayout | null {
+    if (profile !== this.tailProfile) {
+      // Made from a copy of the parameters: a token signing only query-less calls keeps none.
+      this.tail = parameterTailOf(this.signed ?? signedParameters(this.values), profile);
+      this.tailProfile = profile;
     }
-    return key;
-  };
-  // What stays the same between signatures with one token (and verifier), kept for the last one: a store's calls all
-  // use one. The oauth_* parameters but the nonce and timestamp, signed, and the header's layout.
-  let fixedFor: string | undefined;
-  // Per profile, the parameter tail of calls without query or form (parameterTailOf), made when first needed.
-  type Fixed = { parameters: Parameter[]; header: ReturnType<typeof headerTemplateOf>; tails: Map<SigningProfile, ReturnType<typeof parameterTailOf>> };
-  let fixed: Fixed = { parameters: [], header: () => '', tails: new Map() };
-  const fixedOf = (token: Token | undefined, verifier: string | undefined) => {
+    return this.tail;
+  }
+}
+
+function signedParameters(values: HeaderFixed): Parameter[] {
+  return Object.entries(values).map(([name, value]) => protocolParameter(name, value));
+}
+
+class Signer implements MagentoSigner {
+  // The signing key, kept for the last token secret: a store's calls all use its one access token. A string: a
+  // Buffer would spare createHmac no measurable time and hold three objects and a native allocation per signer.
+  private keyFor: string | undefined;
+  private key = '';
+  // Kept for the last token and verifier: a store's calls all use one.
+  private state: TokenState | undefined;
+
+  constructor(
+    private readonly consumerKey: string,
+    private readonly consumerSecret: string,
+    private readonly clock: Clock,
+  ) {}
+
+  sign(request: RestRequest, accessToken: Token): SignedRequest {
+    assertCredential(accessToken, 'access token');
+    return this.signWith(request, accessToken);
+  }
+
+  requestToken(request: TokenRequest): SignedRequest {
+    return this.signWith({ method: 'POST', url: request.url, nonce: request.nonce, timestamp: request.timestamp });
+  }
+
+  accessToken(request: AccessTokenRequest): SignedRequest {
+    assertCredential(request.requestToken, 'request token');
+    if (typeof request.verifier !== 'string' || request.verifier === '') {
+      throw new SigningError('invalid_credentials', 'the access-token request needs the oauth_verifier from the callback');
+    }
+    return this.signWith({ method: 'POST', url: request.url, nonce: request.nonce, timestamp: request.timestamp }, request.requestToken, request.verifier);
+  }
+
+  private signingKey(tokenSecret: string): string {
+    if (tokenSecret !== this.keyFor) {
+      this.key = signingKeyOf(this.consumerSecret, tokenSecret);
+      this.keyFor = tokenSecret;
+    }
+    return this.key;
+  }
+
+  private stateOf(token: Token | undefined, verifier: string | undefined): TokenState {
     const which = token === undefined ? '' : verifier === undefined ? token.key : `${token.key}&${verifier}`;
-    if (which !== fixedFor) {
-      const values: HeaderFixed = { oauth_consumer_key: consumer.key, oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0' };
+    if (this.state?.which !== which) {
+      const values: HeaderFixed = { oauth_consumer_key: this.consumerKey, oauth_signature_method: SIGNATURE_METHOD, oauth_version: '1.0' };
       if (token !== undefined) values.oauth_token = token.key;
       if (verifier !== undefined) values.oauth_verifier = verifier;
-      fixed = { parameters: Object.entries(values).map(([name, value]) => protocolParameter(name, value)), header: headerTemplateOf(values), tails: new Map() };
-      fixedFor = which;
+      this.state = new TokenState(which, values, headerLayoutOf(values));
     }
-    return fixed;
-  };
+    return this.state;
+  }
 
-  function signWith(input: SignInput, token?: Token, verifier?: string): SignedRequest {
+  private signWith(input: SignInput, token?: Token, verifier?: string): SignedRequest {
     const method = methodOf(input.method);
     if (input.contentType !== undefined && input.form === undefined &&
         input.contentType.trim().toLowerCase().startsWith(FORM_CONTENT_TYPE)) {
@@ -259,27 +349,25 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
     const form = input.form === undefined ? [] : flattenQuery(input.form);
     // 2. protocol parameters: the token's fixed ones, a fresh nonce and the clock's timestamp
     const nonce = nonceFor(input);
-    const timestamp = timestampFor(input, clock);
-    const current = fixedOf(token, verifier);
-    const { parameters, header } = current;
+    const timestamp = timestampFor(input, this.clock);
+    const state = this.stateOf(token, verifier);
     // 3. every signed parameter, in the verifier's order; 4. the base string
     let baseString: string;
     let sent: Readonly<{ query: string; body: string | undefined }>;
-    let tail = query.length === 0 && form.length === 0 ? current.tails.get(profile) : null;
-    if (tail === undefined) current.tails.set(profile, (tail = parameterTailOf(parameters, profile)));
+    const tail = query.length === 0 && form.length === 0 ? state.tailFor(profile) : null;
     if (tail) {
-      baseString = method + '&' + percentEncode(base) + '&' + tail(nonce, timestamp);
+      baseString = method + '&' + percentEncode(base) + '&' + writeTail(tail, nonce, timestamp);
       sent = NOTHING_SENT;
     } else {
-      const protocol = parameters.concat(protocolParameter('oauth_nonce', nonce), protocolParameter('oauth_timestamp', String(timestamp)));
+      const protocol = state.parameters().concat(protocolParameter('oauth_nonce', nonce), protocolParameter('oauth_timestamp', String(timestamp)));
       const params = collectParameters(protocol, query, form, profile);
       baseString = baseStringOf(method, base, parameterStringOf(params.sorted));
       sent = params;
     }
     // 4. key, signature
-    const signature = signatureOf(baseString, signingKey(token?.secret ?? ''));
+    const signature = signatureOf(baseString, this.signingKey(token?.secret ?? ''));
     // 5. header
-    const authorization = header(nonce, timestamp, signature);
+    const authorization = state.header ? writeHeader(state.header, nonce, timestamp, signature) : headerOf(state.values, nonce, timestamp, signature);
 
     const signed: SignedRequest = {
       method,
@@ -293,23 +381,6 @@ export function createSigner(consumer: Consumer, options: SignerOptions = {}): M
     }
     return signed;
   }
-
-  return {
-    sign(request, accessToken) {
-      assertCredential(accessToken, 'access token');
-      return signWith(request, accessToken);
-    },
-    requestToken(request) {
-      return signWith({ method: 'POST', url: request.url, nonce: request.nonce, timestamp: request.timestamp });
-    },
-    accessToken(request) {
-      assertCredential(request.requestToken, 'request token');
-      if (typeof request.verifier !== 'string' || request.verifier === '') {
-        throw new SigningError('invalid_credentials', 'the access-token request needs the oauth_verifier from the callback');
-      }
-      return signWith({ method: 'POST', url: request.url, nonce: request.nonce, timestamp: request.timestamp }, request.requestToken, request.verifier);
-    },
-  };
 }
 
 function assertCredential(pair: Credential, what: string): void {
