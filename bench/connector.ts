@@ -1,5 +1,5 @@
 // The connector as production runs it, for benchmarks: `npm start`'s script (scripts/start.mjs: the compiled copy of
-// src/, npm start's node options), its log written to a file in `dir`.
+// src/, npm start's node options and environment), its log written to a file in `dir`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,11 +17,18 @@ export interface Connector {
   stop(): Promise<void>;
 }
 
-/** The node options `npm start` passes (package.json: "exec node <options> scripts/start.mjs"). */
-function startFlags(): string[] {
+/**
+ * The node options and the environment `npm start` passes (package.json: "NAME=${NAME:-value} ... exec node <options>
+ * scripts/start.mjs"); a variable already set in this process's environment is left as it is, as the shell would.
+ */
+function startCommand(): { flags: string[]; env: Record<string, string> } {
   const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
   const options = /\bnode\s+(.*?)\s*scripts\/start\.mjs/.exec(script)?.[1] ?? '';
-  return options.split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  for (const [, name, value] of script.matchAll(/(?:^|\s)([A-Z_][A-Z0-9_]*)=\$\{\1:-([^}]*)\}/g)) {
+    if (process.env[name!] === undefined) env[name!] = value!;
+  }
+  return { flags: options.split(/\s+/).filter(Boolean), env };
 }
 
 async function ready(url: string): Promise<boolean> {
@@ -44,9 +51,10 @@ export async function startConnector(env: Record<string, string>, workers: numbe
   const url = `http://127.0.0.1:${port}`;
   const logFile = join(dir, `connector-${port}.log`);
   const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [...startFlags(), ...nodeArgs, `${root}scripts/start.mjs`], {
+  const start = startCommand();
+  const child = spawn(process.execPath, [...start.flags, ...nodeArgs, `${root}scripts/start.mjs`], {
     cwd: root,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), LOG_FORMAT: 'json', LOG_LEVEL: logLevel },
+    env: { ...process.env, ...start.env, ...env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), LOG_FORMAT: 'json', LOG_LEVEL: logLevel },
     stdio: ['ignore', out, 'inherit'],
   });
   closeSync(out);
