@@ -86,6 +86,21 @@ forEachBackend((backend, test) => {
     t.deepEqual(listed?.revokedAt, at(2_000));
   });
 
+  test('api keys: "last used" written by touch reads back the same through every read', async (t) => {
+    const { storage } = await freshStorage(backend, t);
+    const owner = await account(storage);
+    const key = await storage.apiKeys.create({ id: id(), accountId: owner.id, name: 'CRM', prefix: 'mc_cd34', hash: `h-${id()}` });
+    await storage.apiKeys.touch(key.id, at(1_500));
+    const touched = { ...key, lastUsedAt: at(1_500) };
+    t.deepEqual(await storage.apiKeys.activeByHash(key.hash), touched);
+    t.deepEqual(await storage.apiKeys.listByAccount(owner.id), [touched]);
+    await storage.apiKeys.touch(key.id, at(2_500));
+    t.deepEqual((await storage.apiKeys.activeByHash(key.hash))?.lastUsedAt, at(2_500));
+    await t.notThrowsAsync(storage.apiKeys.touch(id(), at(3_000)), 'a key deleted since: nothing to write');
+    await storage.apiKeys.revoke(key.id, owner.id, at(4_000));
+    t.is(await storage.apiKeys.activeByHash(key.hash), null);
+  });
+
   // ---- bindings ---------------------------------------------------------------------------------------------------
 
   test('bindings: create and read back by id and consumer key', async (t) => {

@@ -32,7 +32,7 @@ export function createPrismaStorage(db: Db, provider: Storage['provider'], seale
     activationTokens: guarded(activationTokenRepository(db, sealer, sql)),
     tombstones: guarded(tombstones),
     accounts: guarded(accountRepository(db, clock)),
-    apiKeys: guarded(apiKeyRepository(db, clock)),
+    apiKeys: guarded(apiKeyRepository(db, clock, sql)),
     sessions: guarded(sessionRepository(db, clock)),
     throttles: guarded(throttleRepository(db, sql)),
     callbackRefusals: guarded(callbackRefusalRepository(db)),
