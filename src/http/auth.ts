@@ -10,8 +10,14 @@ import type { ApiKey } from '../storage/types.js';
 import { HttpError } from './errors.js';
 import type { BaseState } from './state.js';
 
+/**
+ * What a request learns from its API key: which key and whose. The cache keeps only this (a whole ApiKey, its name,
+ * prefix, hash and dates, was about 460 bytes a key; 10,000 accounts calling fill the cache, issue 16).
+ */
+export type AuthenticatedKey = Pick<ApiKey, 'id' | 'accountId'>;
+
 export class ApiKeyCache {
-  private readonly entries: LRUCache<string, ApiKey>;
+  private readonly entries: LRUCache<string, AuthenticatedKey>;
 
   constructor(
     private readonly accounts: Accounts,
@@ -23,17 +29,17 @@ export class ApiKeyCache {
     this.entries = new LRUCache({ max: maxEntries, ttl: ttlMs, ttlResolution: 0, perf: { now: () => clock.now().getTime() } });
   }
 
-  async authenticate(value: string): Promise<ApiKey | null> {
+  async authenticate(value: string): Promise<AuthenticatedKey | null> {
     const hash = sha256(value);
     const hit = this.entries.get(hash);
     if (hit) return hit;
     const key = await this.accounts.authenticateApiKey(value);
-    if (key) {
-      // "Last used" for the account page, written at most once per TTL per instance: off the request's path.
-      this.accounts.touchApiKey(key.id).catch(() => {});
-      this.entries.set(hash, key);
-    }
-    return key;
+    if (!key) return null;
+    // "Last used" for the account page, written at most once per TTL per instance: off the request's path.
+    this.accounts.touchApiKey(key.id).catch(() => {});
+    const known: AuthenticatedKey = { id: key.id, accountId: key.accountId };
+    this.entries.set(hash, known);
+    return known;
   }
 
   /** Drops the keys past their TTL (an idle instance holds none, see StoreGateway.purgeStale). */
@@ -54,7 +60,7 @@ export class ApiKeyCache {
 
 const BEARER = { 'WWW-Authenticate': 'Bearer realm="magento-connector"' };
 
-export function requireApiKey(cache: ApiKeyCache): Middleware<BaseState & { apiKey: ApiKey; accountId: string }> {
+export function requireApiKey(cache: ApiKeyCache): Middleware<BaseState & { apiKey: AuthenticatedKey; accountId: string }> {
   return async function requireApiKey(ctx, next) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('Authorization'));
     if (!match) throw new HttpError('unauthorized', 'Send your API key as "Authorization: Bearer <key>".', { headers: BEARER });

@@ -3,7 +3,8 @@
 import type { CallbackInput } from '../activation/callback.js';
 import type { ActivationService } from '../activation/service.js';
 import type { QueryPair } from '../protocol/query.js';
-import type { Account, ApiKey, Binding } from '../storage/types.js';
+import type { Account, Binding } from '../storage/types.js';
+import type { AuthenticatedKey } from './auth.js';
 import type { FormFields } from './steps/read-form.js';
 
 /** A link on a page: where to go from it (the error page's "start again" button). */
@@ -49,7 +50,7 @@ export interface SessionState extends FormState {
 }
 
 export interface ApiState extends BaseState {
-  apiKey: ApiKey;
+  apiKey: AuthenticatedKey;
   accountId: string;
   queryPairs: QueryPair[];
   rawBody: Buffer | undefined;
