@@ -4,6 +4,7 @@
 //   node --import tsx bench/proxy-ab.ts [rounds] [seconds] [concurrency]
 //   SIMULTANEOUS=1: each round loads the three at once (steadier on a VM whose speed drifts within seconds; each
 //   process gets less of the machine, so compare ratios, not µs, with the sequential mode)
+//   THIS_NODE_ARGS / BASE_NODE_ARGS: node flags for one side (BASE=. compares flags on the same code)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,8 +39,10 @@ try {
     const databaseUrl = `file:${join(dir, `${name}.db`)}`;
     const secretsKey = `b1:${randomBytes(32).toString('base64')}`;
     await migrate(databaseUrl);
-    // THIS_NODE_ARGS: node flags for this checkout's connector only (e.g. a V8 setting to compare).
-    const nodeArgs = name === 'this' && process.env.THIS_NODE_ARGS ? process.env.THIS_NODE_ARGS.split(' ') : [];
+    // THIS_NODE_ARGS, BASE_NODE_ARGS: node flags for one side's connector (e.g. a V8 setting to compare; BASE=. for
+    // the same code on both sides).
+    const flags = name === 'this' ? process.env.THIS_NODE_ARGS : process.env.BASE_NODE_ARGS;
+    const nodeArgs = flags ? flags.split(' ').filter(Boolean) : [];
     const child = await spawnAt(at, { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }, nodeArgs);
     // The mock checks signatures again for the activation, then stops.
     await fetch(new URL('/__mock/signatures', upstream.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ check: true }) });

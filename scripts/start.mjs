@@ -108,8 +108,8 @@ async function compiledMain() {
 // Outside V8's heap, glibc's malloc gives threads that allocate at once arenas of their own (V8's compiler and GC
 // threads, libuv's pool) and keeps what is freed in them: `npm start` sets MALLOC_ARENA_MAX=2 unless it is set
 // (read by glibc when the process starts, so on its command line; other C libraries ignore it): after a sweep over
-// 10,790 stores 186 MB instead of 204-208, idle after start 129-131 instead of 136-151, CPU per proxied call 0.91 x
-// with both loaded at once (six rounds; no cost from the shared arenas).
+// 10,790 stores 186-190 MB instead of 204-208, idle after start 129-141 instead of 136-151; CPU per proxied call
+// within this VM's noise (two pairs of runs with the sides swapped: 0.94 and 1.06).
 v8.setFlagsFromString('--heap-growing-percent=20');
 
 const main = await compiledMain();
