@@ -226,7 +226,7 @@ export function signingKeyOf(consumerSecret: string, tokenSecret = ''): string {
 }
 
 /** HMAC-SHA256 of the base string, base64, with the key signingKeyOf gives. */
-export function signatureOf(baseString: string, key: string | Buffer): string {
+export function signatureOf(baseString: string, key: string): string {
   return createHmac('sha256', key).update(baseString).digest('base64');
 }
 
