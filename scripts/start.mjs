@@ -98,8 +98,9 @@ async function compiledMain() {
 }
 
 // V8 grows the old generation by up to 4x its live size after a major GC, and keeps those pages after a load has
-// passed: after a sweep over 11,000 stores an instance held 325 MB, 228 MB with growth capped at 20% (idle and per
-// request CPU unchanged within noise; --optimize-for-size held 180 MB but cost 50% more CPU per proxied call).
+// passed: after a sweep over 11,000 stores an instance held 325 MB, 228 MB with growth capped at 20%
+// (--optimize-for-size held 180 MB but cost 50% more CPU per proxied call). 20% is where the server starts; once it
+// runs, src/heap.ts sets the growth after every full GC (more while the heap is small, never less than this).
 // Set at run time rather than on the command line: V8 ignores a flag it does not know, node would refuse to start.
 // The young generation's size is fixed when the heap is set up, so `npm start` passes --max-semi-space-size=8 (a
 // node option since v12; WORKERS > 1: cluster workers inherit it) on its command line: V8's default of 16 MB per

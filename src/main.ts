@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from './app.js';
 import { runPrimary, type WorkerReady } from './cluster.js';
 import { isConnectorError } from './errors.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { startHeapPolicy } from './heap.js';
 import { createLogger, type Logger } from './log.js';
 import { answerClusterScrapes } from './metrics/cluster.js';
 import { SecretsKeyError } from './secrets/index.js';
@@ -99,6 +100,7 @@ async function serve(): Promise<void> {
     // WORKERS > 1: the primary collects this worker's metrics for a scrape on any worker (src/metrics/cluster.ts).
     if (cluster.isWorker) answerClusterScrapes();
     running = await startServer(config, { logger });
+    startHeapPolicy();
     if (cluster.isWorker) answerClusterScrapes(running.services.operators.metrics.registry);
     if (stopSignal) await stop(running);
   } catch (err) {
