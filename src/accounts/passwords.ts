@@ -1,7 +1,8 @@
 // Password hashing with scrypt from node:crypto (memory-hard; no native add-on to build). The stored string carries
 // its own parameters, so they can be raised later without invalidating existing hashes.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> =>
   new Promise((resolve, reject) =>
@@ -16,12 +17,24 @@ const DEFAULT = { N: 2 ** 15, r: 8, p: 1, keylen: 32 };
 export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 256;
 
-// The shipped list of common passwords (zxcvbn's, ~49,000 entries from breach corpora), lower-cased into a Set on
-// first use: a guesser tries these first, whatever the length rule says.
-let common: Set<string> | undefined;
-function commonPasswords(): Set<string> {
-  common ??= new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
-  return common;
+// The shipped list of common passwords (zxcvbn's, ~49,000 entries from breach corpora): a guesser tries these first,
+// whatever the length rule says. Read on the first check, kept as one lower-cased string of lines (one object for
+// the GC to mark, where a Set held 49,000), and the package dropped again: it holds all of zxcvbn's dictionaries,
+// about 2.7 MB of a server's heap that every full GC marked (issue 16; src/heap.ts).
+let common: string | undefined;
+function isCommon(candidate: string): boolean {
+  if (candidate.includes('\n')) return false; // no entry holds a line break
+  common ??= commonPasswordLines();
+  return common.includes(`\n${candidate}\n`);
+}
+function commonPasswordLines(): string {
+  const require = createRequire(import.meta.url);
+  const id = require.resolve('@zxcvbn-ts/language-common');
+  const { dictionary } = require(id) as { dictionary: Record<string, string[]> };
+  // The package's index and the files it required (its dictionaries, one per file), so that none stays loaded.
+  const dir = dirname(id);
+  for (const key of Object.keys(require.cache)) if (key.startsWith(dir)) delete require.cache[key];
+  return `\n${dictionary['passwords-common']!.map((p) => p.toLowerCase()).join('\n')}\n`;
 }
 
 /**
@@ -33,7 +46,7 @@ export function passwordProblem(password: string): string | null {
   if (length < PASSWORD_MIN || length > PASSWORD_MAX) return `Choose a password of ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`;
   if (password.trim() === '') return 'A password of only spaces is too easy to guess: choose one with letters, digits or words.';
   if (new Set(password).size === 1) return 'A password of one repeated character is too easy to guess: choose a mix of characters or several words.';
-  if (commonPasswords().has(password.toLowerCase()) || commonPasswords().has(password.trim().toLowerCase())) {
+  if (isCommon(password.toLowerCase()) || isCommon(password.trim().toLowerCase())) {
     return 'This password is on the list of common passwords that attackers try first: choose another one (several unrelated words work well).';
   }
   return null;

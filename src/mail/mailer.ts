@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { ConnectorError } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -38,10 +38,21 @@ export interface MailerOptions {
   timeoutSeconds?: number;
 }
 
+// nodemailer is loaded with the first mail, and each mailer's transport made then: most servers send none, and the
+// package is about 2.6 MB of a server's heap that every full GC would mark (issue 16; src/heap.ts).
+type Options = Parameters<(typeof import('nodemailer'))['createTransport']>[0];
+function lazyTransport(options: Options): { get(): Promise<Transporter>; close(): void } {
+  let transport: Promise<Transporter> | undefined;
+  return {
+    get: () => (transport ??= import('nodemailer').then((nodemailer) => nodemailer.default.createTransport(options))),
+    close: () => void transport?.then((t) => t.close(), () => {}),
+  };
+}
+
 export function createMailer(o: MailerOptions): Mailer {
   const timeout = (o.timeoutSeconds ?? 10) * 1000;
   if (o.smtpUrl) {
-    const transport: Transporter = nodemailer.createTransport({
+    const transport = lazyTransport({
       url: o.smtpUrl, // smtp://user:pass@host:587 (STARTTLS when offered) or smtps://host:465
       connectionTimeout: timeout,
       greetingTimeout: timeout,
@@ -51,7 +62,7 @@ export function createMailer(o: MailerOptions): Mailer {
       destination: 'smtp',
       async send(mail) {
         try {
-          const info = await transport.sendMail({ from: o.from, to: mail.to, subject: mail.subject, text: mail.text });
+          const info = await (await transport.get()).sendMail({ from: o.from, to: mail.to, subject: mail.subject, text: mail.text });
           o.logger.info({ messageId: info.messageId }, 'mail sent');
         } catch (err) {
           // The server's answer, never the mail (it carries the link).
@@ -64,11 +75,11 @@ export function createMailer(o: MailerOptions): Mailer {
 
   const outbox = join(o.dataDir, 'outbox');
   // The same message an SMTP server would receive, rendered by nodemailer without sending it.
-  const render = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const render = lazyTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     destination: outbox,
     async send(mail) {
-      const info = (await render.sendMail({ from: o.from, to: mail.to, subject: mail.subject, text: mail.text })) as { message: Buffer };
+      const info = (await (await render.get()).sendMail({ from: o.from, to: mail.to, subject: mail.subject, text: mail.text })) as { message: Buffer };
       await mkdir(outbox, { recursive: true });
       const file = join(outbox, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID()}.eml`);
       await writeFile(file, info.message, { mode: 0o600 });
