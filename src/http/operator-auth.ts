@@ -3,7 +3,7 @@
 // is a 403 operator_only.
 import type { Context, Next } from 'koa';
 import { isOperatorKey } from '../operators/keys.js';
-import type { ApiKeyCache } from './auth.js';
+import type { ApiKeyCache, AuthenticatedKey } from './auth.js';
 import type { HttpServices } from './context.js';
 import { OperatorError } from '../webhooks/errors.js';
 import { HttpError } from './errors.js';
@@ -20,6 +20,11 @@ export interface RequireKeyOptions {
    * step serves it unchanged. A store bound to no account is "not found" for operators too, as for account keys.
    */
   storeOwner?: boolean;
+  /**
+   * The route reads the store through the gateway's cache next (the proxy): when an account key is not cached, that
+   * read starts beside the key's look-up. A wrong key then costs a read by primary key as well as the key's.
+   */
+  prefetchStore?: boolean;
 }
 
 export function requireKey(s: Pick<HttpServices, 'operators' | 'stores'> & { keys: ApiKeyCache }, options: RequireKeyOptions = {}) {
@@ -35,7 +40,11 @@ export function requireKey(s: Pick<HttpServices, 'operators' | 'stores'> & { key
         ctx.state.accountId = (await s.stores.ownerOf(String(ctx.params.id))) ?? NO_ACCOUNT;
       }
     } else {
-      const key = await s.keys.authenticate(value);
+      let key: AuthenticatedKey | null | undefined = s.keys.cached(value);
+      if (!key) {
+        if (options.prefetchStore && ctx.params?.id) s.stores.prefetch(String(ctx.params.id));
+        key = await s.keys.authenticate(value);
+      }
       if (!key) throw unauthorized('This API key is not valid (wrong, or revoked).');
       ctx.state.apiKey = key;
       ctx.state.accountId = key.accountId;

@@ -99,6 +99,8 @@ export class StoreGateway {
   private readonly availability: StoreGatewayOptions['availability'];
   private readonly callOkRecorded: LRUCache<string, true>;
   private readonly cache: LRUCache<string, Binding>;
+  /** Reads of bindings not cached yet, by id, while they run. */
+  private readonly reading = new Map<string, Promise<Binding | null>>();
   private readonly limiter: PerKeyLimiter;
   /** Issue 13: calls in flight per account and in all, and the accounts' response budgets (limits.ts). */
   readonly callLimits: CallLimits;
@@ -175,16 +177,43 @@ export class StoreGateway {
     return (await this.cachedBinding(id))?.accountId ?? null;
   }
 
-  private async cachedBinding(id: string): Promise<Binding | null> {
+  private cachedBinding(id: string): Promise<Binding | null> {
     const cached = this.cache.get(id);
-    if (cached) return cached;
-    const binding = await this.bindings.byId(id);
-    if (binding) this.cache.set(id, binding);
-    return binding;
+    if (cached) return Promise.resolve(cached);
+    // Calls to a store not cached yet share one read (a burst to a cold store, or a prefetch and the call after it).
+    let read = this.reading.get(id);
+    if (!read) {
+      const started: Promise<Binding | null> = this.bindings.byId(id).then(
+        (binding) => {
+          // Evicted while it was read (a change here since): not cached, the next call reads again.
+          if (this.reading.get(id) === started) {
+            this.reading.delete(id);
+            if (binding) this.cache.set(id, binding);
+          }
+          return binding;
+        },
+        (err: unknown) => {
+          if (this.reading.get(id) === started) this.reading.delete(id);
+          throw err;
+        },
+      );
+      this.reading.set(id, started);
+      read = started;
+    }
+    return read;
+  }
+
+  /**
+   * Starts reading a store into the cache (the proxy, while an API key not cached is looked up: on PostgreSQL the two
+   * round trips overlap, issue 16). The call that follows shares the read; a failure is the call's to see.
+   */
+  prefetch(id: string): void {
+    this.cachedBinding(id).catch(() => {});
   }
 
   evictCached(id: string): void {
     this.cache.delete(id);
+    this.reading.delete(id);
   }
 
   /**

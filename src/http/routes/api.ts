@@ -216,7 +216,7 @@ function decodeParam(value: string): string {
 export function proxyRoute(services: HttpServices): Middleware<ApiState> {
   const { config, stores } = services;
   const { metrics } = services.operators;
-  const auth = requireKey(services, { storeOwner: true });
+  const auth = requireKey(services, { storeOwner: true, prefetchStore: true });
 
   // ---- ANY /api/stores/:id/rest/<path> ------------------------------------------------------------
 
