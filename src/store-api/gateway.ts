@@ -208,7 +208,11 @@ export class StoreGateway {
    * round trips overlap, issue 16). The call that follows shares the read; a failure is the call's to see.
    */
   prefetch(id: string): void {
-    this.cachedBinding(id).catch(() => {});
+    try {
+      this.cachedBinding(id).catch(() => {});
+    } catch {
+      // A repository that throws instead of rejecting: the call reads again and sees it.
+    }
   }
 
   evictCached(id: string): void {
