@@ -23,29 +23,19 @@ export function growthPercentFor(live: number, budget = HEAP_BUDGET_BYTES, floor
   return Math.max(floor, Math.floor((budget / live - 1) * 100));
 }
 
-export interface HeapPolicyDeps {
-  /** V8's flags (v8.setFlagsFromString); V8 reads --heap-growing-percent when it sets the next limit. */
-  setFlags?: (flags: string) => void;
-  /** The heap's used bytes now (just after a full GC: about what is live). */
-  usedBytes?: () => number;
-  budget?: number;
-  floor?: number;
-}
-
 /**
  * Follows every full GC (node's `gc` performance entries) and sets the growth for the next one. The observer does
  * not keep the process alive. Returns a function that stops it.
  */
-export function startHeapPolicy(deps: HeapPolicyDeps = {}): () => void {
-  const setFlags = deps.setFlags ?? ((flags: string) => v8.setFlagsFromString(flags));
-  const usedBytes = deps.usedBytes ?? (() => v8.getHeapStatistics().used_heap_size);
+export function startHeapPolicy(): () => void {
   let current = -1;
   const apply = () => {
-    const percent = growthPercentFor(usedBytes(), deps.budget, deps.floor);
+    const percent = growthPercentFor(v8.getHeapStatistics().used_heap_size); // just after a full GC: about what is live
     // A flag is parsed from a string: only when it moves by more than a little.
     if (Math.abs(percent - current) < 5) return;
     current = percent;
-    setFlags(`--heap-growing-percent=${percent}`);
+    // V8 reads --heap-growing-percent each time it sets the next limit (heap-controller.cc).
+    v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
   };
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {

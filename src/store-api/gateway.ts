@@ -181,38 +181,29 @@ export class StoreGateway {
     const cached = this.cache.get(id);
     if (cached) return Promise.resolve(cached);
     // Calls to a store not cached yet share one read (a burst to a cold store, or a prefetch and the call after it).
-    let read = this.reading.get(id);
-    if (!read) {
-      const started: Promise<Binding | null> = this.bindings.byId(id).then(
-        (binding) => {
-          // Evicted while it was read (a change here since): not cached, the next call reads again.
-          if (this.reading.get(id) === started) {
-            this.reading.delete(id);
-            if (binding) this.cache.set(id, binding);
-          }
-          return binding;
-        },
-        (err: unknown) => {
-          if (this.reading.get(id) === started) this.reading.delete(id);
-          throw err;
-        },
-      );
-      this.reading.set(id, started);
-      read = started;
-    }
-    return read;
+    const pending = this.reading.get(id);
+    if (pending) return pending;
+    const started: Promise<Binding | null> = this.bindings
+      .byId(id)
+      .then((binding) => {
+        // Evicted while it was read (a change here since): not cached, the next call reads again.
+        if (binding && this.reading.get(id) === started) this.cache.set(id, binding);
+        return binding;
+      })
+      .finally(() => {
+        if (this.reading.get(id) === started) this.reading.delete(id);
+      });
+    this.reading.set(id, started);
+    return started;
   }
 
   /**
    * Starts reading a store into the cache (the proxy, while an API key not cached is looked up: on PostgreSQL the two
    * round trips overlap, issue 16). The call that follows shares the read; a failure is the call's to see.
+   * (Repositories are async through and through, storage/prisma/shared.ts `guarded`: a failure is a rejection.)
    */
   prefetch(id: string): void {
-    try {
-      this.cachedBinding(id).catch(() => {});
-    } catch {
-      // A repository that throws instead of rejecting: the call reads again and sees it.
-    }
+    this.cachedBinding(id).catch(() => {});
   }
 
   evictCached(id: string): void {
