@@ -6,6 +6,14 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/**
+ * The clock in milliseconds, for caches that read it on every lookup (lru-cache's `perf.now`): the system clock
+ * without a Date per read (four cache lookups per proxied call, issue 16); any other clock through its `now()`.
+ */
+export function millisOf(clock: Clock): () => number {
+  return clock === systemClock ? Date.now : () => clock.now().getTime();
+}
+
 /** A clock that runs with real time but can be shifted forward (tests, the mock store's knob). */
 export class OffsetClock implements Clock {
   private offsetMs = 0;

@@ -2,7 +2,7 @@
 // not), and each store's last report cached for DOCTOR_CACHE_TTL_MS. The guard is per instance; two instances may
 // each run once for the same store, which costs a few GETs and changes nothing in Magento.
 import { LRUCache } from 'lru-cache';
-import { systemClock, type Clock } from '../clock.js';
+import { millisOf, systemClock, type Clock } from '../clock.js';
 import { runDoctor } from './doctor.js';
 import type { DoctorInput, DoctorOptions, DoctorResult } from './types.js';
 
@@ -39,7 +39,7 @@ export class StoreDoctor {
       max: options.maxStores ?? 10_000,
       ttl: options.ttlMs ?? DOCTOR_CACHE_TTL_MS,
       ttlResolution: 0, // ask the clock every time (it is the injected one in tests)
-      perf: { now: () => this.clock.now().getTime() },
+      perf: { now: millisOf(this.clock) },
     });
   }
 

@@ -5,7 +5,7 @@ import type { Middleware } from 'koa';
 import { LRUCache } from 'lru-cache';
 import type { Accounts } from '../accounts/accounts.js';
 import { sha256 } from '../accounts/tokens.js';
-import type { Clock } from '../clock.js';
+import { millisOf, type Clock } from '../clock.js';
 import type { ApiKey } from '../storage/types.js';
 import { HttpError } from './errors.js';
 import type { BaseState } from './state.js';
@@ -26,7 +26,7 @@ export class ApiKeyCache {
     maxEntries = 10_000,
   ) {
     // ttlResolution 0: every lookup reads the clock, so a moved test clock takes effect at once.
-    this.entries = new LRUCache({ max: maxEntries, ttl: ttlMs, ttlResolution: 0, perf: { now: () => clock.now().getTime() } });
+    this.entries = new LRUCache({ max: maxEntries, ttl: ttlMs, ttlResolution: 0, perf: { now: millisOf(clock) } });
   }
 
   async authenticate(value: string): Promise<AuthenticatedKey | null> {

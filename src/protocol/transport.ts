@@ -182,8 +182,10 @@ export function createTransport(options: TransportOptions): Transport {
   // What it added per call is added in checkHeaders: its default Accept, and the form Content-Type it gives a
   // POST, PUT or PATCH without one.
   const adapter = axios.getAdapter('http');
-  const template: Record<string, unknown> = Object.assign(new CallTemplate() as Record<string, unknown>, client.defaults, { allowAbsoluteUrls: true });
-  delete template.headers;
+  // Without the defaults' header buckets (checkHeaders has what they add); not `delete`d, which would leave the
+  // template a dictionary that every call's copy (callConfig) would be too.
+  const { headers: _buckets, ...defaults } = client.defaults;
+  const template: object = { ...defaults, allowAbsoluteUrls: true };
 
   async function request(req: TransportRequest): Promise<TransportResponse> {
     const target = checkTarget(req.url);
@@ -300,14 +302,14 @@ function checkTarget(raw: string): Target {
 }
 
 /**
- * The shared part of every call's config. A class instance: axios reads inherited config only from below
- * Object.prototype and not across a null prototype (its guard against prototype pollution).
+ * One call's config for axios's http adapter: a copy of the shared, merged-once template with the call's own fields.
+ * A flat object rather than one inheriting the template: the adapter reads each of its ~40 options through
+ * utils.getSafeProp, which walks the prototype chain (allocating as it goes) up to Object.prototype, so an option
+ * absent from a flat config is found absent after one step instead of three (issue 16).
  */
-class CallTemplate {}
-
-/** One call's config for axios's http adapter: its own fields over the shared, merged-once template. */
 function callConfig(template: object, url: string, method: string, headers: Record<string, string>, data: Buffer | string | undefined, signal: CallAbort): InternalAxiosRequestConfig {
-  const config = Object.create(template) as InternalAxiosRequestConfig & { signal: CallAbort };
+  // Object.assign, not a spread: V8 copied this template through its slow path, 16 µs a call (a spread of 16 fields).
+  const config = Object.assign({}, template) as InternalAxiosRequestConfig & { signal: CallAbort };
   config.url = url;
   config.method = method;
   // A plain object: the adapter builds its one AxiosHeaders from it.

@@ -8,7 +8,7 @@ import { storeDetection } from '../activation/profile.js';
 import { revokeAccessToken } from '../activation/revocation.js';
 import { recordStep } from '../activation/timeline.js';
 import { probeSucceeded, probeWarned } from '../activation/transitions.js';
-import type { Clock } from '../clock.js';
+import { millisOf, type Clock } from '../clock.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -109,7 +109,7 @@ export class StoreGateway {
 
   constructor(options: StoreGatewayOptions) {
     ({ bindings: this.bindings, rest: this.rest, clock: this.clock, logger: this.logger, events: this.events, timeline: this.timeline, redetector: this.redetector, probes: this.probes, availability: this.availability } = options);
-    this.callOkRecorded = new LRUCache({ max: CACHED_BINDINGS, ttl: CALL_OK_RECORD_MS, ttlAutopurge: false, perf: { now: () => this.clock.now().getTime() } });
+    this.callOkRecorded = new LRUCache({ max: CACHED_BINDINGS, ttl: CALL_OK_RECORD_MS, ttlAutopurge: false, perf: { now: millisOf(this.clock) } });
     const { limits } = options;
     this.limiter = new PerKeyLimiter(limits.perStoreConcurrency, limits.perStoreQueue);
     this.callLimits = new CallLimits({
@@ -118,7 +118,7 @@ export class StoreGateway {
       responseBytesPerAccount: limits.responseBufferBytesPerAccount,
       instanceBudget: options.responseBudget,
     });
-    this.cache = new LRUCache({ max: CACHED_BINDINGS, ttl: limits.cacheTtlMs, perf: { now: () => this.clock.now().getTime() } });
+    this.cache = new LRUCache({ max: CACHED_BINDINGS, ttl: limits.cacheTtlMs, perf: { now: millisOf(this.clock) } });
   }
 
   // ---- the account's stores ------------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ export class StoreGateway {
    * stay counted until the caller has the answer (the proxy: until its response is written).
    */
   send(accountId: string, id: string, call: RestCall, options?: { holdUntil?: HoldUntil }): Promise<RestResponse> {
-    return this.callLimits.run(accountId, (responseBudget) => this.sendOwned(accountId, id, { ...call, responseBudget }), options?.holdUntil);
+    return this.callLimits.run(accountId, (responseBudget) => this.sendOwned(accountId, id, withBudget(call, responseBudget)), options?.holdUntil);
   }
 
   private async sendOwned(accountId: string, id: string, call: RestCall): Promise<RestResponse> {
@@ -323,23 +323,35 @@ export class StoreGateway {
       profile: binding.signingProfile,
     };
     try {
-      const response = await this.limiter.run(binding.id, async () => {
-        const first = await this.rest.send(store, call);
-        if (!this.redetector || first.status !== 401 || !store.profile) return first;
-        // The store may have been upgraded: one re-detection (shared by this store's concurrent 401s) and, when the
-        // profile changed, one re-send signed afresh for it (docs/magento-protocol.md §7a).
-        // Keyed by binding and token: a detection remembered for an old token (before a Reauthorize) is not reused.
-        const key = `${binding.id}:${createHash('sha256').update(store.accessToken.key).digest('base64url').slice(0, 12)}`;
-        const outcome = await this.redetector.handle(key, store, first, (profile) => this.rest.send({ ...store, profile }, call));
-        if (outcome.changedTo && outcome.detection) await this.profileChanged(binding, outcome.detection);
-        if (outcome.refusal) throw outcome.refusal;
-        return outcome.response;
-      });
+      // Under the store's cap (a slot taken here, given back in finally: no closure per call, issue 16).
+      const waiting = this.limiter.acquire(binding.id);
+      if (waiting) await waiting;
+      let response: RestResponse;
+      try {
+        response = await this.rest.send(store, call);
+        if (this.redetector && response.status === 401 && store.profile) response = await this.redetect(this.redetector, binding, store, call, response);
+      } finally {
+        this.limiter.release(binding.id);
+      }
       if (recordOk && response.status >= 200 && response.status < 300) this.noteCallOk(binding);
       return response;
     } catch (err) {
       throw toCallError(err, binding);
     }
+  }
+
+  /**
+   * "The signature is invalid" from a store whose profile we know: it may have been upgraded. One re-detection (shared
+   * by this store's concurrent 401s) and, when the profile changed, one re-send signed afresh for it
+   * (docs/magento-protocol.md §7a).
+   */
+  private async redetect(redetector: ProfileRedetector, binding: Binding, store: StoreCredentials, call: RestCall, first: RestResponse): Promise<RestResponse> {
+    // Keyed by binding and token: a detection remembered for an old token (before a Reauthorize) is not reused.
+    const key = `${binding.id}:${createHash('sha256').update(store.accessToken.key).digest('base64url').slice(0, 12)}`;
+    const outcome = await redetector.handle(key, store, first, (profile) => this.rest.send({ ...store, profile }, call));
+    if (outcome.changedTo && outcome.detection) await this.profileChanged(binding, outcome.detection);
+    if (outcome.refusal) throw outcome.refusal;
+    return outcome.response;
   }
 
   private async profileChanged(binding: Binding, detection: NonNullable<Awaited<ReturnType<ProfileRedetector['handle']>>['detection']>): Promise<void> {
@@ -373,6 +385,13 @@ export class StoreGateway {
     }
     return current;
   }
+}
+
+/** The call with the account's response budget: a copy by Object.assign (a spread with a field added costs ~2 µs). */
+function withBudget(call: RestCall, responseBudget: ResponseBudget): RestCall {
+  const owned = Object.assign({}, call);
+  owned.responseBudget = responseBudget;
+  return owned;
 }
 
 export function toCallError(err: unknown, binding: Binding): unknown {

@@ -3,7 +3,7 @@
 // "not granted" plainly. Cached per binding and access (a reauthorize is another entry) for a short TTL, failures
 // for less, so a page or API GET does not call Magento every time.
 import { LRUCache } from 'lru-cache';
-import type { Clock } from '../clock.js';
+import { millisOf, type Clock } from '../clock.js';
 import type { Binding } from '../storage/types.js';
 import { CallError, readMagentoError } from './errors.js';
 import type { StoreGateway } from './gateway.js';
@@ -34,7 +34,7 @@ export class StoreViews {
     private readonly clock: Clock,
     private readonly ttlMs: number,
   ) {
-    this.cache = new LRUCache({ max: 10_000, ttl: ttlMs, perf: { now: () => this.clock.now().getTime() } });
+    this.cache = new LRUCache({ max: 10_000, ttl: ttlMs, perf: { now: millisOf(this.clock) } });
   }
 
   /** The store views of the account's store (StoreNotFoundError for another account's). */
