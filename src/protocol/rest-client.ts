@@ -94,6 +94,8 @@ export function retryAfterMs(value: string | string[] | undefined, now: Date): n
  * the spelling is the signer's (canonical escapes, what Magento versions sign alike).
  */
 export function restPath(path: string): string {
+  // Without a dot, a backslash or an escape there is nothing to refuse or rewrite (most calls, issue 16).
+  if (!/[.\\%]/.test(path)) return path;
   const q = path.indexOf('?');
   const rawPath = (q === -1 ? path : path.slice(0, q)).replace(/\\/g, '%5C');
   for (const segment of rawPath.split('/')) {

@@ -39,6 +39,8 @@ export function splitUrl(input: string | URL, profile: SigningProfile = COMMON_P
 const PATH_SAFE_RAW = /^[A-Za-z0-9\-._~:@&=$,;]$/;
 const PATH_RAW_ALLOWED = /[A-Za-z0-9\-._~:@&=$,;/+%]/;
 const HEX2 = /^[0-9A-Fa-f]{2}$/;
+/** PATH_RAW_ALLOWED's characters but `%`: a path of only these is its own canonical form. */
+const PATH_PLAIN = /^[A-Za-z0-9\-._~:@&=$,;/+]*$/;
 
 /**
  * The one spelling of a path that Magento 2.4.4–2.4.7 (whose Laminas URL normalisation decodes escapes of
@@ -48,6 +50,9 @@ const HEX2 = /^[0-9A-Fa-f]{2}$/;
  * differently by the verifiers: kept where the profile's verifier signs them as sent, refused otherwise.
  */
 export function canonicalPath(path: string, profile: SigningProfile = COMMON_PROFILE): string {
+  // Most paths (`/rest/V1/products/24-MB01`) have nothing to decode or escape: the loop below would copy them as
+  // they are, a character and a regex test at a time (issue 16).
+  if (PATH_PLAIN.test(path)) return path;
   let out = '';
   for (let i = 0; i < path.length; i++) {
     const c = path[i]!;

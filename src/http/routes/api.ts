@@ -32,6 +32,8 @@ const BODY_TYPES = ['application/json', 'application/xml', 'text/xml', '+json', 
 export function isJsonOrXml(contentType: string | string[] | undefined): boolean {
   const value = Array.isArray(contentType) ? contentType[0] : contentType;
   if (typeof value !== 'string') return false;
+  // What Magento sends for REST answers, checked before parsing the type (issue 16).
+  if (value === 'application/json; charset=utf-8' || value === 'application/json') return true;
   const type = value.split(';')[0]!.trim().toLowerCase();
   return type === 'application/json' || type === 'application/xml' || type === 'text/xml' || /^application\/[\w.+-]+\+json$/.test(type);
 }
