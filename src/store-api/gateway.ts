@@ -341,9 +341,9 @@ export class StoreGateway {
   }
 
   /**
-   * "The signature is invalid" from a store whose profile we know: it may have been upgraded. One re-detection (shared
-   * by this store's concurrent 401s) and, when the profile changed, one re-send signed afresh for it
-   * (docs/magento-protocol.md §7a).
+   * A 401 from a store whose profile we know: when it says the signature is invalid (the redetector reads it), the
+   * store may have been upgraded. One re-detection (shared by this store's concurrent 401s) and, when the profile
+   * changed, one re-send signed afresh for it (docs/magento-protocol.md §7a).
    */
   private async redetect(redetector: ProfileRedetector, binding: Binding, store: StoreCredentials, call: RestCall, first: RestResponse): Promise<RestResponse> {
     // Keyed by binding and token: a detection remembered for an old token (before a Reauthorize) is not reused.
