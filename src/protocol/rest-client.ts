@@ -87,6 +87,9 @@ export function retryAfterMs(value: string | string[] | undefined, now: Date): n
   return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }
 
+// Without a dot, a backslash or an escape a path has nothing to refuse or rewrite (most calls, issue 16).
+const MAY_NEED_REWRITE = /[.\\%]/;
+
 /**
  * The path after `rest/`, checked so that the call stays inside the store's REST API: a `.` or `..` segment (also
  * spelt `%2e`, as URL parsers read it) would be resolved by the URL parser and reach another path of the store,
@@ -94,8 +97,7 @@ export function retryAfterMs(value: string | string[] | undefined, now: Date): n
  * the spelling is the signer's (canonical escapes, what Magento versions sign alike).
  */
 export function restPath(path: string): string {
-  // Without a dot, a backslash or an escape there is nothing to refuse or rewrite (most calls, issue 16).
-  if (!/[.\\%]/.test(path)) return path;
+  if (!MAY_NEED_REWRITE.test(path)) return path;
   const q = path.indexOf('?');
   const rawPath = (q === -1 ? path : path.slice(0, q)).replace(/\\/g, '%5C');
   for (const segment of rawPath.split('/')) {
@@ -177,9 +179,8 @@ export function createRestClient(options: RestClientOptions): RestClient {
           store.accessToken,
         );
         const canRetry = retryable && attempt <= retry.maxRetries;
-        // The attempt's own headers object (the transport reads it as it is).
-        // Object.assign and field by field, not spreads: on node 20's V8 a spread that is then added to costs about
-        // 2 µs (issue 16).
+        // The attempt's own headers, built with Object.assign (and the answer below field by field): on node 20's V8
+        // a spread that is then added to costs about 2 µs (issue 16, docs/CONVENTIONS.md).
         const headers: Record<string, string> = Object.assign({}, call.headers);
         if (call.contentType) headers['Content-Type'] = call.contentType;
         headers.Accept = call.accept ?? 'application/json';

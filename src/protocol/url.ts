@@ -37,10 +37,12 @@ export function splitUrl(input: string | URL, profile: SigningProfile = COMMON_P
 // Laminas\Uri (2.4.4–2.4.7) leaves alone. `+` is left out (Magento's router reads a raw `+` in a path as a space),
 // as are `/` and `%`.
 const PATH_SAFE_RAW = /^[A-Za-z0-9\-._~:@&=$,;]$/;
-const PATH_RAW_ALLOWED = /[A-Za-z0-9\-._~:@&=$,;/+%]/;
+// One list for both: `%` is sent raw only when no two hex digits follow it, so a path of the others alone is its
+// own canonical form (PATH_PLAIN).
+const PATH_RAW_CHARS = 'A-Za-z0-9\\-._~:@&=$,;/+';
+const PATH_RAW_ALLOWED = new RegExp(`[${PATH_RAW_CHARS}%]`);
+const PATH_PLAIN = new RegExp(`^[${PATH_RAW_CHARS}]*$`);
 const HEX2 = /^[0-9A-Fa-f]{2}$/;
-/** PATH_RAW_ALLOWED's characters but `%`: a path of only these is its own canonical form. */
-const PATH_PLAIN = /^[A-Za-z0-9\-._~:@&=$,;/+]*$/;
 
 /**
  * The one spelling of a path that Magento 2.4.4–2.4.7 (whose Laminas URL normalisation decodes escapes of
