@@ -112,7 +112,7 @@ export async function activationStorm(n = 200): Promise<void> {
     const port = await freePort();
     connector = await startClustered({ ...env, PORT: String(port) }, workers, dir, profile);
   } else {
-    const child = await spawnServer('scripts/instance.ts', { ...env, INSTANCE_SKIP_MIGRATE: 'true' }, [], profile);
+    const child = await spawnServer('scripts/instance.mjs', { ...env, INSTANCE_SKIP_MIGRATE: 'true' }, [], profile);
     connector = { url: child.url, serverPids: () => [child.process.pid!], stop: () => child.stop() };
   }
   const mock = createMockStore({ testMode: true });

@@ -5,13 +5,13 @@
 //   SIMULTANEOUS=1: each round loads the three at once (steadier on a VM whose speed drifts within seconds; each
 //   process gets less of the machine, so compare ratios, not µs, with the sequential mode)
 //   THIS_NODE_ARGS / BASE_NODE_ARGS: node flags for one side (BASE=. compares flags on the same code)
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { migrate } from '../src/storage/db.js';
-import { announcedUrl, spawnServer, type Child } from '../scripts/spawn-instance.js';
+import { announcedUrl, loaderFor, spawnServer, type Child } from '../scripts/spawn-instance.js';
 import { activateBenchStore } from './proxy.js';
 import { load } from './load.js';
 
@@ -22,8 +22,10 @@ function cpuTimes(pid: number | undefined): { user: number; sys: number } {
 }
 
 async function spawnAt(dir: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Child> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `${dir}/scripts/instance.ts`], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await announcedUrl(child, `${dir}/scripts/instance.ts`, 120_000);
+  // A base from before scripts/instance.mjs has the TypeScript one.
+  const script = existsSync(`${dir}/scripts/instance.mjs`) ? `${dir}/scripts/instance.mjs` : `${dir}/scripts/instance.ts`;
+  const child = spawn(process.execPath, [...nodeArgs, ...loaderFor(script), script], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await announcedUrl(child, script, 120_000);
   return { url, process: child, stop: async () => void child.kill('SIGTERM') };
 }
 

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '../src/storage/db.js';
-import { announcedUrl, spawnServer } from '../scripts/spawn-instance.js';
+import { announcedUrl, loaderFor, spawnServer } from '../scripts/spawn-instance.js';
 import { activateBenchStore } from './proxy.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -27,7 +27,7 @@ interface Grinded {
 
 async function spawnGrinded(name: string, dir: string, script: string, env: Record<string, string>): Promise<Grinded> {
   const outPrefix = join(dir, `callgrind.${name}`);
-  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outPrefix}`, process.execPath, '--import', 'tsx', `${root}${script}`], {
+  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outPrefix}`, process.execPath, ...loaderFor(script), `${root}${script}`], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -128,7 +128,7 @@ export async function proxyInstructions(requests = 1000, concurrency = 32): Prom
   try {
     const [passthrough, connector] = await Promise.all([
       spawnGrinded('passthrough', dir, 'bench/passthrough.ts', { UPSTREAM: upstream.url }),
-      spawnGrinded('connector', dir, 'scripts/instance.ts', { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }),
+      spawnGrinded('connector', dir, 'scripts/instance.mjs', { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }),
     ]);
     grinded.push(passthrough, connector);
     // Under valgrind the connector's first answers are slow (code loaded on first use) and the mock store gives a

@@ -65,7 +65,7 @@ export async function webhookBench(n = 10_000): Promise<void> {
 
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/webhooks`] : [];
   const connector = await spawnServer(
-    'scripts/instance.ts',
+    'scripts/instance.mjs',
     { DATABASE_URL: databaseUrl, DATA_DIR: dir, SECRETS_KEY: secretsKey, INSTANCE_WEBHOOKS: JSON.stringify(webhooks) },
     [],
     profile,

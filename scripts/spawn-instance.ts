@@ -1,4 +1,4 @@
-// Starts a server (scripts/instance.ts) in its own process (so it gets its own event loop, like in production) and waits for
+// Starts a server (scripts/instance.mjs) in its own process (so it gets its own event loop, like in production) and waits for
 // the {"url": ...} line it prints.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -13,8 +13,11 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** What node needs to run `script`: TypeScript through tsx, plain JavaScript (`.mjs`, `.js`) as it is. */
+export const loaderFor = (script: string): string[] => (script.endsWith('.ts') ? ['--import', 'tsx'] : []);
+
 export async function spawnServer(script: string, env: Record<string, string> = {}, args: string[] = [], nodeArgs: string[] = []): Promise<Child> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `${root}${script}`, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, ...loaderFor(script), `${root}${script}`, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -6,7 +6,6 @@ import { Accounts } from './accounts/accounts.js';
 import { ActivationService } from './activation/service.js';
 import { systemClock, type Clock } from './clock.js';
 import { checkConfig, type Config } from './config.js';
-import { createHttpApp } from './http/app.js';
 import { ApiKeyCache } from './http/auth.js';
 import type { HttpServices } from './http/context.js';
 import { createRenderer } from './http/views.js';
@@ -227,6 +226,10 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   } catch (err) {
     throw listenError(err as NodeJS.ErrnoException, config.host, config.port);
   }
+  // The HTTP stack (Koa, the routes, the body parsers) is loaded here, beside the database's opening, rather than
+  // with this module: the CLI opens the services without it, and it was most of a command's start.
+  const httpApp = import('./http/app.js');
+  httpApp.catch(() => {}); // if the services fail first; a failed import itself is thrown where it is awaited
   let services: Services;
   try {
     services = await openServices(config, overrides);
@@ -234,7 +237,7 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
   }
-  handle = createHttpApp(services).callback();
+  handle = (await httpApp).createHttpApp(services).callback();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   let stopping = false;

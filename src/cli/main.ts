@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { AccountError, normaliseEmail } from '../accounts/accounts.js';
 import { fixText } from '../activation/fixes.js';
 import { formatHealthTable, healthExitCode } from '../doctor/format.js';
-import { openServices, type Services } from '../app.js';
+import type { Services } from '../app.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { isConnectorError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -74,6 +74,8 @@ async function run(argv: string[]): Promise<number> {
   else if (!command.startsWith('stores ') && !values.email) throw new UsageError(`${command} needs --email`);
 
   const config = loadConfig();
+  // Loaded only now: the whole service is most of a command's start, and --help or a usage mistake needs none of it.
+  const { openServices } = await import('../app.js');
   // Errors only by default: the server already warns about its configuration, each CLI call need not.
   const s = await openServices(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'error', process.stderr, config.logFormat) });
   try {

@@ -1,4 +1,4 @@
-// Runs the service the way a person or a process manager does (`npm start`, or `node --import tsx src/main.ts`)
+// Runs the service the way a person or a process manager does (`npm start`, `npm run cli`, each minus npm)
 // as a real child process, and the CLI next to it, with an environment of the test's choosing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -64,9 +64,12 @@ export function start(t: ExecutionContext, command: string, args: string[], env:
   };
 }
 
+/** `npm start`'s command minus npm and MALLOC_ARENA_MAX: the server from its compiled copy (scripts/start.mjs). */
+const MAIN = ['--max-semi-space-size=8', 'scripts/start.mjs'];
+
 /** The server as `npm start` runs it, minus npm. */
 export function startMain(t: ExecutionContext, env: Record<string, string>): Started {
-  return start(t, process.execPath, ['--import', 'tsx', 'src/main.ts'], env);
+  return start(t, process.execPath, MAIN, env);
 }
 
 /** The port from the server's "connector listening" log line (JSON when not on a terminal). */
@@ -95,9 +98,10 @@ export function run(command: string, args: string[], env: Record<string, string>
   });
 }
 
-export const runMain = (env: Record<string, string>): Promise<Run> => run(process.execPath, ['--import', 'tsx', 'src/main.ts'], env);
+export const runMain = (env: Record<string, string>): Promise<Run> => run(process.execPath, MAIN, env);
+/** One CLI command as `npm run cli` runs it, minus npm (scripts/cli.mjs: the compiled copy, not tsx). */
 export const runCli = (args: string[], env: Record<string, string>, stdin = ''): Promise<Run> =>
-  run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], env, stdin);
+  run(process.execPath, ['scripts/cli.mjs', ...args], env, stdin);
 
 /** A well-formed Magento callback (a store that is never reached: the request-token fetch fails in the background). */
 export function callbackForm(n: number): URLSearchParams {

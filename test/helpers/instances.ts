@@ -1,4 +1,4 @@
-// Connector instances in their own processes (scripts/instance.ts), sharing one database, and direct access to that
+// Connector instances in their own processes (scripts/instance.mjs), sharing one database, and direct access to that
 // database from the test process, as an operator's script would have.
 import type { ExecutionContext } from 'ava';
 import { Accounts } from '../../src/accounts/accounts.js';
@@ -27,7 +27,7 @@ export interface InstanceOptions {
 }
 
 export async function spawnInstance(t: ExecutionContext, o: InstanceOptions): Promise<Child> {
-  const child = await spawnServer('scripts/instance.ts', {
+  const child = await spawnServer('scripts/instance.mjs', {
     DATABASE_URL: o.databaseUrl,
     SECRETS_KEY: o.secretsKey,
     ALLOW_PRIVATE_STORE_URLS: 'true',

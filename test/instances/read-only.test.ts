@@ -22,10 +22,10 @@ import { accountActivationToken } from '../../src/activation/account-urls.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const NOBODY = 65534;
 
-/** A connector process (scripts/instance.ts) on `databaseUrl`, as `nobody` when the tests run as root. */
+/** A connector process (scripts/instance.mjs) on `databaseUrl`, as `nobody` when the tests run as root. */
 async function spawnConnector(t: ExecutionContext, env: Record<string, string>): Promise<string> {
   const asRoot = process.getuid?.() === 0;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/instance.ts')], {
+  const child = spawn(process.execPath, [join(root, 'scripts/instance.mjs')], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', ALLOW_PRIVATE_STORE_URLS: 'true', INSTANCE_SKIP_MIGRATE: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
