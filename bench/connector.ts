@@ -21,8 +21,8 @@ export interface Connector {
  * The node options and the environment `npm start` passes (package.json: "NAME=${NAME:-value} ... exec node <options>
  * scripts/start.mjs"); a variable already set in this process's environment is left as it is, as the shell would.
  */
-function startCommand(): { flags: string[]; env: Record<string, string> } {
-  const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
+export function startCommand(dir = root): { flags: string[]; env: Record<string, string> } {
+  const script = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
   const options = /\bnode\s+(.*?)\s*scripts\/start\.mjs/.exec(script)?.[1] ?? '';
   const env: Record<string, string> = {};
   for (const [, name, value] of script.matchAll(/(?:^|\s)([A-Z_][A-Z0-9_]*)=\$\{\1:-([^}]*)\}/g)) {

@@ -5,6 +5,8 @@
 //   SIMULTANEOUS=1: each round loads the three at once (steadier on a VM whose speed drifts within seconds; each
 //   process gets less of the machine, so compare ratios, not µs, with the sequential mode)
 //   THIS_NODE_ARGS / BASE_NODE_ARGS: node flags for one side (BASE=. compares flags on the same code)
+//   THIS_NPM_START=1 / BASE_NPM_START=1: that side with npm start's memory settings (its node options and environment
+//   from package.json, and src/heap.ts's growth policy), which the instances here otherwise run without
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { migrate } from '../src/storage/db.js';
 import { announcedUrl, loaderFor, spawnServer, type Child } from '../scripts/spawn-instance.js';
 import { activateBenchStore } from './proxy.js';
 import { load } from './load.js';
+import { startCommand } from './connector.js';
 
 /** User and system CPU time a process has used so far, in microseconds (/proc, Linux). */
 function cpuTimes(pid: number | undefined): { user: number; sys: number } {
@@ -50,7 +53,17 @@ try {
     // the same code on both sides).
     const flags = name === 'this' ? process.env.THIS_NODE_ARGS : process.env.BASE_NODE_ARGS;
     const nodeArgs = flags ? flags.split(' ').filter(Boolean) : [];
-    const child = await spawnAt(at, { DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }, nodeArgs);
+    const start: { flags: string[]; env: Record<string, string> } = { flags: [], env: {} };
+    if (process.env[`${name.toUpperCase()}_NPM_START`] === '1') {
+      Object.assign(start, startCommand(at));
+      start.env.INSTANCE_HEAP_POLICY = 'true';
+      const instance = `${at}/scripts/instance.mjs`;
+      if (!existsSync(instance) || !readFileSync(instance, 'utf8').includes('INSTANCE_HEAP_POLICY')) {
+        console.error(`${instance} does not know INSTANCE_HEAP_POLICY: that side runs without the growth policy`);
+      }
+      console.log(`${name}: as npm start (${[...start.flags, ...Object.entries(start.env).map(([k, v]) => `${k}=${v}`)].join(' ')})`);
+    }
+    const child = await spawnAt(at, { ...start.env, DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }, [...start.flags, ...nodeArgs]);
     // The mock checks signatures again for the activation, then stops.
     await fetch(new URL('/__mock/signatures', upstream.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ check: true }) });
     const { bindingId, key } = await activateBenchStore(upstream.url, child.url, databaseUrl, secretsKey, `ab-${name}`);

@@ -2,7 +2,8 @@
 // server on PORT (0 = any free port), prints {"url": ...} on one line, and runs until killed. Settings come from
 // the environment like `npm start`; INSTANCE_DURATIONS / INSTANCE_LIMITS / INSTANCE_WEBHOOKS / INSTANCE_PROBES (JSON)
 // override durations, limits, webhook and probe settings, so tests can shorten Magento's windows;
-// INSTANCE_SKIP_MIGRATE=true skips the migration.
+// INSTANCE_SKIP_MIGRATE=true skips the migration; INSTANCE_HEAP_POLICY=true starts npm start's old-generation
+// growth policy (src/heap.ts; bench/proxy-ab.ts BASE_NPM_START / THIS_NPM_START).
 // Plain JavaScript on the compiled copy of src/ (scripts/compiled.mjs), as `npm start` runs: a test starts dozens
 // of these, and tsx's loader doubles each one's start.
 import { importCompiled } from './compiled.mjs';
@@ -21,6 +22,7 @@ for (const [name, part] of Object.entries(overrides)) {
 // Tests hand over an already migrated database; running Prisma's CLI costs a second or two per instance.
 if (process.env.INSTANCE_SKIP_MIGRATE !== 'true') await migrate(config.databaseUrl);
 const running = await startServer(config);
+if (process.env.INSTANCE_HEAP_POLICY === 'true') (await importCompiled('heap')).startHeapPolicy();
 config.publicUrl = process.env.PUBLIC_URL ?? running.url;
 console.log(JSON.stringify({ url: running.url }));
 const stop = () => void running.stop().then(() => process.exit(0));

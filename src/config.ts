@@ -8,6 +8,7 @@ import { parseSecretsKey, SecretsKeyError } from './secrets/sealer.js';
 import { defaultDatabaseUrl, providerOf } from './storage/database-url.js';
 import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from './webhooks/config.js';
 import { DEFAULT_PROBE_CONFIG, type ProbeConfig } from './probes/prober.js';
+import { HEAP_BUDGET_BYTES } from './heap.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -36,6 +37,8 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   /** Server processes on one port (node's cluster; src/cluster.ts): 1 is a single process, as before. */
   WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /** Where npm start aims V8's old-generation growth after each full GC (src/heap.ts); 0: V8's own growth. */
+  HEAP_BUDGET_MB: z.coerce.number().int().min(0).max(65_536).default(HEAP_BUDGET_BYTES / (1024 * 1024)),
   /** http and private-address webhook receivers (development and tests only). */
   ALLOW_PRIVATE_WEBHOOK_URLS: bool.default(false),
   /** Days delivered and failed webhook deliveries (then their events) are kept after their last attempt; 0: forever. */
@@ -145,6 +148,8 @@ export interface Config {
   openSignupActivation: boolean;
   /** WORKERS: server processes sharing the port, each a full instance (src/cluster.ts). */
   workers: number;
+  /** HEAP_BUDGET_MB in bytes: src/heap.ts's budget for the old generation's next limit; 0: V8's own growth. */
+  heapBudgetBytes: number;
   durations: Durations;
   limits: Limits;
   /** Sign-in with an OpenID provider, local accounts, password resets and mail (issue 14). */
@@ -273,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     openSignupActivation: e.OPEN_SIGNUP_ACTIVATION,
     workers: e.WORKERS,
+    heapBudgetBytes: e.HEAP_BUDGET_MB * 1024 * 1024,
     durations: { ...DEFAULT_DURATIONS },
     limits: {
       ...DEFAULT_LIMITS,

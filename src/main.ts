@@ -100,7 +100,7 @@ async function serve(): Promise<void> {
     // WORKERS > 1: the primary collects this worker's metrics for a scrape on any worker (src/metrics/cluster.ts).
     if (cluster.isWorker) answerClusterScrapes();
     running = await startServer(config, { logger });
-    startHeapPolicy();
+    startHeapPolicy(config.heapBudgetBytes);
     if (cluster.isWorker) answerClusterScrapes(running.services.operators.metrics.registry);
     if (stopSignal) await stop(running);
   } catch (err) {

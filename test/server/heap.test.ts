@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import { loadConfig } from '../../src/config.js';
 import { growthPercentFor, HEAP_BUDGET_BYTES, HEAP_GROWTH_FLOOR } from '../../src/heap.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -18,16 +19,26 @@ test('the growth reaches the budget from a small heap, and is never under the fl
   t.is(growthPercentFor(HEAP_BUDGET_BYTES / 2), 100);
 });
 
+test('HEAP_BUDGET_MB: 64 by default, 0 for V8\'s own growth, negative or fractional refused', (t) => {
+  t.is(loadConfig({}).heapBudgetBytes, HEAP_BUDGET_BYTES);
+  t.is(HEAP_BUDGET_BYTES, 64 * MB);
+  t.is(loadConfig({ HEAP_BUDGET_MB: '128' }).heapBudgetBytes, 128 * MB);
+  t.is(loadConfig({ HEAP_BUDGET_MB: '0' }).heapBudgetBytes, 0);
+  t.throws(() => loadConfig({ HEAP_BUDGET_MB: '-1' }), { message: /HEAP_BUDGET_MB/ });
+  t.throws(() => loadConfig({ HEAP_BUDGET_MB: '1.5' }), { message: /HEAP_BUDGET_MB/ });
+});
+
 // Holds `liveMb` of objects, then allocates the same 3,000,000 short-lived ones (each alive long enough to be
-// promoted), and prints how many full GCs ran. `policy`: with startHeapPolicy, else with the fixed floor.
-const child = (policy: boolean, liveMb: number) => `
+// promoted), and prints how many full GCs ran. `policy`: with startHeapPolicy (a budget of `budget` bytes, or its
+// default), else with the fixed floor.
+const child = (policy: boolean, liveMb: number, budget?: number) => `
 import { startHeapPolicy, HEAP_GROWTH_FLOOR } from './src/heap.ts';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
 v8.setFlagsFromString('--heap-growing-percent=' + HEAP_GROWTH_FLOOR);
 let majors = 0;
 new PerformanceObserver((list) => { for (const e of list.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++; }).observe({ entryTypes: ['gc'] });
-${policy ? 'startHeapPolicy();' : ''}
+${policy ? `startHeapPolicy(${budget ?? ''});` : ''}
 const live = []; while (v8.getHeapStatistics().used_heap_size < ${liveMb} * 1048576) for (let i = 0; i < 10000; i++) live.push({ i, s: 'k' + i });
 await new Promise((r) => setTimeout(r, 20));
 majors = 0;
@@ -37,9 +48,9 @@ await new Promise((r) => setTimeout(r, 50));
 console.log(JSON.stringify({ majors, live: live.length }));
 `;
 
-async function fullGcs(policy: boolean, liveMb: number): Promise<number> {
+async function fullGcs(policy: boolean, liveMb: number, budget?: number): Promise<number> {
   const out = await new Promise<string>((resolve, reject) => {
-    const p = spawn(process.execPath, ['--max-semi-space-size=8', '--import', 'tsx', '--input-type=module', '-e', child(policy, liveMb)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--max-semi-space-size=8', '--import', 'tsx', '--input-type=module', '-e', child(policy, liveMb, budget)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';
     p.stdout.on('data', (c: Buffer) => (text += c.toString('utf8')));
     p.on('error', reject);
@@ -54,4 +65,10 @@ test('in real processes: a small heap is collected less often than with the fixe
   t.true(small < smallFixed * 0.75, `small heap: ${small} vs ${smallFixed}`);
   // About as often (the first ones still run with the room the heap had while it was small).
   t.true(large >= largeFixed * 0.6, `heap past the budget: ${large} vs ${largeFixed}`);
+});
+
+test('in real processes: a budget of 0 (HEAP_BUDGET_MB=0) hands the growth to V8, which collects a large heap less often', async (t) => {
+  const [own, fixed] = await Promise.all([fullGcs(true, 90, 0), fullGcs(false, 90)]);
+  t.log(`full GCs for the same allocation at live 90 MB: V8's own growth ${own}, fixed ${HEAP_GROWTH_FLOOR}%: ${fixed}`);
+  t.true(own < fixed * 0.75, `V8's growth: ${own} vs ${fixed}`);
 });
