@@ -3,7 +3,7 @@
 // the environment like `npm start`; INSTANCE_DURATIONS / INSTANCE_LIMITS / INSTANCE_WEBHOOKS / INSTANCE_PROBES (JSON)
 // override durations, limits, webhook and probe settings, so tests can shorten Magento's windows;
 // INSTANCE_SKIP_MIGRATE=true skips the migration; INSTANCE_HEAP_POLICY=true starts npm start's old-generation
-// growth policy (src/heap.ts; bench/proxy-ab.ts BASE_NPM_START / THIS_NPM_START).
+// growth policy with HEAP_BUDGET_MB (src/heap.ts; bench/proxy-ab.ts BASE_NPM_START / THIS_NPM_START).
 // Plain JavaScript on the compiled copy of src/ (scripts/compiled.mjs), as `npm start` runs: a test starts dozens
 // of these, and tsx's loader doubles each one's start.
 import { importCompiled } from './compiled.mjs';
@@ -22,7 +22,7 @@ for (const [name, part] of Object.entries(overrides)) {
 // Tests hand over an already migrated database; running Prisma's CLI costs a second or two per instance.
 if (process.env.INSTANCE_SKIP_MIGRATE !== 'true') await migrate(config.databaseUrl);
 const running = await startServer(config);
-if (process.env.INSTANCE_HEAP_POLICY === 'true') (await importCompiled('heap')).startHeapPolicy();
+if (process.env.INSTANCE_HEAP_POLICY === 'true') (await importCompiled('heap')).startHeapPolicy(config.heapBudgetBytes);
 config.publicUrl = process.env.PUBLIC_URL ?? running.url;
 console.log(JSON.stringify({ url: running.url }));
 const stop = () => void running.stop().then(() => process.exit(0));
