@@ -7,6 +7,7 @@
 //   THIS_NODE_ARGS / BASE_NODE_ARGS: node flags for one side (BASE=. compares flags on the same code)
 //   THIS_NPM_START=1 / BASE_NPM_START=1: that side with npm start's memory settings (its node options and environment
 //   from package.json, and src/heap.ts's growth policy), which the instances here otherwise run without
+//   THIS_ENV / BASE_ENV: `NAME=value ...` in one side's environment (e.g. BASE_ENV=HEAP_BUDGET_MB=0)
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,8 @@ try {
     const flags = name === 'this' ? process.env.THIS_NODE_ARGS : process.env.BASE_NODE_ARGS;
     const nodeArgs = flags ? flags.split(' ').filter(Boolean) : [];
     const start: { flags: string[]; env: Record<string, string> } = { flags: [], env: {} };
+    // THIS_ENV, BASE_ENV: `NAME=value ...` for one side's connector (e.g. HEAP_BUDGET_MB=0 on one side only).
+    const sideEnv = Object.fromEntries((process.env[`${name.toUpperCase()}_ENV`] ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
     if (process.env[`${name.toUpperCase()}_NPM_START`] === '1') {
       Object.assign(start, startCommand(at));
       start.env.INSTANCE_HEAP_POLICY = 'true';
@@ -63,7 +66,8 @@ try {
       }
       console.log(`${name}: as npm start (${[...start.flags, ...Object.entries(start.env).map(([k, v]) => `${k}=${v}`)].join(' ')})`);
     }
-    const child = await spawnAt(at, { ...start.env, DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }, [...start.flags, ...nodeArgs]);
+    if (Object.keys(sideEnv).length) console.log(`${name}: ${process.env[`${name.toUpperCase()}_ENV`]}`);
+    const child = await spawnAt(at, { ...start.env, ...sideEnv, DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }, [...start.flags, ...nodeArgs]);
     // The mock checks signatures again for the activation, then stops.
     await fetch(new URL('/__mock/signatures', upstream.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ check: true }) });
     const { bindingId, key } = await activateBenchStore(upstream.url, child.url, databaseUrl, secretsKey, `ab-${name}`);
