@@ -52,12 +52,13 @@ try {
     await migrate(databaseUrl);
     // THIS_NODE_ARGS, BASE_NODE_ARGS: node flags for one side's connector (e.g. a V8 setting to compare; BASE=. for
     // the same code on both sides).
-    const flags = name === 'this' ? process.env.THIS_NODE_ARGS : process.env.BASE_NODE_ARGS;
-    const nodeArgs = flags ? flags.split(' ').filter(Boolean) : [];
+    const side = name.toUpperCase();
+    const nodeArgs = (process.env[`${side}_NODE_ARGS`] ?? '').split(' ').filter(Boolean);
     const start: { flags: string[]; env: Record<string, string> } = { flags: [], env: {} };
     // THIS_ENV, BASE_ENV: `NAME=value ...` for one side's connector (e.g. HEAP_BUDGET_MB=0 on one side only).
-    const sideEnv = Object.fromEntries((process.env[`${name.toUpperCase()}_ENV`] ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-    if (process.env[`${name.toUpperCase()}_NPM_START`] === '1') {
+    const envText = process.env[`${side}_ENV`] ?? '';
+    const sideEnv = Object.fromEntries(envText.split(' ').filter(Boolean).map((kv) => { const at = kv.indexOf('='); return [kv.slice(0, at), kv.slice(at + 1)]; }));
+    if (process.env[`${side}_NPM_START`] === '1') {
       Object.assign(start, startCommand(at));
       start.env.INSTANCE_HEAP_POLICY = 'true';
       const instance = `${at}/scripts/instance.mjs`;
@@ -66,7 +67,7 @@ try {
       }
       console.log(`${name}: as npm start (${[...start.flags, ...Object.entries(start.env).map(([k, v]) => `${k}=${v}`)].join(' ')})`);
     }
-    if (Object.keys(sideEnv).length) console.log(`${name}: ${process.env[`${name.toUpperCase()}_ENV`]}`);
+    if (envText) console.log(`${name}: ${envText}`);
     const child = await spawnAt(at, { ...start.env, ...sideEnv, DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey, ALLOW_PRIVATE_STORE_URLS: 'true', OPEN_SIGNUP_ACTIVATION: 'true', INSTANCE_SKIP_MIGRATE: 'true', DATA_DIR: dir, INSTANCE_LIMITS: JSON.stringify({ perStoreConcurrency: concurrency }) }, [...start.flags, ...nodeArgs]);
     // The mock checks signatures again for the activation, then stops.
     await fetch(new URL('/__mock/signatures', upstream.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ check: true }) });

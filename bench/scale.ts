@@ -211,6 +211,9 @@ function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   }
 }
 
+/** The largest `rssMb` among the connector's server processes (WORKERS > 1: one per worker). */
+const largestRssMb = (connector: Connector, field?: 'VmRSS' | 'VmHWM') => Math.max(...connector.serverPids().map((pid) => rssMb(pid, field)));
+
 const sleep = (msec: number) => new Promise((resolve) => setTimeout(resolve, msec));
 
 // ---- load ------------------------------------------------------------------------------------------------------------
@@ -318,7 +321,7 @@ async function callbackBurst(connectorUrl: string, n: number, tokens?: readonly 
 /** One connector on one seeded database: idle memory, proxy cold / warm / random, then a callback burst. */
 async function measureConnector(connector: Connector, seeded: Seeded, tokens: readonly string[], coldCount: number, hotCount: number): Promise<RunFigures> {
   await sleep(3_000); // idle: background loops tick, nothing else
-  const idleRssMb = Math.max(...connector.serverPids().map((pid) => rssMb(pid)));
+  const idleRssMb = largestRssMb(connector);
   const [first, ...all] = shuffled(targetsOf(seeded));
   // The code paths warmed on one store outside the sets below (JIT, the database connections).
   let n = 0;
@@ -361,12 +364,12 @@ async function sweepRss(connector: Connector, seeded: Seeded): Promise<{ mb: num
   let i = 0;
   const run = await drive(connector.url, () => all[i++], { concurrency: CONCURRENCY, seconds: SWEEP_SECONDS });
   await sleep(3_000);
-  const mb = Math.max(...connector.serverPids().map((pid) => rssMb(pid)));
+  const mb = largestRssMb(connector);
   // The most any server process held at once since it started: the sweep is the largest load it serves.
-  const peakMb = Math.max(...connector.serverPids().map((pid) => rssMb(pid, 'VmHWM')));
+  const peakMb = largestRssMb(connector, 'VmHWM');
   // Once the caches' entries are past their TTL (5 s) and the next purge (every 10 s) has dropped them.
   await sleep(SWEEP_IDLE_MS - 3_000);
-  return { mb, laterMb: Math.max(...connector.serverPids().map((pid) => rssMb(pid))), peakMb, stores: run.requests, rps: run.rps };
+  return { mb, laterMb: largestRssMb(connector), peakMb, stores: run.requests, rps: run.rps };
 }
 
 // ---- the run ---------------------------------------------------------------------------------------------------------

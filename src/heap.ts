@@ -27,8 +27,8 @@ export function growthPercentFor(live: number, budget = HEAP_BUDGET_BYTES, floor
  * Follows every full GC (node's `gc` performance entries) and sets the growth for the next one. The observer does
  * not keep the process alive. Returns a function that stops it. A budget of 0 (HEAP_BUDGET_MB=0) hands the growth
  * back to V8 (--heap-growing-percent=0 is V8's "not set"): about 8-14% less CPU per proxied call under load in
- * the thirteenth session's A/Bs, for a resident size after a sweep over 10,790 stores well past 200 MB (286 MB
- * against 184 with the default budget, bench -- scale at 12,000 bindings).
+ * the thirteenth session's A/Bs, for a resident size after a sweep over 10,790 stores past 200 MB (228-286 MB
+ * against 184-186 with the default budget, bench -- scale at 12,000 bindings, thirteenth and fourteenth sessions).
  */
 export function startHeapPolicy(budget = HEAP_BUDGET_BYTES): () => void {
   if (budget === 0) {
