@@ -33,12 +33,14 @@ writeFileSync(stamp, `${current}\n`);
  * The generated client imports its query compiler as a module that exports the WebAssembly binary as one base64
  * string. An ES module is never unloaded, so V8 would keep its 2.5 MB source and the 2.5 MB string for the life of
  * the process: 4.5 of a proxying server's 37.6 MB live heap (heap snapshots under load), room taken from the heap
- * budget between full GCs (src/heap.ts, issue 16). Read as a file instead, both are garbage once the module is compiled. Any other
- * shape of the generated code is an error here, so that a Prisma upgrade that changes it is noticed.
+ * budget between full GCs (src/heap.ts, issue 16). Read as a file instead, both are garbage once the module is
+ * compiled. Any other shape of the generated code is an error here, so that a Prisma upgrade that changes it is
+ * noticed.
  */
 function compilerFromFile(file: string, provider: string): void {
   const generated = readFileSync(file, 'utf8');
-  const imported = `const { wasm } = await import("@prisma/client/runtime/query_compiler_bg.${provider}.wasm-base64.mjs")\n    return await decodeBase64AsWasm(wasm)`;
+  const specifier = `@prisma/client/runtime/query_compiler_bg.${provider}.wasm-base64.mjs`;
+  const imported = `const { wasm } = await import("${specifier}")\n    return await decodeBase64AsWasm(wasm)`;
   const at = generated.indexOf(imported);
   if (at === -1 || generated.indexOf(imported, at + 1) !== -1) {
     console.error(`${file}: Prisma's loader of the query compiler is not the one scripts/generate-clients.ts rewrites (a Prisma upgrade?); update compilerFromFile there`);
@@ -48,8 +50,9 @@ function compilerFromFile(file: string, provider: string): void {
     `// scripts/generate-clients.ts: read as a file, not imported, so that neither the module's source nor its string`,
     `    // stays in the heap (an ES module is never unloaded). The module is \`const wasm = "<base64>";\` and an export.`,
     `    const { readFile } = await import('node:fs/promises')`,
-    `    const text = await readFile(new URL(import.meta.resolve("@prisma/client/runtime/query_compiler_bg.${provider}.wasm-base64.mjs")), 'latin1')`,
-    `    return await decodeBase64AsWasm(text.slice(text.indexOf('"') + 1, text.indexOf('"', text.indexOf('"') + 1)))`,
+    `    const text = await readFile(new URL(import.meta.resolve("${specifier}")), 'latin1')`,
+    `    const start = text.indexOf('"') + 1`,
+    `    return await decodeBase64AsWasm(text.slice(start, text.indexOf('"', start)))`,
   ].join('\n');
   writeFileSync(file, generated.slice(0, at) + read + generated.slice(at + imported.length));
 }
