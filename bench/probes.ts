@@ -29,7 +29,7 @@ import { Prisma, PrismaClient as SqliteClient } from '../src/storage/generated/s
 import { createPrismaStorage } from '../src/storage/prisma/index.js';
 import { adapterSql, prismaSql, sqliteDriverSql, type HotSql, type SqlValue } from '../src/storage/prisma/hot-sql.js';
 import type { Db } from '../src/storage/prisma/shared.js';
-import { findDueProbes } from '../src/storage/probes.js';
+import { findDueProbes } from '../src/storage/prisma/probes.js';
 import { StoreGateway } from '../src/store-api/gateway.js';
 import { verdict } from './stats.js';
 

@@ -353,11 +353,11 @@ export interface Storage {
   identities: IdentityRepository;
   passwordResets: PasswordResetRepository;
   credentials: CredentialRepository;
-  // operator keys, operators' account operations, lifecycle webhooks (src/storage/operators.ts, webhooks.ts)
+  // operator keys, operators' account operations, lifecycle webhooks (interfaces in operators.ts, webhooks.ts)
   operatorKeys: OperatorKeyRepository;
   operatorAccounts: OperatorAccountRepository;
   webhooks: WebhookRepository;
-  /** Revocation probes' due times and last successful calls (src/storage/probes.ts). */
+  /** Revocation probes' due times and last successful calls (probes.ts). */
   probes: ProbeRepository;
   /** Throws when the database cannot be reached (readiness). */
   ping(): Promise<void>;

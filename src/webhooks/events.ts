@@ -1,4 +1,4 @@
-// What a state transition hands to the outbox (src/storage/webhooks.ts eventStatements/appendEvent): the event for
+// What a state transition hands to the outbox (src/storage/prisma/webhooks.ts eventStatements/appendEvent): the event for
 // a binding's new state. The body's data is { store: <the store as GET /api/stores/:id shows it>, account: { id,
 // externalId } }: never a token or a secret (the store view carries none).
 import { randomUUID } from 'node:crypto';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { OffsetClock, sleep } from '../../src/clock.js';
 import type { Storage } from '../../src/storage/types.js';
-import { appendEvent, eventStatements } from '../../src/storage/webhooks.js';
+import { appendEvent, eventStatements } from '../../src/storage/prisma/webhooks.js';
 import { backoffMs, deliveryBody } from '../../src/webhooks/worker.js';
 import { lifecycleEvent } from '../../src/webhooks/events.js';
 import { describeStore as storeView } from '../../src/store-api/store-view.js';

@@ -6,7 +6,7 @@ import { sha256 } from '../../secrets/digest.js';
 import { SealedValueError, SecretsKeyError, type Sealer } from '../../secrets/sealer.js';
 import type { Binding as BindingRow } from '../generated/sqlite/client.js';
 import { isNotFound, isUniqueViolation, StorageError, UnreadableBindingError } from '../errors.js';
-import { eventStatements } from '../webhooks.js';
+import { eventStatements } from './webhooks.js';
 import {
   BINDING_ORIGINS,
   BINDING_STATES,
@@ -307,7 +307,7 @@ export function bindingRepository(db: Db, sealer: Sealer, clock: Clock, tombston
       }
       const write = db.binding.update({ where: { id, version }, data: { ...columns, updatedAt: now, version: { increment: 1 } } });
       // A batch transaction: the conditional update first (a lost race fails it with P2025 and nothing is written),
-      // then the outbox rows, sent together, so no lock is held across our own awaits (src/storage/webhooks.ts).
+      // then the outbox rows, sent together, so no lock is held across our own awaits (prisma/webhooks.ts).
       const rows = await updated(db.$transaction([write, ...events.flatMap((e) => eventStatements(db, e))]));
       return rows && toBinding(rows[0] as BindingRow);
     },
