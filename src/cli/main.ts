@@ -16,6 +16,7 @@ import { isConnectorError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { SecretsKeyError } from '../secrets/index.js';
 import { StorageError } from '../storage/db.js';
+import type { Binding, Page, PageCursor } from '../storage/types.js';
 import { checkOperatorKeysUsage, operatorKeysCommand } from './operator-keys.js';
 
 const USAGE = `usage: npm run -s cli -- <command>   (or npx magento-connector <command>)
@@ -45,6 +46,17 @@ async function accountByEmail(s: Services, email: string) {
   if (!account) throw new UsageError(`no account with email ${email}`);
   return account;
 }
+
+/** Every binding (or one account's) in creation order, read a page at a time. */
+async function* everyStore(s: Services, accountId: string | undefined): AsyncGenerator<Binding> {
+  let after: PageCursor | null = null;
+  do {
+    const page: Page<Binding> = await s.storage.bindings.page({ limit: STORES_PAGE, after, ...(accountId === undefined ? {} : { accountId }) });
+    yield* page.items;
+    after = page.next;
+  } while (after !== null);
+}
+const STORES_PAGE = 500;
 
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -102,21 +114,27 @@ async function run(argv: string[]): Promise<number> {
         return healthExitCode(report);
       }
       case 'stores list': {
-        const bindings = values.email
-          ? await s.storage.bindings.listByAccount((await accountByEmail(s, values.email)).id)
-          : await s.storage.bindings.list();
-        const rows = bindings.map((b) => ({
-          id: b.id,
-          state: b.state,
-          storeBaseUrl: b.storeBaseUrl,
-          accountId: b.accountId,
-          updatedAt: b.updatedAt.toISOString(),
-          lastError: b.lastError,
-          fix: fixText(b.fix),
-        }));
-        if (values.json) console.log(JSON.stringify(rows, null, 2));
-        else if (!rows.length) console.log('no stores');
-        else for (const r of rows) console.log(`${r.id}  ${r.state.padEnd(13)}  ${r.storeBaseUrl}${r.lastError ? `  (${r.lastError})` : ''}`);
+        // A page at a time (the operator API's pages, on the (createdAt, id) index), each printed as it is read: a
+        // deployment with 100,000 stores is never held in memory at once.
+        const accountId = values.email ? (await accountByEmail(s, values.email)).id : undefined;
+        let listed = 0;
+        for await (const b of everyStore(s, accountId)) {
+          const row = {
+            id: b.id,
+            state: b.state,
+            storeBaseUrl: b.storeBaseUrl,
+            accountId: b.accountId,
+            updatedAt: b.updatedAt.toISOString(),
+            lastError: b.lastError,
+            fix: fixText(b.fix),
+          };
+          // --json: the array JSON.stringify(rows, null, 2) would print, one element at a time.
+          if (values.json) console.log(`${listed === 0 ? '[\n' : ',\n'}${JSON.stringify(row, null, 2).replace(/^/gm, '  ')}`);
+          else console.log(`${row.id}  ${row.state.padEnd(13)}  ${row.storeBaseUrl}${row.lastError ? `  (${row.lastError})` : ''}`);
+          listed++;
+        }
+        if (values.json) console.log(listed === 0 ? '[]' : ']');
+        else if (listed === 0) console.log('no stores');
         return 0;
       }
     }

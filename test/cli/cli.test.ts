@@ -8,6 +8,8 @@ import { Browser, createAndActivate, finishInPopup, startConnector, testSecretsK
 import { cliOn } from '../helpers/cli.js';
 import { emptyDatabase, forEachBackend, freshDatabase, rawQuery } from '../helpers/db.js';
 import { spawnInstance } from '../helpers/instances.js';
+import { openBenchDb, seedScale } from '../../bench/seed.js';
+import { parseSecretsKey, Sealer } from '../../src/secrets/sealer.js';
 import { callbackForm, run as runCommand, runCli } from './process.js';
 
 const USAGE = /^usage: npm run -s cli -- <command>/m;
@@ -154,6 +156,39 @@ forEachBackend((backend, test) => {
     t.true(callbacks > 0, 'the server was writing meanwhile');
     const stored = (JSON.parse((await cli.run(['stores', 'list', '--json'])).stdout) as unknown[]).length;
     t.true(stored >= callbacks && stored <= callbacks + lost, `every callback the server answered is listed (${stored}, ${callbacks} + ${lost} lost)`);
+  });
+
+  test('stores list reads a page at a time and prints every store once, in creation order (1,101 stores, 3 pages)', async (t) => {
+    const cli = await cliOn(backend, t);
+    const bench = await openBenchDb(cli.databaseUrl);
+    const seeded: string[] = [];
+    const { accounts } = await seedScale(bench.db, {
+      bindings: 1101,
+      accounts: 2,
+      storeBaseUrl: 'https://shop.example.com/',
+      sealer: new Sealer(parseSecretsKey(cli.secretsKey)),
+      now: new Date(),
+      probeIntervalMs: 3600_000,
+      tag: 'cli',
+      onBinding: (b) => seeded.push(b.id),
+    });
+    await bench.close();
+    const [json, text, one] = await Promise.all([
+      cli.run(['stores', 'list', '--json']),
+      cli.run(['stores', 'list']),
+      cli.run(['stores', 'list', '--email', 'scale-cli-1@scale.example', '--json']),
+    ]);
+    t.is(json.code, 0, json.stderr);
+    const rows = JSON.parse(json.stdout) as Array<{ id: string; accountId: string }>;
+    t.is(rows.length, 1101);
+    t.is(new Set(rows.map((r) => r.id)).size, 1101, 'no store twice across the pages');
+    t.deepEqual(rows.map((r) => r.id).sort(), seeded.sort());
+    t.is(text.code, 0, text.stderr);
+    t.deepEqual(text.stdout.trimEnd().split('\n').map((line) => line.split('  ')[0]), rows.map((r) => r.id), 'the same order in both forms');
+    t.is(one.code, 0, one.stderr);
+    const own = JSON.parse(one.stdout) as Array<{ accountId: string }>;
+    t.deepEqual(own, rows.filter((r) => r.accountId === accounts[1]!.id));
+    t.is(own.length, 550); // round robin over the two accounts
   });
 
   test('a database without the migrations: refused with the command to run, and left as it was', async (t) => {
