@@ -151,6 +151,7 @@ forEachBackend((backend, test) => {
 
     // Rotation from the account page (POST-redirect-GET, CSRF-checked).
     const accountPage = await browser.get(`${connector.url}/account`);
+    t.regex(accountPage.text, /<p class="origin">Connected from the Magento admin \(Activate\)<\/p>/);
     const oldCallback = decodeHtml(/id="callback-url" type="text" readonly value="([^"]+)"/.exec(accountPage.text)![1]!);
     t.is(oldCallback, mock.admin.get(integrationId).callbackUrl);
     t.is((await browser.post(`${connector.url}/account/activation-urls/rotate`, { csrf: 'wrong' })).status, 403);

@@ -349,6 +349,7 @@ forEachBackend((backend, test) => {
     const after = await browser.get(`${url}/account`);
     t.regex(after.text, new RegExp(`${mock.baseUrl.replace(/[.]/g, '\\.')} is connected with its credentials`));
     t.regex(after.text, new RegExp(`<td class="store">${mock.baseUrl.replace(/[.]/g, '\\.')}</td>\\s*<td>active</td>`));
+    t.regex(after.text, /<p class="origin">Connected with pasted credentials /, 'the row says how the store was connected');
     const [binding] = await connector.running.services.storage.bindings.list();
     const account = await connector.running.services.storage.accounts.byEmail(email);
     t.like(binding, { origin: 'credentials', state: 'active', accountId: account!.id });
