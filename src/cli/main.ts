@@ -3,6 +3,7 @@
 // and SQLite's busy timeout makes its writes wait for theirs.
 //   accounts create --email E [--password P]     (without --password, the password is read from standard input)
 //   api-keys create --email E [--name N]         prints the new key once, alone on its own line
+//   accounts urls --email E [--json]             the account's Callback URL and Identity Link URL (for Magento)
 //   stores list [--email E] [--json]
 //   operator-keys create --name N | list [--json] | revoke --id ID
 //   stores doctor --store ID [--refresh] [--json]   the store doctor; exit 0 all ok, 1 a warning, 2 a failure
@@ -22,6 +23,7 @@ import { checkOperatorKeysUsage, operatorKeysCommand } from './operator-keys.js'
 const USAGE = `usage: npm run -s cli -- <command>   (or npx magento-connector <command>)
   accounts create --email E [--password P]   (omit --password to read it from standard input)
   api-keys create --email E [--name N]       prints the new key once, on its own line
+  accounts urls --email E [--json]           the account's Callback URL and Identity Link URL, to paste into Magento
   stores list [--email E] [--json]
   operator-keys create --name N              prints the new operator key (mco_...) once, on its own line
   operator-keys list [--json]
@@ -81,7 +83,7 @@ async function run(argv: string[]): Promise<number> {
   // Bad usage goes to stderr, so a script reading stdout (the key of api-keys create) never takes it for output.
   if (!command) throw new UsageError('give a command');
   if (command.startsWith('operator-keys')) checkOperatorKeysUsage(command, values);
-  else if (!['accounts create', 'api-keys create', 'stores list', 'stores doctor'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  else if (!['accounts create', 'accounts urls', 'api-keys create', 'stores list', 'stores doctor'].includes(command)) throw new UsageError(`unknown command "${command}"`);
   else if (command === 'stores doctor' && !values.store) throw new UsageError('stores doctor needs --store (an id from stores list)');
   else if (!command.startsWith('stores ') && !values.email) throw new UsageError(`${command} needs --email`);
 
@@ -104,6 +106,14 @@ async function run(argv: string[]): Promise<number> {
         const { key, record } = await s.accounts.createApiKey(account.id, values.name);
         process.stderr.write(`API key "${record.name}" (${record.prefix}…) for ${account.email}; it is shown only now:\n`);
         console.log(key);
+        return 0;
+      }
+      case 'accounts urls': {
+        // The URLs the account page shows (created on first need, as there), under this process's PUBLIC_URL.
+        const account = await accountByEmail(s, values.email!);
+        const urls = await s.activation.activationUrls(account.id, config.publicUrl);
+        if (values.json) console.log(JSON.stringify(urls, null, 2));
+        else console.log(`Callback URL       ${urls.callbackUrl}\nIdentity Link URL  ${urls.identityLinkUrl}`);
         return 0;
       }
       case 'stores doctor': {

@@ -1,5 +1,5 @@
 // The command line, run as a person runs it (a child process on a fresh database): accounts (password as an
-// option or on standard input), API keys printed alone on their own line and working against a running connector
+// option or on standard input), their activation URLs, API keys printed alone on their own line and working against a running connector
 // on the same database, the list of stores, every command while a server process holds and writes the database,
 // a database that is not migrated (refused, untouched), and bad usage (exit 2, the one line that is wrong).
 import test from 'ava';
@@ -63,6 +63,21 @@ forEachBackend((backend, test) => {
     const signedIn = await browser.post(`${connector.url}/account/login`, { csrf, email: 'piped@example.com', password: 'piped secret phrase' });
     t.is(signedIn.status, 302);
 
+    // accounts urls: the URLs the account page shows (two processes asking at once for an account without any yet
+    // agree on one token); under the CLI's own PUBLIC_URL, so the paths are compared.
+    const [urls, urlsJson] = await Promise.all([
+      cli.run(['accounts', 'urls', '--email', 'piped@example.com']),
+      cli.run(['accounts', 'urls', '--email', 'piped@example.com', '--json']),
+    ]);
+    t.is(urlsJson.code, 0, urlsJson.stderr);
+    const shown = JSON.parse(urlsJson.stdout) as { callbackUrl: string; identityLinkUrl: string };
+    t.deepEqual(urls, { code: 0, stdout: `Callback URL       ${shown.callbackUrl}\nIdentity Link URL  ${shown.identityLinkUrl}\n`, stderr: '' });
+    const token = /\/magento\/callback\/([A-Za-z0-9_-]{43})$/.exec(shown.callbackUrl)?.[1];
+    t.truthy(token, shown.callbackUrl);
+    t.true(shown.identityLinkUrl.endsWith(`/magento/identity/${token}`));
+    const page = await browser.get(`${connector.url}/account`);
+    t.true(page.text.includes(`/magento/callback/${token}"`), 'the account page shows the same Callback URL');
+
     const [list, json, piped] = await Promise.all([
       cli.run(['stores', 'list']),
       cli.run(['stores', 'list', '--email', 'owner@example.com', '--json']),
@@ -84,6 +99,8 @@ forEachBackend((backend, test) => {
       ['missing --email', ['api-keys', 'create'], /api-keys create needs --email/],
       ['unknown option', ['stores', 'list', '--verbose'], /^error: Unknown option '--verbose' \(/],
       ['no such account', ['api-keys', 'create', '--email', 'nobody@example.com'], /no account with email nobody@example\.com/],
+      ['accounts urls without --email', ['accounts', 'urls'], /accounts urls needs --email/],
+      ['accounts urls of no account', ['accounts', 'urls', '--email', 'nobody@example.com'], /no account with email nobody@example\.com/],
       ['invalid email', ['accounts', 'create', '--email', 'not-an-email', '--password', 'a long enough password'], /valid email/],
       ['empty password on stdin', ['accounts', 'create', '--email', 'x@example.com'], /password of/],
     ];
@@ -100,6 +117,7 @@ forEachBackend((backend, test) => {
     t.is(help.code, 0);
     t.regex(help.stdout, USAGE);
     t.regex(help.stdout, /api-keys create --email E/);
+    t.regex(help.stdout, /accounts urls --email E/);
   });
 });
 
