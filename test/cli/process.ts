@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
+import { startCommand } from '../../bench/connector.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -64,8 +65,11 @@ export function start(t: ExecutionContext, command: string, args: string[], env:
   };
 }
 
-/** `npm start`'s command minus npm and MALLOC_ARENA_MAX: the server from its compiled copy (scripts/start.mjs). */
-const MAIN = ['--max-semi-space-size=8', 'scripts/start.mjs'];
+/**
+ * `npm start`'s command minus npm and MALLOC_ARENA_MAX: the server from its compiled copy (scripts/start.mjs), with
+ * the node options package.json's start script gives (read from it, as the benchmarks do).
+ */
+const MAIN = [...startCommand().flags, 'scripts/start.mjs'];
 
 /** The server as `npm start` runs it, minus npm. */
 export function startMain(t: ExecutionContext, env: Record<string, string>): Started {
