@@ -139,11 +139,11 @@ async function run(argv: string[]): Promise<number> {
             fix: fixText(b.fix),
           };
           // --json: the array JSON.stringify(rows, null, 2) would print, one element at a time.
-          if (values.json) console.log(`${listed === 0 ? '[\n' : ',\n'}${JSON.stringify(row, null, 2).replace(/^/gm, '  ')}`);
+          if (values.json) process.stdout.write(`${listed === 0 ? '[\n' : ',\n'}${JSON.stringify(row, null, 2).replace(/^/gm, '  ')}`);
           else console.log(`${row.id}  ${row.state.padEnd(13)}  ${row.storeBaseUrl}${row.lastError ? `  (${row.lastError})` : ''}`);
           listed++;
         }
-        if (values.json) console.log(listed === 0 ? '[]' : ']');
+        if (values.json) console.log(listed === 0 ? '[]' : '\n]');
         else if (listed === 0) console.log('no stores');
         return 0;
       }

@@ -199,6 +199,7 @@ forEachBackend((backend, test) => {
     t.is(json.code, 0, json.stderr);
     const rows = JSON.parse(json.stdout) as Array<{ id: string; accountId: string }>;
     t.is(rows.length, 1101);
+    t.is(json.stdout, `${JSON.stringify(rows, null, 2)}\n`, 'exactly what one JSON.stringify of the whole list prints');
     t.is(new Set(rows.map((r) => r.id)).size, 1101, 'no store twice across the pages');
     t.deepEqual(rows.map((r) => r.id).sort(), seeded.sort());
     t.is(text.code, 0, text.stderr);
