@@ -1,8 +1,8 @@
 // The operator repositories on Prisma (interfaces: ../operators.ts): single statements, conditional updates.
 import { afterCursor, byCreation, pageOf, updated, type Db } from './shared.js';
 import { isUniqueViolation } from '../errors.js';
-import type { Account, Page, PageRequest } from '../types.js';
-import type { NewOperatorAccount, OperatorAccountRepository, OperatorKey, OperatorKeyRepository } from '../operators.js';
+import type { Account } from '../types.js';
+import type { OperatorAccountRepository, OperatorKey, OperatorKeyRepository } from '../operators.js';
 
 export function toOperatorKey(row: OperatorKey): OperatorKey {
   return {

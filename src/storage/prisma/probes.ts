@@ -2,7 +2,7 @@
 import { Prisma } from '../generated/sqlite/client.js';
 import { dateOf, dateOrNull, prismaSql, sqliteDateText, type HotSql, type SqlDate } from './hot-sql.js';
 import type { Db } from './shared.js';
-import type { ClaimedProbe, DueProbe, ProbeRepository, ProbeReschedule } from '../probes.js';
+import type { DueProbe, ProbeRepository } from '../probes.js';
 
 /**
  * The scheduler's query: active bindings due for a probe, earliest first. It reads only the index [state,

@@ -16,7 +16,7 @@ import type {
   WebhookEvent as EventRow,
   WebhookSubscription as SubscriptionRow,
 } from '../generated/sqlite/client.js';
-import { DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES, type ClaimedDelivery, type DeliveryKey, type DeliveryOutcome, type NewWebhookEvent, type WebhookDelivery, type WebhookEvent, type WebhookEventType, type WebhookRepository, type WebhookSubscription } from '../webhooks.js';
+import { DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES, type DeliveryKey, type NewWebhookEvent, type WebhookDelivery, type WebhookEvent, type WebhookEventType, type WebhookRepository, type WebhookSubscription } from '../webhooks.js';
 
 /** The part of a Prisma client (or transaction client) the outbox statements need. */
 export type RawExecutor = Pick<Db, '$executeRaw'>;
