@@ -1,7 +1,8 @@
 // The command line, run as a person runs it (a child process on a fresh database): accounts (password as an
-// option or on standard input), their activation URLs, API keys printed alone on their own line and working against a running connector
-// on the same database, the list of stores, every command while a server process holds and writes the database,
-// a database that is not migrated (refused, untouched), and bad usage (exit 2, the one line that is wrong).
+// option or on standard input), their activation URLs, API keys printed alone on their own line and working against
+// a running connector on the same database, the list of stores (a page at a time), every command while a server
+// process holds and writes the database, a database that is not migrated (refused, untouched), and bad usage (exit
+// 2, the one line that is wrong).
 import test from 'ava';
 import { callApi, startCapturingMockStore } from '../helpers/activated.js';
 import { Browser, createAndActivate, finishInPopup, startConnector, testSecretsKey, waitForState } from '../helpers/connector.js';
